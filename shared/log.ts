@@ -1,0 +1,43 @@
+// A small structured logger: one line per record, readable by people and
+// greppable by machines. LOG_LEVEL=debug|info|warn|error (default info).
+type Level = 'debug' | 'info' | 'warn' | 'error';
+const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  child(scope: string): Logger;
+}
+
+function threshold(): number {
+  const lvl = (process.env.LOG_LEVEL || 'info') as Level;
+  return order[lvl] ?? order.info;
+}
+
+function format(v: unknown): string {
+  if (v instanceof Error) return JSON.stringify(v.message);
+  if (typeof v === 'string') return /\s|"/.test(v) ? JSON.stringify(v) : v;
+  return JSON.stringify(v);
+}
+
+export function createLogger(scope = 'replay'): Logger {
+  const write = (level: Level, msg: string, fields?: Record<string, unknown>) => {
+    if (order[level] < threshold()) return;
+    const extra = fields
+      ? Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) => ` ${k}=${format(v)}`).join('')
+      : '';
+    const line = `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} [${scope}] ${msg}${extra}\n`;
+    (level === 'error' || level === 'warn' ? process.stderr : process.stdout).write(line);
+  };
+  return {
+    debug: (m, f) => write('debug', m, f),
+    info: (m, f) => write('info', m, f),
+    warn: (m, f) => write('warn', m, f),
+    error: (m, f) => write('error', m, f),
+    child: (s) => createLogger(`${scope}:${s}`),
+  };
+}
+
+export const log = createLogger();
