@@ -1,0 +1,254 @@
+// Local-filesystem storage driver. Objects are plain files under `root`, so
+// they can be served with byte ranges and inspected by hand.
+//
+// Layout: key `a/b/c.ts` is the file `<root>/a/b/c.ts`; its Content-Type and
+// Cache-Control live in the sidecar `<root>/a/b/.c.ts.meta.json`. Temp files are
+// `<root>/a/b/.c.ts.<random>.tmp`. Both start with a dot, and a valid key segment
+// never does (see assertValidKey), so neither can collide with a real object and
+// `list` skips them without any special key rules.
+//
+// Limitation shared by every filesystem (but not by S3): a key cannot be both an
+// object and a "directory" prefix of other keys (`a` and `a/b`).
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import {
+  assertValidKey,
+  NotFoundError,
+  StorageKeyError,
+  type ByteRange,
+  type ObjectInfo,
+  type PutOptions,
+  type Storage,
+} from './storage.ts';
+
+interface Meta {
+  contentType?: string;
+  cacheControl?: string;
+}
+
+/** An object opened for reading: its info and a handle pinned to one version of it. */
+export interface OpenObject {
+  info: ObjectInfo;
+  /** Streams the whole object or an inclusive range; the stream closes the handle. */
+  stream(range?: ByteRange): Readable;
+  /** Releases the handle when `stream` is not called (HEAD, 304, 416). */
+  close(): Promise<void>;
+}
+
+const isMissing = (err: unknown) =>
+  ['ENOENT', 'ENOTDIR', 'EISDIR'].includes((err as NodeJS.ErrnoException)?.code ?? '');
+
+export class FsStorage implements Storage {
+  readonly kind = 'fs' as const;
+  readonly root: string;
+  private readonly base: string;
+
+  constructor(root: string, publicBaseUrl: string) {
+    this.root = path.resolve(root);
+    this.base = publicBaseUrl.replace(/\/+$/, '');
+  }
+
+  /** Validated key -> absolute path, refusing anything that resolves outside root. */
+  private pathFor(key: string): string {
+    assertValidKey(key);
+    const p = path.resolve(this.root, ...key.split('/'));
+    const under = this.root.endsWith(path.sep) ? this.root : this.root + path.sep;
+    if (!p.startsWith(under)) throw new StorageKeyError(`key escapes storage root: ${key}`);
+    return p;
+  }
+
+  private static metaPath(file: string): string {
+    return path.join(path.dirname(file), `.${path.basename(file)}.meta.json`);
+  }
+
+  private static tempPath(file: string): string {
+    return path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  }
+
+  private static async readMeta(file: string): Promise<Meta> {
+    try {
+      const m = JSON.parse(await fsp.readFile(FsStorage.metaPath(file), 'utf8')) as Meta;
+      return { contentType: m.contentType || undefined, cacheControl: m.cacheControl || undefined };
+    } catch {
+      return {}; // no sidecar (or a torn one from a crash): no stored headers
+    }
+  }
+
+  /**
+   * Moves a fully written temp file into place, metadata first. A reader can
+   * briefly see new headers with the old bytes, but never a partial file.
+   */
+  private async commit(file: string, tmp: string, opts: PutOptions | undefined): Promise<void> {
+    const meta: Meta = { contentType: opts?.contentType, cacheControl: opts?.cacheControl };
+    const metaFile = FsStorage.metaPath(file);
+    try {
+      if (meta.contentType || meta.cacheControl) {
+        const metaTmp = FsStorage.tempPath(metaFile);
+        await fsp.writeFile(metaTmp, JSON.stringify(meta));
+        await fsp.rename(metaTmp, metaFile);
+      } else {
+        // Like S3, a put replaces the headers as well: drop stale ones.
+        await fsp.rm(metaFile, { force: true });
+      }
+      await fsp.rename(tmp, file);
+    } catch (err) {
+      await fsp.rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  async put(key: string, body: Buffer | string, opts?: PutOptions): Promise<void> {
+    const file = this.pathFor(key);
+    await fsp.mkdir(path.dirname(file), { recursive: true });
+    const tmp = FsStorage.tempPath(file);
+    const fh = await fsp.open(tmp, 'wx');
+    try {
+      await fh.writeFile(body);
+      await fh.sync(); // so a crash after the rename cannot leave an empty file
+    } catch (err) {
+      await fh.close();
+      await fsp.rm(tmp, { force: true });
+      throw err;
+    }
+    await fh.close();
+    await this.commit(file, tmp, opts);
+  }
+
+  async putFile(key: string, source: string, opts?: PutOptions): Promise<void> {
+    const file = this.pathFor(key);
+    await fsp.mkdir(path.dirname(file), { recursive: true });
+    const tmp = FsStorage.tempPath(file);
+    try {
+      await fsp.copyFile(source, tmp, fs.constants.COPYFILE_EXCL);
+      const fh = await fsp.open(tmp, 'r+');
+      await fh.sync().finally(() => fh.close());
+    } catch (err) {
+      await fsp.rm(tmp, { force: true });
+      throw err;
+    }
+    await this.commit(file, tmp, opts);
+  }
+
+  async get(key: string): Promise<Buffer> {
+    try {
+      return await fsp.readFile(this.pathFor(key));
+    } catch (err) {
+      if (isMissing(err)) throw new NotFoundError(key);
+      throw err;
+    }
+  }
+
+  /** Opens a regular file, or returns undefined when there is no such object. */
+  async open(key: string): Promise<OpenObject | undefined> {
+    const file = this.pathFor(key);
+    let fh: fsp.FileHandle;
+    try {
+      fh = await fsp.open(file, 'r');
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
+    }
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) {
+        await fh.close();
+        return undefined;
+      }
+      const meta = await FsStorage.readMeta(file);
+      const info: ObjectInfo = { key, size: st.size, lastModified: st.mtime, ...meta };
+      return {
+        info,
+        stream: (range) => {
+          if (range && (range.start < 0 || range.start >= st.size || (range.end !== undefined && range.end < range.start))) {
+            void fh.close();
+            throw new RangeError(`range ${range.start}-${range.end ?? ''} not satisfiable for ${st.size} bytes`);
+          }
+          const end = range?.end === undefined ? undefined : Math.min(range.end, st.size - 1);
+          return fh.createReadStream({ start: range?.start ?? 0, end, autoClose: true });
+        },
+        close: () => fh.close(),
+      };
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+  }
+
+  async getStream(key: string, range?: ByteRange): Promise<Readable> {
+    const obj = await this.open(key);
+    if (!obj) throw new NotFoundError(key);
+    return obj.stream(range);
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    const file = this.pathFor(key);
+    try {
+      const st = await fsp.stat(file);
+      if (!st.isFile()) return undefined;
+      return { key, size: st.size, lastModified: st.mtime, ...(await FsStorage.readMeta(file)) };
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Every object whose key starts with `prefix` (recursively), sorted by key.
+   * Like S3's ListObjectsV2 it reports key, size and lastModified only.
+   */
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    // Walk from the deepest directory the prefix names; the rest is a string filter.
+    const slash = prefix.lastIndexOf('/');
+    const dirKey = slash > 0 ? prefix.slice(0, slash) : '';
+    if (slash === 0) throw new StorageKeyError(`invalid storage prefix: ${JSON.stringify(prefix)}`);
+    const dir = dirKey ? this.pathFor(dirKey) : this.root;
+    const out: ObjectInfo[] = [];
+    const walk = async (abs: string, keyPrefix: string): Promise<void> => {
+      let entries: fs.Dirent[];
+      try {
+        entries = await fsp.readdir(abs, { withFileTypes: true });
+      } catch (err) {
+        if (isMissing(err)) return;
+        throw err;
+      }
+      for (const e of entries) {
+        if (e.name.startsWith('.')) continue; // temp files and metadata sidecars
+        const key = keyPrefix + e.name;
+        // Symlinks are neither followed nor listed: they could point outside root.
+        if (e.isDirectory()) {
+          if ((key + '/').startsWith(prefix)) await walk(path.join(abs, e.name), key + '/');
+        } else if (e.isFile() && key.startsWith(prefix)) {
+          try {
+            assertValidKey(key); // skip stray files a person dropped in with odd names
+          } catch {
+            continue;
+          }
+          const st = await fsp.stat(path.join(abs, e.name)).catch(() => undefined);
+          if (st) out.push({ key, size: st.size, lastModified: st.mtime });
+        }
+      }
+    };
+    await walk(dir, dirKey ? dirKey + '/' : '');
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async delete(key: string): Promise<void> {
+    const file = this.pathFor(key);
+    // Empty parent directories are left in place: removing them would race with
+    // a concurrent put into the same directory.
+    await fsp.rm(FsStorage.metaPath(file), { force: true });
+    try {
+      await fsp.unlink(file);
+    } catch (err) {
+      if (!isMissing(err)) throw err; // deleting a missing object is not an error (as on S3)
+    }
+  }
+
+  publicUrl(key: string): string {
+    assertValidKey(key);
+    return `${this.base}/${key.split('/').map(encodeURIComponent).join('/')}`;
+  }
+}
