@@ -1,0 +1,158 @@
+// The `replay` command line.
+//   replay start                      run the service (API, workers, embedded Redis)
+//   replay record <url> --title T     create an event on the running service
+//          [--reconnect-window S] [--wait]
+//   replay end <eventId>              end an event
+//   replay token                      print the API token kept in the data dir
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../shared/config.ts';
+import { loadApiToken } from '../shared/http.ts';
+import { log } from '../shared/log.ts';
+import { startService } from './service.ts';
+
+const USAGE = `usage:
+  replay start
+  replay record <source-url | push> --title "Title" [--reconnect-window SEC] [--wait]
+  replay end <event-id>
+  replay token
+
+environment: see README (PORT, HOST, REPLAY_DATA_DIR, REDIS_URL, STORAGE, S3_*, REPLAY_API_TOKEN, REPLAY_URL ...)`;
+
+function fail(msg: string, code = 2): never {
+  process.stderr.write(`replay: ${msg}\n`);
+  process.exit(code);
+}
+
+async function cmdStart() {
+  const config = loadConfig();
+  const svc = await startService(config, log);
+  process.stdout.write(`replay is running at ${svc.url}\n`);
+  if (svc.tokenCreated) {
+    process.stdout.write(`API token (shown once; kept in ${config.dataDir}/api-token): ${svc.token}\n`);
+  }
+  let stopping = false;
+  const stop = async (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${sig}: shutting down (live events resume on the next start)`);
+    const force = setTimeout(() => process.exit(1), 20_000);
+    await svc.close().catch((e) => log.error('shutdown error', { err: e.message }));
+    clearTimeout(force);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+function serviceUrl(): string {
+  return (process.env.REPLAY_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
+}
+
+function apiToken(): string {
+  if (process.env.REPLAY_API_TOKEN) return process.env.REPLAY_API_TOKEN;
+  const config = loadConfig();
+  return loadApiToken(config.dataDir).token;
+}
+
+async function api(method: string, path: string, body?: unknown): Promise<any> {
+  let res: Response;
+  try {
+    res = await fetch(serviceUrl() + path, {
+      method,
+      headers: { authorization: `Bearer ${apiToken()}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+  } catch {
+    fail(`cannot reach the service at ${serviceUrl()}: start it with \`replay start\` or set REPLAY_URL`, 1);
+  }
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = { error: text };
+  }
+  if (!res.ok) fail(`${method} ${path}: HTTP ${res.status}: ${json.error ?? text}${json.field ? ` (field: ${json.field})` : ''}`, 1);
+  return json;
+}
+
+function progressLine(ev: any): string {
+  const parts = [`${ev.status}`, `captured ${Number(ev.capturedSec).toFixed(1)} s`, `chunks ${ev.chunks}`];
+  for (const k of ['transcodedSec', 'transcribedSec'] as const) if (ev[k] !== undefined) parts.push(`${k.replace('Sec', '')} ${Number(ev[k]).toFixed(1)} s`);
+  if (ev.gaps?.length) parts.push(`gaps ${ev.gaps.length}`);
+  return parts.join(' | ');
+}
+
+async function cmdRecord(args: string[]) {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { title: { type: 'string' }, wait: { type: 'boolean' }, 'reconnect-window': { type: 'string' } },
+  });
+  const url = positionals[0];
+  if (!url) fail('record needs a source URL (or "push"): replay record <url> --title "Title"');
+  if (!values.title) fail('record needs --title "Title"');
+  const body: any = { title: values.title, source: url === 'push' ? { type: 'push' } : { url } };
+  if (values['reconnect-window'] !== undefined) {
+    const n = Number(values['reconnect-window']);
+    if (!Number.isInteger(n)) fail('--reconnect-window takes whole seconds, 0 to 1800');
+    body.reconnectWindowSec = n;
+  }
+  const ev = await api('POST', '/api/events', body);
+  process.stderr.write(`event ${ev.id} created (${ev.slug})\n`);
+  if (ev.ingest) process.stderr.write(`push to: ${ev.ingest.url}  stream key: ${ev.ingest.key}\n`);
+  if (!values.wait) {
+    process.stdout.write(JSON.stringify(ev, null, 2) + '\n');
+    return;
+  }
+  const tty = process.stderr.isTTY;
+  let last = '';
+  for (;;) {
+    const cur = await api('GET', `/api/events/${ev.id}`);
+    const line = progressLine(cur);
+    if (line !== last) {
+      process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
+      last = line;
+    }
+    // Until a publisher stage is wired, "ended" is as far as an event goes.
+    const terminal = cur.status === 'published' || cur.status === 'failed' || (cur.status === 'ended' && cur.publishing === false);
+    if (terminal) {
+      if (tty) process.stderr.write('\n');
+      process.stdout.write(JSON.stringify(cur, null, 2) + '\n');
+      process.exit(cur.status === 'failed' ? 1 : 0);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+async function main() {
+  const [cmd, ...rest] = process.argv.slice(2);
+  try {
+    switch (cmd) {
+      case 'start':
+        return await cmdStart();
+      case 'record':
+        return await cmdRecord(rest);
+      case 'end':
+        if (!rest[0]) fail('end needs an event id');
+        process.stdout.write(JSON.stringify(await api('POST', `/api/events/${encodeURIComponent(rest[0])}/end`), null, 2) + '\n');
+        return;
+      case 'token':
+        process.stdout.write(apiToken() + '\n');
+        return;
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        process.stdout.write(USAGE + '\n');
+        return;
+      default:
+        fail(`unknown command "${cmd}"\n${USAGE}`);
+    }
+  } catch (e) {
+    if (e instanceof ConfigError) fail(`configuration: ${e.message}`);
+    fail((e as Error).message, 1);
+  }
+}
+
+await main();

@@ -1,0 +1,165 @@
+// Moves sealed chunks from the spool to the archive, in order, per event:
+// hash, upload, record in the catalog, delete the spool file, then hand the
+// chunk to the queue. A storage outage stalls this queue (capture carries on
+// into the spool) and it catches up when storage is back; a Redis outage
+// leaves chunks "archived" in the catalog and the sweep enqueues them later.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Catalog, ChunkRow } from '../shared/catalog.ts';
+import type { Logger } from '../shared/log.ts';
+import { jobId, withTimeout, type Queues } from '../shared/queues.ts';
+import type { Storage } from '../shared/storage/storage.ts';
+import { removeSpooled } from './spool.ts';
+
+export interface SpooledChunk {
+  eventId: string;
+  sessionNo: number;
+  dir: string;
+  name: string;
+  startSec: number;
+  durationSec: number;
+}
+
+export interface ArchiverDeps {
+  catalog: Catalog;
+  storage: Storage;
+  queues: Queues;
+  log: Logger;
+}
+
+const ENQUEUE_TIMEOUT_MS = 3000;
+const MAX_BACKOFF_MS = 15_000;
+
+export function chunkKey(eventId: string, sessionNo: number, name: string): string {
+  return `events/${eventId}/source/s${sessionNo}-${name}`;
+}
+
+export function spoolName(sessionNo: number, name: string): string {
+  return `s${sessionNo}/${name}`;
+}
+
+async function sha256File(file: string): Promise<{ sha256: string; bytes: number }> {
+  const h = crypto.createHash('sha256');
+  let bytes = 0;
+  for await (const part of fs.createReadStream(file)) {
+    h.update(part);
+    bytes += part.length;
+  }
+  return { sha256: h.digest('hex'), bytes };
+}
+
+export class Archiver {
+  private lanes = new Map<string, { items: SpooledChunk[]; running: Promise<void> | null; idle: (() => void)[] }>();
+  private sweepTimer?: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(private readonly deps: ArchiverDeps) {}
+
+  /** Queues a sealed chunk; chunks of one event are archived strictly in submission order. */
+  submit(item: SpooledChunk): void {
+    let lane = this.lanes.get(item.eventId);
+    if (!lane) this.lanes.set(item.eventId, (lane = { items: [], running: null, idle: [] }));
+    lane.items.push(item);
+    if (!lane.running) lane.running = this.runLane(item.eventId);
+  }
+
+  /** Resolves when every chunk submitted for the event so far is archived. */
+  drain(eventId: string): Promise<void> {
+    const lane = this.lanes.get(eventId);
+    if (!lane || (!lane.running && !lane.items.length)) return Promise.resolve();
+    return new Promise((r) => lane.idle.push(r));
+  }
+
+  pending(eventId: string): number {
+    return this.lanes.get(eventId)?.items.length ?? 0;
+  }
+
+  /** Periodically hands archived-but-unqueued chunks to the queue (after a Redis outage or a crash). */
+  startSweep(intervalMs = 2000): void {
+    const tick = async () => {
+      try {
+        for (const c of this.deps.catalog.unqueuedChunks()) {
+          if (this.closed || !(await this.enqueue(c))) break;
+        }
+      } finally {
+        if (!this.closed) this.sweepTimer = setTimeout(tick, intervalMs);
+      }
+    };
+    this.sweepTimer = setTimeout(tick, intervalMs);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.sweepTimer);
+  }
+
+  private async runLane(eventId: string): Promise<void> {
+    const lane = this.lanes.get(eventId)!;
+    let backoff = 500;
+    while (lane.items.length && !this.closed) {
+      const item = lane.items[0];
+      try {
+        const chunk = await this.archive(item);
+        lane.items.shift();
+        backoff = 500;
+        await this.enqueue(chunk);
+      } catch (err) {
+        this.deps.log.warn('archiving failed; the chunk stays in the spool and is retried', {
+          event: eventId, chunk: item.name, retryInMs: backoff, err: (err as Error).message,
+        });
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+      }
+    }
+    lane.running = null;
+    for (const r of lane.idle.splice(0)) r();
+  }
+
+  /** Idempotent: a chunk archived before a crash is found by its spool name and not stored twice. */
+  private async archive(item: SpooledChunk): Promise<ChunkRow> {
+    const { catalog, storage } = this.deps;
+    const name = spoolName(item.sessionNo, item.name);
+    const file = path.join(item.dir, item.name);
+    const known = catalog.chunkBySpoolName(item.eventId, name);
+    if (known) {
+      removeSpooled(item.dir, item.name);
+      return known;
+    }
+    const { sha256, bytes } = await sha256File(file);
+    const key = chunkKey(item.eventId, item.sessionNo, item.name);
+    await storage.putFile(key, file, { contentType: 'video/mp2t', cacheControl: 'private, max-age=31536000, immutable' });
+    const chunk = catalog.addChunk({
+      eventId: item.eventId,
+      sessionNo: item.sessionNo,
+      spoolName: name,
+      startSec: item.startSec,
+      durationSec: item.durationSec,
+      bytes,
+      sha256,
+      key,
+    });
+    removeSpooled(item.dir, item.name);
+    return chunk;
+  }
+
+  /** Returns false when the queue is unreachable; the chunk stays "archived" for the sweep. */
+  private async enqueue(c: ChunkRow): Promise<boolean> {
+    try {
+      await withTimeout(
+        this.deps.queues.chunkArchived.add(
+          'chunk',
+          { eventId: c.eventId, seq: c.seq, key: c.key, startSec: c.startSec, durationSec: c.durationSec, sha256: c.sha256 },
+          { jobId: jobId.chunk(c.eventId, c.seq) },
+        ),
+        ENQUEUE_TIMEOUT_MS,
+        'enqueue',
+      );
+      this.deps.catalog.markChunkQueued(c.eventId, c.seq);
+      return true;
+    } catch (err) {
+      this.deps.log.warn('queue unreachable; chunk will be enqueued by the sweep', { event: c.eventId, seq: c.seq, err: (err as Error).message });
+      return false;
+    }
+  }
+}

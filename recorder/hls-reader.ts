@@ -1,0 +1,177 @@
+// Follows a live HLS playlist (LIVE or EVENT, as X Spaces serves its mix) and
+// yields each media segment once, in media-sequence order. The reader keeps
+// the last sequence number it delivered across reconnects, so a re-joined
+// source resumes after it: nothing is fetched twice, and segments that
+// scrolled out of the playlist while we were away are reported as lost time.
+import { fetchBuffer, redact, type FetchOptions } from './http-fetch.ts';
+
+export interface Playlist {
+  mediaSequence: number;
+  targetDuration: number;
+  endList: boolean;
+  /** Variant playlist URIs, when this is a master playlist. */
+  variants: string[];
+  segments: { seq: number; uri: string; durationSec: number; discontinuity: boolean; map?: string }[];
+}
+
+/** A piece of the source stream, or a break in it. */
+export type FeedItem =
+  | { type: 'data'; data: Buffer; seq?: number; durationSec?: number }
+  | { type: 'break'; lostSec: number; reason: string };
+
+export function parsePlaylist(text: string, baseUrl: string): Playlist {
+  if (!text.trimStart().startsWith('#EXTM3U')) throw new Error('not an HLS playlist (no #EXTM3U)');
+  const pl: Playlist = { mediaSequence: 0, targetDuration: 6, endList: false, variants: [], segments: [] };
+  let dur = 0;
+  let disc = false;
+  let map: string | undefined;
+  let expectVariant = false;
+  let seq: number | undefined;
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line) continue;
+    if (line.startsWith('#EXT-X-MEDIA-SEQUENCE:')) pl.mediaSequence = Number(line.split(':')[1]) || 0;
+    else if (line.startsWith('#EXT-X-TARGETDURATION:')) pl.targetDuration = Number(line.split(':')[1]) || 6;
+    else if (line.startsWith('#EXT-X-ENDLIST')) pl.endList = true;
+    else if (line.startsWith('#EXT-X-DISCONTINUITY') && !line.startsWith('#EXT-X-DISCONTINUITY-SEQUENCE')) disc = true;
+    else if (line.startsWith('#EXT-X-MAP:')) {
+      const m = /URI="([^"]+)"/.exec(line);
+      if (m) map = new URL(m[1], baseUrl).href;
+    } else if (line.startsWith('#EXTINF:')) dur = Number(line.slice(8).split(',')[0]) || 0;
+    else if (line.startsWith('#EXT-X-STREAM-INF')) expectVariant = true;
+    else if (line.startsWith('#EXT-X-MEDIA:') && /TYPE=AUDIO/.test(line)) {
+      const m = /URI="([^"]+)"/.exec(line);
+      if (m) pl.variants.unshift(new URL(m[1], baseUrl).href); // an audio rendition beats a muxed variant
+    } else if (!line.startsWith('#')) {
+      const uri = new URL(line, baseUrl).href;
+      if (expectVariant) {
+        pl.variants.push(uri);
+        expectVariant = false;
+        continue;
+      }
+      seq = seq === undefined ? pl.mediaSequence : seq + 1;
+      pl.segments.push({ seq, uri, durationSec: dur, discontinuity: disc, map });
+      dur = 0;
+      disc = false;
+    }
+  }
+  return pl;
+}
+
+/** Packed-audio HLS segments (ADTS, MP3) start with an ID3 timestamp tag; concatenated they would confuse the demuxer. */
+export function stripId3(buf: Buffer): Buffer {
+  let off = 0;
+  while (buf.length - off >= 10 && buf.toString('latin1', off, off + 3) === 'ID3') {
+    const size = ((buf[off + 6] & 0x7f) << 21) | ((buf[off + 7] & 0x7f) << 14) | ((buf[off + 8] & 0x7f) << 7) | (buf[off + 9] & 0x7f);
+    const footer = buf[off + 5] & 0x10 ? 10 : 0;
+    off += 10 + size + footer;
+  }
+  return off ? buf.subarray(off) : buf;
+}
+
+export interface HlsState {
+  lastSeq?: number;
+  /** Sum of EXTINF durations delivered: the media time the reader has handed on. */
+  deliveredSec: number;
+}
+
+export class HlsReader {
+  readonly state: HlsState;
+  private mediaUrl?: string;
+  private sentMap?: string;
+  private avgSegSec = 0;
+
+  constructor(
+    private readonly url: string,
+    private readonly fetchOpts: Omit<FetchOptions, 'signal'>,
+    state?: HlsState,
+  ) {
+    this.state = state ?? { deliveredSec: 0 };
+  }
+
+  /** True when the URL serves an HLS playlist (by extension or by content). */
+  static looksLikeHls(url: string, contentType: string, head: Buffer): boolean {
+    return /\.m3u8?($|\?)/i.test(new URL(url).pathname) || /mpegurl/i.test(contentType) || head.toString('latin1', 0, 7) === '#EXTM3U';
+  }
+
+  /**
+   * Yields the stream from where the reader stopped. Ends when the playlist
+   * ends (EXT-X-ENDLIST); throws when the source cannot be reached, so the
+   * recording can reconnect and call it again.
+   */
+  async *items(signal: AbortSignal): AsyncGenerator<FeedItem> {
+    const opts = { ...this.fetchOpts, signal };
+    for (;;) {
+      if (signal.aborted) return;
+      const pl = await this.loadMediaPlaylist(opts);
+      const fresh = pl.segments.filter((s) => this.state.lastSeq === undefined || s.seq > this.state.lastSeq);
+      if (this.state.lastSeq !== undefined && fresh.length && fresh[0].seq > this.state.lastSeq + 1) {
+        const missing = fresh[0].seq - this.state.lastSeq - 1;
+        yield { type: 'break', lostSec: missing * (this.avgSegSec || pl.targetDuration), reason: `${missing} HLS segment(s) scrolled out of the playlist` };
+      } else if (this.state.lastSeq !== undefined && pl.segments.length && pl.segments[pl.segments.length - 1].seq < this.state.lastSeq) {
+        // The media sequence went backwards: the source restarted its stream.
+        this.state.lastSeq = undefined;
+        continue;
+      }
+      for (const seg of fresh) {
+        if (signal.aborted) return;
+        if (seg.discontinuity && this.state.lastSeq !== undefined) yield { type: 'break', lostSec: 0, reason: 'EXT-X-DISCONTINUITY' };
+        if (seg.map && seg.map !== this.sentMap) {
+          const init = await fetchBuffer(seg.map, opts);
+          yield { type: 'data', data: init.body };
+          this.sentMap = seg.map;
+        }
+        const body = await this.fetchSegment(seg.uri, opts);
+        // Advance before yielding: the consumer persists this state right after writing the segment.
+        this.state.lastSeq = seg.seq;
+        this.state.deliveredSec += seg.durationSec;
+        this.avgSegSec = this.avgSegSec ? this.avgSegSec * 0.8 + seg.durationSec * 0.2 : seg.durationSec;
+        if (body) yield { type: 'data', data: seg.map ? body : stripId3(body), seq: seg.seq, durationSec: seg.durationSec };
+        else yield { type: 'break', lostSec: seg.durationSec, reason: `segment ${seg.seq} could not be fetched` };
+      }
+      if (pl.endList) return;
+      const wait = Math.min(5, Math.max(0.5, pl.targetDuration / 2)) * 1000;
+      await sleep(fresh.length ? wait / 2 : wait, signal);
+    }
+  }
+
+  private async loadMediaPlaylist(opts: FetchOptions): Promise<Playlist> {
+    const url = this.mediaUrl ?? this.url;
+    const res = await fetchBuffer(url, { ...opts, maxBytes: 4 << 20 });
+    const pl = parsePlaylist(res.body.toString('utf8'), res.finalUrl);
+    if (pl.variants.length && !pl.segments.length) {
+      this.mediaUrl = pl.variants[0];
+      return this.loadMediaPlaylist(opts);
+    }
+    return pl;
+  }
+
+  /** A listed segment that fails three times is given up as lost, like the archivers do. */
+  private async fetchSegment(uri: string, opts: FetchOptions): Promise<Buffer | undefined> {
+    let lastErr: unknown;
+    for (let i = 0; i < 3; i++) {
+      try {
+        return (await fetchBuffer(uri, opts)).body;
+      } catch (e) {
+        if (opts.signal?.aborted) throw e;
+        lastErr = e;
+        await sleep(300 * (i + 1), opts.signal);
+      }
+    }
+    if ((lastErr as any)?.status === 404) return undefined;
+    throw lastErr instanceof Error ? lastErr : new Error(`segment ${redact(uri)} failed`);
+  }
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,141 @@
+// The recorder stage: creates events, runs one Recording per live event,
+// resumes live events after a restart, and takes pushed audio.
+import crypto from 'node:crypto';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Catalog, EventRow, SourceSpec } from '../shared/catalog.ts';
+import type { Config } from '../shared/config.ts';
+import type { Logger } from '../shared/log.ts';
+import type { Queues } from '../shared/queues.ts';
+import type { Storage } from '../shared/storage/storage.ts';
+import { Archiver } from './archiver.ts';
+import { PushSource } from './push-source.ts';
+import { enqueueEnded, Recording } from './recording.ts';
+import { pullSource } from './sources.ts';
+
+export interface RecorderDeps {
+  catalog: Catalog;
+  storage: Storage;
+  queues: Queues;
+  config: Config;
+  log: Logger;
+}
+
+export interface NewEvent {
+  title: string;
+  source: SourceSpec;
+  reconnectWindowSec: number;
+}
+
+export class EventNotLiveError extends Error {}
+
+export function hashKey(key: string): string {
+  return crypto.createHash('sha256').update(key).digest('hex');
+}
+
+/** Lower-case words of the title plus a random suffix: readable, unique, and safe in a URL path. */
+export function makeSlug(title: string): string {
+  const words = title
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 48)
+    .replace(/-+$/, '');
+  const suffix = crypto.randomBytes(4).toString('hex');
+  return words ? `${words}-${suffix}` : suffix;
+}
+
+export class Recorder {
+  readonly archiver: Archiver;
+  private recordings = new Map<string, Recording>();
+  private pushSources = new Map<string, PushSource>();
+  private readonly spoolRoot: string;
+  private log: Logger;
+
+  constructor(private readonly deps: RecorderDeps) {
+    this.log = deps.log.child('recorder');
+    this.spoolRoot = path.join(deps.config.dataDir, 'spool');
+    this.archiver = new Archiver({ ...deps, log: this.log });
+  }
+
+  /** Resumes every live event (after a restart or crash) and starts the catch-up sweeps. */
+  start(): void {
+    this.archiver.startSweep();
+    for (const ev of this.deps.catalog.liveEvents()) {
+      this.log.info('resuming live event', { event: ev.id });
+      this.run(ev);
+    }
+    this.sweepEnded().catch(() => {});
+  }
+
+  /** Creates the event row and starts recording. Returns the one-time stream key for push events. */
+  create(input: NewEvent): { event: EventRow; streamKey?: string } {
+    const id = 'ev_' + crypto.randomBytes(8).toString('hex');
+    const streamKey = 'source' in input && 'type' in input.source ? 'sk_' + crypto.randomBytes(24).toString('base64url') : undefined;
+    const event = this.deps.catalog.createEvent({
+      id,
+      slug: makeSlug(input.title),
+      title: input.title,
+      source: input.source,
+      streamKeyHash: streamKey ? hashKey(streamKey) : null,
+      reconnectWindowSec: input.reconnectWindowSec,
+    });
+    this.log.info('event created', { event: id, source: 'url' in input.source ? 'pull' : 'push' });
+    this.run(event);
+    return { event, streamKey };
+  }
+
+  /** Ends an event gracefully; a repeated call waits for the same end. */
+  async end(id: string): Promise<void> {
+    const rec = this.recordings.get(id);
+    this.deps.catalog.requestEnd(id);
+    if (rec) return rec.end();
+    // Live in the catalog but not running here (e.g. another node): end it in the catalog.
+    if (this.deps.catalog.markEnded(id, 'ended by request')) await enqueueEnded(this.deps.catalog, this.deps.queues, id).catch(() => {});
+  }
+
+  /** Feeds a PUT body to a push event. Throws EventNotLiveError or PushBusyError. */
+  push(id: string, body: Readable): Promise<void> {
+    const src = this.pushSources.get(id);
+    if (!src || !this.recordings.has(id)) throw new EventNotLiveError('event is not live');
+    return src.offer(body);
+  }
+
+  isRecording(id: string): boolean {
+    return this.recordings.has(id);
+  }
+
+  /** Stops capture without ending events: a restart resumes them, the downtime becoming a gap. */
+  async close(): Promise<void> {
+    await Promise.all([...this.recordings.values()].map((r) => r.suspend()));
+    await this.archiver.close();
+  }
+
+  private run(event: EventRow): void {
+    if (this.recordings.has(event.id)) return;
+    const { config, catalog } = this.deps;
+    let source;
+    if ('url' in event.source) {
+      source = pullSource(event.source.url, config.allowPrivateSources, Recording.savedHlsState(catalog, event.id));
+    } else {
+      source = new PushSource();
+      this.pushSources.set(event.id, source);
+    }
+    const rec = new Recording(event, source, { ...this.deps, archiver: this.archiver, spoolRoot: this.spoolRoot, log: this.log });
+    this.recordings.set(event.id, rec);
+    rec.done.finally(() => {
+      this.recordings.delete(event.id);
+      this.pushSources.delete(event.id);
+    });
+  }
+
+  /** Ended events whose end never reached the queue (Redis was down) are enqueued now. */
+  private async sweepEnded(): Promise<void> {
+    const { catalog, queues } = this.deps;
+    for (const ev of catalog.listEvents(1000)) {
+      if (ev.status !== 'live' && !catalog.getKv(`ended-queued:${ev.id}`)) await enqueueEnded(catalog, queues, ev.id).catch(() => {});
+    }
+  }
+}

@@ -1,0 +1,339 @@
+// One event's capture, from the first connection to the end: reconnects with
+// backoff, places every capture session on the event timeline, records the
+// spans it could not capture as gaps, and recovers what a crashed predecessor
+// left in the spool.
+//
+// Timeline rule: a session starts where the previous one ended plus the time
+// that was lost in between. For HLS the loss is known in media time (segments
+// that scrolled out of the playlist); for other sources it is the wall-clock
+// time between the last byte received and the first byte of the new session.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Catalog, EventRow } from '../shared/catalog.ts';
+import type { Config } from '../shared/config.ts';
+import type { Logger } from '../shared/log.ts';
+import { jobId, withTimeout, type Queues } from '../shared/queues.ts';
+import type { Archiver } from './archiver.ts';
+import { sleep, type HlsState } from './hls-reader.ts';
+import { redact } from './http-fetch.ts';
+import type { PushSource } from './push-source.ts';
+import { Segmenter, unlistedChunks } from './segmenter.ts';
+import { chunkFiles, readSealedList, removeSessionDirIfDone, sessionDir } from './spool.ts';
+import type { Feed, PullSource } from './sources.ts';
+
+export interface RecordingDeps {
+  catalog: Catalog;
+  archiver: Archiver;
+  queues: Queues;
+  config: Config;
+  log: Logger;
+  spoolRoot: string;
+}
+
+interface ActiveSession {
+  no: number;
+  timelineStartSec: number;
+  sealedSec: number;
+  dir: string;
+  seg: Segmenter;
+}
+
+const MIN_GAP_SEC = 0.05;
+const FIRST_BACKOFF_MS = 250;
+const MAX_BACKOFF_MS = 2000;
+
+export class Recording {
+  readonly done: Promise<void>;
+  private abort = new AbortController();
+  private mode: 'run' | 'end' | 'suspend' = 'run';
+  private session?: ActiveSession;
+  private timelineEnd = 0;
+  private hasAudio = false;
+  private lastAudioWall = 0;
+  /** Media time known to be lost before the next session (HLS); undefined: measure by wall clock. */
+  private pendingLostSec?: number;
+  private gapReason = 'source dropped';
+  private hlsKey: string;
+  private log: Logger;
+
+  constructor(
+    private readonly event: EventRow,
+    private readonly source: PullSource | PushSource,
+    private readonly deps: RecordingDeps,
+  ) {
+    this.log = deps.log.child(event.id);
+    this.hlsKey = `hls:${event.id}`;
+    this.done = this.run().catch((err) => {
+      this.log.error('recording crashed', { err: (err as Error).message });
+      deps.catalog.setStatus(event.id, 'failed', `recorder error: ${(err as Error).message}`);
+    });
+  }
+
+  /** Graceful end: the last partial chunk is flushed and archived, then the event is ended. */
+  end(): Promise<void> {
+    if (this.mode === 'run') this.mode = 'end';
+    this.abort.abort();
+    return this.done;
+  }
+
+  /** Service shutdown: flush and archive, but leave the event live so a restart resumes it. */
+  suspend(): Promise<void> {
+    if (this.mode === 'run') this.mode = 'suspend';
+    this.abort.abort();
+    return this.done;
+  }
+
+  private get isPush(): boolean {
+    return 'offer' in this.source;
+  }
+
+  private async run(): Promise<void> {
+    await this.recoverSpool();
+    const windowMs = this.event.reconnectWindowSec * 1000;
+    let dropAt = Date.now();
+    let backoff = FIRST_BACKOFF_MS;
+    let lastError = '';
+    let finalEnd = false;
+    while (this.mode === 'run') {
+      const attempt = new AbortController();
+      const stop = () => attempt.abort();
+      this.abort.signal.addEventListener('abort', stop, { once: true });
+      // A pusher may reconnect until the window closes; before any audio it may take its time.
+      const remaining = windowMs - (Date.now() - dropAt);
+      const timer = this.isPush && this.hasAudio ? setTimeout(stop, Math.max(0, remaining)) : undefined;
+      let gotData = false;
+      try {
+        const feed = await this.source.connect(attempt.signal);
+        clearTimeout(timer);
+        const r = await this.consume(feed);
+        gotData = r.gotData;
+        finalEnd = r.finalEnd;
+      } catch (err) {
+        if (this.mode === 'run') lastError = (err as Error).message;
+        gotData = (err as any)?.gotData ?? false;
+      } finally {
+        clearTimeout(timer);
+        this.abort.signal.removeEventListener('abort', stop);
+      }
+      if (this.mode !== 'run' || finalEnd) break;
+      if (!this.mediaTimed()) await this.closeSession();
+      if (gotData) {
+        dropAt = this.lastAudioWall || Date.now();
+        backoff = FIRST_BACKOFF_MS;
+        this.log.warn('source dropped; reconnecting', { windowSec: this.event.reconnectWindowSec, err: lastError || undefined });
+      }
+      const waitedOut = Date.now() - dropAt >= windowMs && !(this.isPush && !this.hasAudio);
+      if (waitedOut) break;
+      if (!this.isPush) {
+        await sleep(Math.min(backoff, Math.max(0, windowMs - (Date.now() - dropAt))), this.abort.signal);
+        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+      }
+    }
+    await this.closeSession();
+    await this.deps.archiver.drain(this.event.id);
+    fs.rmSync(path.join(this.deps.spoolRoot, this.event.id), { recursive: true, force: true });
+    if (this.mode === 'suspend') return;
+    const reason = this.mode === 'end' ? 'ended by request' : finalEnd ? 'source ended' : `source gone for ${this.event.reconnectWindowSec} s${lastError ? `: ${lastError}` : ''}`;
+    this.finishEvent(reason);
+  }
+
+  private finishEvent(reason: string): void {
+    const { catalog, queues } = this.deps;
+    catalog.markEnded(this.event.id, reason);
+    if (!this.hasAudio) {
+      catalog.setStatus(this.event.id, 'failed', `no audio was captured (${reason})`);
+      catalog.addFailure({ eventId: this.event.id, stage: 'recorder', startSec: null, endSec: null, reason: `no audio was captured (${reason})` });
+    }
+    this.log.info('event ended', { reason, capturedSec: catalog.capturedSec(this.event.id).toFixed(3) });
+    enqueueEnded(catalog, queues, this.event.id).catch(() => {});
+  }
+
+  /** HLS keeps its media clock across reconnects: its session can stay open while we re-join. */
+  private mediaTimed(): boolean {
+    return !!(this.source as PullSource).hlsState?.();
+  }
+
+  private async consume(feed: Feed): Promise<{ gotData: boolean; finalEnd: boolean }> {
+    if (feed.kind === 'url') {
+      const s = this.openSession({ kind: 'url', url: feed.url, inputOptions: feed.inputOptions });
+      const stopOnAbort = () => s.seg.stop();
+      this.abort.signal.addEventListener('abort', stopOnAbort, { once: true });
+      const r = await s.seg.done;
+      this.abort.signal.removeEventListener('abort', stopOnAbort);
+      const gotData = s.sealedSec > 0;
+      this.lastAudioWall = Date.now();
+      await this.closeSession();
+      if (r.error && !gotData) throw new Error(redact(feed.url) + ': ' + r.error);
+      return { gotData, finalEnd: feed.endsAtEof && !r.error && !this.abort.signal.aborted };
+    }
+    let gotData = false;
+    const onAbort = () => feed.close();
+    this.abort.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      for await (const item of feed.items) {
+        if (this.mode !== 'run') break;
+        if (item.type === 'break') {
+          await this.closeSession();
+          this.pendingLostSec = (this.pendingLostSec ?? 0) + item.lostSec;
+          this.gapReason = item.reason;
+          continue;
+        }
+        const s = this.session ?? this.openSession({ kind: 'stdin' });
+        if (!s.seg.stdin!.write(item.data)) await waitDrain(s.seg.stdin!, this.abort.signal);
+        gotData = true;
+        this.lastAudioWall = Date.now();
+        if (item.seq !== undefined) this.saveHlsState();
+      }
+    } catch (err) {
+      (err as any).gotData = gotData;
+      throw err;
+    } finally {
+      this.abort.signal.removeEventListener('abort', onAbort);
+    }
+    const hls = (this.source as PullSource).hlsState?.();
+    return { gotData, finalEnd: !!hls && !this.abort.signal.aborted };
+  }
+
+  private openSession(input: { kind: 'stdin' } | { kind: 'url'; url: string; inputOptions: string[] }): ActiveSession {
+    const { catalog, config, archiver } = this.deps;
+    let gap = 0;
+    if (this.hasAudio) {
+      gap = this.pendingLostSec ?? (this.mediaTimed() ? 0 : Math.max(0, (Date.now() - this.lastAudioWall) / 1000));
+    }
+    const start = this.timelineEnd + gap;
+    if (gap >= MIN_GAP_SEC) {
+      catalog.addGap({ eventId: this.event.id, startSec: this.timelineEnd, endSec: start, reason: this.gapReason });
+      this.log.warn('gap recorded', { startSec: this.timelineEnd.toFixed(3), endSec: start.toFixed(3), reason: this.gapReason });
+    }
+    this.pendingLostSec = undefined;
+    this.gapReason = 'source dropped';
+    const row = catalog.openSession(this.event.id, start);
+    const dir = sessionDir(this.deps.spoolRoot, this.event.id, row.no);
+    const session: ActiveSession = {
+      no: row.no,
+      timelineStartSec: start,
+      sealedSec: 0,
+      dir,
+      seg: new Segmenter({
+        dir,
+        chunkSec: config.chunkSec,
+        input,
+        log: this.log,
+        onSealed: (e) => {
+          archiver.submit({ eventId: this.event.id, sessionNo: row.no, dir, name: e.name, startSec: start + session.sealedSec, durationSec: e.durationSec });
+          session.sealedSec += e.durationSec;
+          this.hasAudio = true;
+        },
+      }),
+    };
+    session.seg.pid.then((pid) => pid > 0 && catalog.setSessionPid(this.event.id, row.no, pid));
+    this.session = session;
+    if (this.mediaTimed()) this.saveHlsState();
+    return session;
+  }
+
+  private async closeSession(): Promise<void> {
+    const s = this.session;
+    if (!s) return;
+    this.session = undefined;
+    s.seg.stop();
+    await s.seg.done;
+    this.timelineEnd = s.timelineStartSec + s.sealedSec;
+    this.deps.catalog.closeSession(this.event.id, s.no);
+  }
+
+  private saveHlsState(): void {
+    const st = (this.source as PullSource).hlsState?.();
+    if (!st || !this.session) return;
+    const prev = this.deps.catalog.getKv(this.hlsKey);
+    const p = prev ? JSON.parse(prev) : undefined;
+    // deliveredSec counts from the start of the current session.
+    const base = p && p.sessionNo === this.session.no ? p.baseSec : st.deliveredSec;
+    this.deps.catalog.setKv(this.hlsKey, JSON.stringify({ lastSeq: st.lastSeq, deliveredSec: st.deliveredSec, sessionNo: this.session.no, baseSec: base }));
+  }
+
+  /** HLS progress saved by a previous process, to resume after its last segment. */
+  static savedHlsState(catalog: Catalog, eventId: string): HlsState | undefined {
+    const raw = catalog.getKv(`hls:${eventId}`);
+    if (!raw) return undefined;
+    const p = JSON.parse(raw);
+    return { lastSeq: p.lastSeq, deliveredSec: p.deliveredSec };
+  }
+
+  /**
+   * Archives what a crashed or stopped predecessor left in the spool (sealed
+   * chunks and the torn one), and sets where the timeline continues.
+   */
+  private async recoverSpool(): Promise<void> {
+    const { catalog, archiver } = this.deps;
+    const hlsSaved = catalog.getKv(this.hlsKey);
+    for (const s of catalog.sessions(this.event.id)) {
+      const dir = sessionDir(this.deps.spoolRoot, this.event.id, s.no);
+      if (s.closedAt === null) {
+        if (s.pid) await killOrphan(s.pid, dir);
+        const entries = [...readSealedList(dir), ...(await unlistedChunks(dir))];
+        const mtimes = chunkFiles(dir).map((f) => fs.statSync(path.join(dir, f)).mtimeMs);
+        let off = 0;
+        for (const e of entries) {
+          archiver.submit({ eventId: this.event.id, sessionNo: s.no, dir, name: e.name, startSec: s.timelineStartSec + off, durationSec: e.durationSec });
+          off += e.durationSec;
+        }
+        catalog.closeSession(this.event.id, s.no);
+        const fromCatalog = catalog.sessionChunks(this.event.id, s.no);
+        const lastChunkAt = fromCatalog.length ? Date.parse(fromCatalog[fromCatalog.length - 1].createdAt) : 0;
+        this.lastAudioWall = Math.max(this.lastAudioWall, lastChunkAt, ...mtimes);
+        const end = Math.max(s.timelineStartSec + off, ...fromCatalog.map((c) => c.startSec + c.durationSec));
+        this.timelineEnd = Math.max(this.timelineEnd, end);
+        if (off > 0 || fromCatalog.length) this.hasAudio = true;
+        // HLS: what was handed to the killed ffmpeg but never reached the disk is known in media time.
+        if (hlsSaved) {
+          const p = JSON.parse(hlsSaved);
+          if (p.sessionNo === s.no) this.pendingLostSec = Math.max(0, p.deliveredSec - p.baseSec - (end - s.timelineStartSec));
+        }
+        this.gapReason = 'recorder restarted';
+        this.log.info('recovered spool after restart', { session: s.no, chunks: entries.length, sessionSec: off.toFixed(3) });
+      } else {
+        removeSessionDirIfDone(dir);
+      }
+    }
+    this.timelineEnd = Math.max(this.timelineEnd, catalog.timelineEndSec(this.event.id));
+    if (catalog.chunks(this.event.id).length) this.hasAudio = true;
+  }
+}
+
+/** Enqueues the event's end for the publisher, once (idempotent job id). */
+export async function enqueueEnded(catalog: Catalog, queues: Queues, eventId: string): Promise<void> {
+  await withTimeout(queues.eventEnded.add('ended', { eventId }, { jobId: jobId.ended(eventId) }), 3000, 'enqueue');
+  catalog.setKv(`ended-queued:${eventId}`, '1');
+}
+
+function waitDrain(stream: NodeJS.WritableStream, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    stream.once('drain', done);
+    stream.once('close', done);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Kills an ffmpeg left running by a killed recorder (only if it is ours: ffmpeg writing into that spool dir). */
+async function killOrphan(pid: number, dir: string): Promise<void> {
+  let cmdline = '';
+  try {
+    cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return;
+  }
+  if (!cmdline.includes('ffmpeg') || !cmdline.includes(dir)) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 50 && fs.existsSync(`/proc/${pid}`); i++) await sleep(40);
+}

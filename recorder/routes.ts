@@ -1,0 +1,125 @@
+// The recorder's HTTP routes: the events API and push ingest.
+// Other stages add their progress to an event's JSON through `extensions`
+// (wired by the composition root), so this file never imports them.
+import express, { Router, type RequestHandler } from 'express';
+import type { Catalog, EventRow, SourceSpec } from '../shared/catalog.ts';
+import type { Config } from '../shared/config.ts';
+import { badRequest, checkEventId, HttpError, notFound, safeEqual } from '../shared/http.ts';
+import { EventNotLiveError, hashKey, type Recorder } from './recorder.ts';
+import { PushBusyError } from './push-source.ts';
+import { checkSourceUrl, SourceUrlError } from './sources.ts';
+
+/** Adds a stage's fields to an event's JSON (e.g. transcodedSec, urls). */
+export type EventExtension = (event: EventRow) => Record<string, unknown>;
+
+export interface RecorderRouteDeps {
+  catalog: Catalog;
+  config: Config;
+  recorder: Recorder;
+  requireAuth: RequestHandler;
+  extensions?: EventExtension[];
+}
+
+const round3 = (n: number) => Math.round(n * 1000) / 1000;
+
+export function eventJson(ev: EventRow, catalog: Catalog, extensions: EventExtension[] = []): Record<string, unknown> {
+  const chunks = catalog.chunks(ev.id);
+  const base: Record<string, unknown> = {
+    id: ev.id,
+    slug: ev.slug,
+    title: ev.title,
+    status: ev.status,
+    source: 'url' in ev.source ? { type: 'pull' } : { type: 'push' },
+    reconnectWindowSec: ev.reconnectWindowSec,
+    capturedSec: round3(chunks.reduce((s, c) => s + c.durationSec, 0)),
+    archivedSec: round3(chunks.reduce((s, c) => s + c.durationSec, 0)),
+    timelineSec: round3(chunks.reduce((m, c) => Math.max(m, c.startSec + c.durationSec), 0)),
+    gaps: catalog.gaps(ev.id).map((g) => ({ startSec: round3(g.startSec), endSec: round3(g.endSec), reason: g.reason })),
+    chunks: chunks.length,
+    createdAt: ev.createdAt,
+    endedAt: ev.endedAt,
+    endReason: ev.endReason,
+    error: ev.error,
+    failures: catalog.failures(ev.id).map(({ eventId: _e, ...f }) => f),
+  };
+  for (const ext of extensions) Object.assign(base, ext(ev));
+  return base;
+}
+
+function parseCreate(body: any, config: Config): { title: string; source: SourceSpec; reconnectWindowSec: number } {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('body', 'body must be a JSON object');
+  const { title, source, reconnectWindowSec } = body;
+  if (typeof title !== 'string' || !title.trim()) throw badRequest('title', 'title is required (a non-empty string)');
+  if (title.length > 300) throw badRequest('title', 'title is longer than 300 characters');
+  if (!source || typeof source !== 'object' || Array.isArray(source)) throw badRequest('source', 'source must be {url} or {type: "push"}');
+  let spec: SourceSpec;
+  if (source.type === 'push' && source.url === undefined) spec = { type: 'push' };
+  else if (source.type === undefined || source.type === 'pull') {
+    try {
+      spec = { url: checkSourceUrl(source.url, config.allowPrivateSources).url };
+    } catch (e) {
+      if (e instanceof SourceUrlError) throw badRequest('source.url', e.message);
+      throw e;
+    }
+  } else throw badRequest('source.type', 'source.type must be "push" (or give source.url)');
+  let window = config.defaultReconnectWindowSec;
+  if (reconnectWindowSec !== undefined) {
+    if (typeof reconnectWindowSec !== 'number' || !Number.isInteger(reconnectWindowSec) || reconnectWindowSec < 0 || reconnectWindowSec > 1800) {
+      throw badRequest('reconnectWindowSec', 'reconnectWindowSec must be an integer from 0 to 1800');
+    }
+    window = reconnectWindowSec;
+  }
+  return { title: title.trim(), source: spec, reconnectWindowSec: window };
+}
+
+export function recorderRoutes(deps: RecorderRouteDeps): Router {
+  const { catalog, config, recorder, requireAuth } = deps;
+  const r = Router();
+  const json = express.json({ limit: '64kb' });
+  const view = (ev: EventRow) => eventJson(ev, catalog, deps.extensions);
+  const find = (id: unknown) => catalog.getEvent(checkEventId(String(id))) ?? (() => { throw notFound('no such event'); })();
+
+  r.post('/api/events', requireAuth, json, (req, res) => {
+    const input = parseCreate(req.body, config);
+    const { event, streamKey } = recorder.create(input);
+    const out: Record<string, unknown> = { ...view(event) };
+    if (streamKey) out.ingest = { url: `${config.publicUrl}/ingest/${event.id}`, key: streamKey };
+    res.status(201).location(`/api/events/${event.id}`).json(out);
+  });
+
+  r.get('/api/events', (_req, res) => {
+    res.json({ events: catalog.listEvents().map(view) });
+  });
+
+  r.get('/api/events/:id', (req, res) => {
+    res.json(view(find(req.params.id)));
+  });
+
+  r.post('/api/events/:id/end', requireAuth, async (req, res) => {
+    const ev = find(req.params.id);
+    if (ev.status === 'live') await recorder.end(ev.id);
+    res.status(202).json(view(catalog.getEvent(ev.id)!));
+  });
+
+  // Push ingest: the stream key goes in `Authorization: Bearer`, `X-Stream-Key`, or `?key=` (for encoders that can only set a URL).
+  r.put('/ingest/:id', async (req, res) => {
+    const ev = find(req.params.id);
+    const given = (/^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1]) ?? req.get('x-stream-key') ?? (typeof req.query.key === 'string' ? req.query.key : '');
+    if (!ev.streamKeyHash || !given || !safeEqual(hashKey(given), ev.streamKeyHash)) {
+      req.resume();
+      throw new HttpError(401, 'wrong or missing stream key');
+    }
+    if (ev.status !== 'live') throw new HttpError(409, `event is ${ev.status}`);
+    let consumed: Promise<void>;
+    try {
+      consumed = recorder.push(ev.id, req);
+    } catch (e) {
+      if (e instanceof PushBusyError || e instanceof EventNotLiveError) throw new HttpError(409, e.message);
+      throw e;
+    }
+    await consumed;
+    if (!res.headersSent) res.json(view(catalog.getEvent(ev.id)!));
+  });
+
+  return r;
+}
