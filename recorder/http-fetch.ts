@@ -67,7 +67,14 @@ export function openHttp(url: string, opts: FetchOptions): Promise<http.Incoming
           return reject(new HttpStatusError(status, target));
         }
         // Keep the idle timeout while streaming: a source that stops sending counts as dropped.
-        res.socket.setTimeout(opts.timeoutMs ?? 10_000, () => res.destroy(new Error(`source stalled: ${redact(target)}`)));
+        // The listener goes with the response, since keep-alive sockets are reused.
+        const socket = res.socket;
+        const onIdle = () => res.destroy(new Error(`source stalled: ${redact(target)}`));
+        socket.setTimeout(opts.timeoutMs ?? 10_000, onIdle);
+        res.once('close', () => {
+          socket.off('timeout', onIdle);
+          socket.setTimeout(0);
+        });
         (res as any).finalUrl = target;
         resolve(res);
       });

@@ -95,6 +95,14 @@ export function recorderRoutes(deps: RecorderRouteDeps): Router {
     res.json(view(find(req.params.id)));
   });
 
+  // The archive's index: every chunk with its place on the timeline and its checksum.
+  r.get('/api/events/:id/chunks', (req, res) => {
+    const ev = find(req.params.id);
+    res.json({
+      chunks: catalog.chunks(ev.id).map((c) => ({ seq: c.seq, startSec: c.startSec, durationSec: c.durationSec, bytes: c.bytes, sha256: c.sha256, key: c.key })),
+    });
+  });
+
   r.post('/api/events/:id/end', requireAuth, async (req, res) => {
     const ev = find(req.params.id);
     if (ev.status === 'live') await recorder.end(ev.id);
