@@ -1,0 +1,98 @@
+// The recorder's pure parts and its SSRF guard.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { HlsReader, parsePlaylist, stripId3 } from '../recorder/hls-reader.ts';
+import { openHttp } from '../recorder/http-fetch.ts';
+import { makeSlug } from '../recorder/recorder.ts';
+import { checkSourceUrl, pullSource } from '../recorder/sources.ts';
+import { isPrivateAddress } from '../shared/net-guard.ts';
+
+describe('source URL policy', () => {
+  it('allows only http(s), rtmp(s) and srt, and file: only with REPLAY_ALLOW_PRIVATE_SOURCES', () => {
+    expect(checkSourceUrl('https://example.com/live.m3u8', false).kind).toBe('http');
+    expect(checkSourceUrl('rtmp://example.com/app/key', false).kind).toBe('rtmp');
+    expect(checkSourceUrl('srt://example.com:9000', false).kind).toBe('srt');
+    for (const bad of ['ftp://example.com/x', 'concat:a|b', 'gopher://x', 'data:audio/aac;base64,AAAA', 'subfile:,start,0,end,1,:/etc/passwd', 'javascript:alert(1)']) {
+      expect(() => checkSourceUrl(bad, true), bad).toThrow();
+    }
+    expect(() => checkSourceUrl('file:///etc/passwd', false)).toThrow(/REPLAY_ALLOW_PRIVATE_SOURCES/);
+    expect(checkSourceUrl('file:///tmp/a.aac', true).kind).toBe('file');
+  });
+
+  it('classifies private, loopback, link-local and mapped addresses', () => {
+    for (const ip of ['127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '169.254.169.254', '0.0.0.0', '::1', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '100.64.0.1', '::127.0.0.1', '2002:7f00:1::1']) {
+      expect(isPrivateAddress(ip), ip).toBe(true);
+    }
+    for (const ip of ['93.184.216.34', '8.8.8.8', '2606:4700::1111']) expect(isPrivateAddress(ip), ip).toBe(false);
+  });
+
+  it('refuses to connect to loopback unless private sources are allowed, also after a redirect', async () => {
+    const server = http.createServer((req, res) => {
+      if (req.url === '/redirect') {
+        res.writeHead(302, { location: 'http://127.0.0.1:1/secret' });
+        return res.end();
+      }
+      res.end('#EXTM3U\n');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      await expect(openHttp(`http://localhost:${port}/x`, { allowPrivate: false })).rejects.toThrow(/private or loopback/);
+      const ok = await openHttp(`http://localhost:${port}/x`, { allowPrivate: true });
+      ok.resume();
+      // An rtmp source is checked before ffmpeg is given it.
+      await expect(pullSource('rtmp://127.0.0.1/app/key', false).connect(new AbortController().signal)).rejects.toThrow(/private or loopback/);
+      await expect(openHttp(`http://localhost:${port}/redirect`, { allowPrivate: false })).rejects.toThrow(/private or loopback/);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('refuses redirects to other protocols', async () => {
+    const server = http.createServer((_req, res) => {
+      res.writeHead(302, { location: 'file:///etc/passwd' });
+      res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      await expect(openHttp(`http://127.0.0.1:${port}/`, { allowPrivate: true })).rejects.toThrow(/only http and https/);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('HLS playlist', () => {
+  it('parses sequence numbers, durations, discontinuities, maps and the end', () => {
+    const pl = parsePlaylist(
+      ['#EXTM3U', '#EXT-X-TARGETDURATION:6', '#EXT-X-MEDIA-SEQUENCE:41', '#EXT-X-MAP:URI="init.mp4"', '#EXTINF:6.006,', 'a.m4s', '#EXT-X-DISCONTINUITY', '#EXTINF:5.5,', 'https://cdn.example/b.m4s?x=1', '#EXT-X-ENDLIST'].join('\n'),
+      'https://origin.example/live/index.m3u8',
+    );
+    expect(pl.mediaSequence).toBe(41);
+    expect(pl.endList).toBe(true);
+    expect(pl.segments.map((s) => [s.seq, s.durationSec, s.discontinuity])).toEqual([[41, 6.006, false], [42, 5.5, true]]);
+    expect(pl.segments[0].uri).toBe('https://origin.example/live/a.m4s');
+    expect(pl.segments[0].map).toBe('https://origin.example/live/init.mp4');
+  });
+
+  it('picks the audio rendition of a master playlist', () => {
+    const pl = parsePlaylist('#EXTM3U\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="a",URI="audio/index.m3u8"\n#EXT-X-STREAM-INF:BANDWIDTH=1\nvideo/index.m3u8\n', 'http://h/m.m3u8');
+    expect(pl.variants[0]).toBe('http://h/audio/index.m3u8');
+  });
+
+  it('rejects what is not a playlist, and strips ID3 tags from packed audio', () => {
+    expect(() => parsePlaylist('<html>', 'http://h/')).toThrow(/EXTM3U/);
+    const id3 = Buffer.from([0x49, 0x44, 0x33, 4, 0, 0, 0, 0, 0, 3, 1, 2, 3]);
+    expect([...stripId3(Buffer.concat([id3, Buffer.from([0xff, 0xf1])]))]).toEqual([0xff, 0xf1]);
+    expect(HlsReader.looksLikeHls('http://h/x.m3u8', '', Buffer.alloc(0))).toBe(true);
+    expect(HlsReader.looksLikeHls('http://h/stream', 'audio/aac', Buffer.from([0xff, 0xf1]))).toBe(false);
+  });
+});
+
+it('makes URL-safe, unique slugs from any title', () => {
+  expect(makeSlug('Héllo, World! <script>')).toMatch(/^hello-world-script-[0-9a-f]{8}$/);
+  expect(makeSlug('你好')).toMatch(/^[0-9a-f]{8}$/);
+  expect(makeSlug('x')).not.toBe(makeSlug('x'));
+});
