@@ -1,0 +1,174 @@
+// Choosing where transcription windows end. whisper.cpp sees at most 30 s at
+// a time; a window cut in the middle of a word loses or garbles that word, so
+// each window ends at the quietest point of the last few seconds before the
+// 30 s limit. Pure functions over 16 kHz mono s16le PCM.
+
+export const SAMPLE_RATE = 16000;
+
+export interface WindowOptions {
+  /** Longest window, in seconds (whisper's context is 30 s). */
+  maxSec?: number;
+  /** How far back from maxSec to look for a quiet point, in seconds. */
+  searchSec?: number;
+  /** RMS frame length in milliseconds (20 to 50 ms works for speech). */
+  frameMs?: number;
+  /** Frames averaged on each side when scoring quietness (a pause is several frames long). */
+  smoothFrames?: number;
+}
+
+export const WINDOW_DEFAULTS: Required<WindowOptions> = {
+  maxSec: 30,
+  searchSec: 5,
+  frameMs: 30,
+  smoothFrames: 2,
+};
+
+/** A window of the PCM buffer, in samples from its start: [start, end). */
+export interface PcmWindow {
+  start: number;
+  end: number;
+}
+
+function samplesOf(pcm: Buffer | Int16Array): Int16Array {
+  if (pcm instanceof Int16Array) return pcm;
+  const n = pcm.length >> 1;
+  // aligned: view the buffer; unaligned (odd byteOffset): copy
+  if (pcm.byteOffset % 2 === 0) return new Int16Array(pcm.buffer, pcm.byteOffset, n);
+  const out = new Int16Array(n);
+  for (let i = 0; i < n; i++) out[i] = pcm.readInt16LE(2 * i);
+  return out;
+}
+
+/**
+ * RMS (0..1, full scale) of consecutive frames of `frameSamples` samples over
+ * samples [from, to). The last partial frame is included if non-empty.
+ */
+export function frameRms(pcm: Buffer | Int16Array, frameSamples: number, from = 0, to?: number): Float64Array {
+  const s = samplesOf(pcm);
+  const end = Math.min(to ?? s.length, s.length);
+  const start = Math.max(0, Math.min(from, end));
+  const n = Math.ceil((end - start) / frameSamples);
+  const out = new Float64Array(n);
+  for (let f = 0; f < n; f++) {
+    const a = start + f * frameSamples;
+    const b = Math.min(a + frameSamples, end);
+    let sum = 0;
+    for (let i = a; i < b; i++) sum += s[i] * s[i];
+    out[f] = Math.sqrt(sum / (b - a)) / 32768;
+  }
+  return out;
+}
+
+/** RMS level of the whole buffer in dBFS (-Infinity for digital silence). */
+export function levelDb(pcm: Buffer | Int16Array): number {
+  const s = samplesOf(pcm);
+  if (!s.length) return -Infinity;
+  let sum = 0;
+  for (let i = 0; i < s.length; i++) sum += s[i] * s[i];
+  const rms = Math.sqrt(sum / s.length) / 32768;
+  return rms > 0 ? 20 * Math.log10(rms) : -Infinity;
+}
+
+/** True when the audio is too quiet to hold speech (whisper invents text on silence: skip it). */
+export function isSilent(pcm: Buffer | Int16Array, thresholdDb = -55): boolean {
+  const s = samplesOf(pcm);
+  if (!s.length) return true;
+  // judged on the loudest 100 ms frame, so a short word in a quiet window still counts
+  const frames = frameRms(s, SAMPLE_RATE / 10);
+  let peak = 0;
+  for (const r of frames) peak = Math.max(peak, r);
+  return peak === 0 || 20 * Math.log10(peak) < thresholdDb;
+}
+
+/**
+ * Where the window starting at sample `start` should end, or null when more
+ * audio is needed. With less than maxSec available the window waits, unless
+ * `final` (no more audio will come): then it takes the rest. Otherwise it ends
+ * inside the quietest stretch of the last searchSec before maxSec: frames are
+ * scored by their (smoothed) RMS, and the window ends in the middle of the
+ * longest run of frames about as quiet as the quietest (the latest such run
+ * on ties), i.e. in the middle of a pause rather than at its edge.
+ */
+export function chooseWindowEnd(
+  pcm: Buffer | Int16Array,
+  start = 0,
+  opts: WindowOptions & { final?: boolean } = {},
+): number | null {
+  const o = { ...WINDOW_DEFAULTS, ...opts };
+  const s = samplesOf(pcm);
+  const avail = s.length - start;
+  const max = Math.round(o.maxSec * SAMPLE_RATE);
+  if (avail <= 0) return null;
+  if (avail <= max) return opts.final ? s.length : null;
+
+  const frame = Math.max(1, Math.round((o.frameMs / 1000) * SAMPLE_RATE));
+  const searchFrom = start + Math.max(0, max - Math.round(o.searchSec * SAMPLE_RATE));
+  const searchTo = start + max;
+  const rms = frameRms(s, frame, searchFrom, searchTo);
+  if (!rms.length) return searchTo;
+  // only whole frames are candidates (the last partial one cannot hold a full pause)
+  const whole = Math.max(1, Math.floor((searchTo - searchFrom) / frame));
+  const scores = new Float64Array(whole);
+  let min = Infinity;
+  for (let f = 0; f < whole; f++) {
+    let sum = 0;
+    let n = 0;
+    for (let k = Math.max(0, f - o.smoothFrames); k <= Math.min(whole - 1, f + o.smoothFrames); k++) {
+      // the frame itself weighs most; its neighbours favour frames inside a pause over its edges
+      const w = k === f ? 4 : 1;
+      sum += w * rms[k];
+      n += w;
+    }
+    scores[f] = sum / n;
+    min = Math.min(min, scores[f]);
+  }
+  // frames about as quiet as the quietest; cut in the middle of their longest run (the latest on ties)
+  const quiet = min * 1.5 + 1e-5;
+  let bestStart = 0;
+  let bestLen = 0;
+  for (let f = 0; f < whole; ) {
+    if (scores[f] > quiet) {
+      f++;
+      continue;
+    }
+    let g = f;
+    while (g < whole && scores[g] <= quiet) g++;
+    if (g - f >= bestLen) {
+      bestLen = g - f;
+      bestStart = f;
+    }
+    f = g;
+  }
+  const mid = bestStart + (bestLen - 1) / 2;
+  return Math.min(searchTo, searchFrom + Math.round(mid * frame + frame / 2));
+}
+
+/**
+ * Cuts as many windows as can be cut now from `pcm`, starting at sample
+ * `start`. Returns them and the sample where the pending (not yet windowed)
+ * audio begins. With `final`, the remainder becomes the last window.
+ */
+export function planWindows(
+  pcm: Buffer | Int16Array,
+  opts: WindowOptions & { final?: boolean; start?: number } = {},
+): { windows: PcmWindow[]; pendingFrom: number } {
+  const s = samplesOf(pcm);
+  const windows: PcmWindow[] = [];
+  let at = opts.start ?? 0;
+  for (;;) {
+    const end = chooseWindowEnd(s, at, opts);
+    if (end === null || end <= at) break;
+    windows.push({ start: at, end });
+    at = end;
+  }
+  return { windows, pendingFrom: at };
+}
+
+/** Sample index <-> seconds. */
+export const samplesToSec = (n: number) => n / SAMPLE_RATE;
+export const secToSamples = (sec: number) => Math.round(sec * SAMPLE_RATE);
+
+/** The bytes of a window of s16le PCM (a view, not a copy). */
+export function slicePcm(pcm: Buffer, w: PcmWindow): Buffer {
+  return pcm.subarray(2 * w.start, 2 * w.end);
+}
