@@ -1,10 +1,12 @@
 // The queues the stages meet through, and the typed messages on them.
 // This file is the map of the pipeline: read it to see where a chunk goes next.
 //
-//   recorder  --chunk-archived-->  transcoder   (one job per sealed, archived chunk)
-//   transcoder --pcm-ready------>  transcriber  (16 kHz mono PCM of a transcoded span)
-//   recorder  --event-ended----->  publisher    (the event stopped capturing)
-//   any stage --webhook--------->  publisher    (one delivery attempt per endpoint)
+//   recorder    --chunk-archived-->     transcoder   one job per sealed, archived chunk
+//   recorder    --event-ended------->   transcoder   capture stopped: finish the rendition
+//   transcoder  --pcm-ready--------->   transcriber  16 kHz PCM of a rendition segment (final: the last one)
+//   transcoder  --rendition-ready--->   publisher    the rendition is complete: publish
+//   transcriber --transcript-ready-->   publisher    the transcript is complete (or changed late): (re)publish it
+//   any stage   --webhook----------->   publisher    one delivery attempt per endpoint
 //
 // Job ids are derived from the subject (event id + sequence number), so a
 // retried or repeated enqueue is a no-op in BullMQ rather than a duplicate.
@@ -14,6 +16,8 @@ export const QUEUE = {
   chunkArchived: 'chunk-archived',
   pcmReady: 'pcm-ready',
   eventEnded: 'event-ended',
+  renditionReady: 'rendition-ready',
+  transcriptReady: 'transcript-ready',
   webhook: 'webhook',
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
@@ -40,6 +44,19 @@ export interface PcmReadyJob {
   key: string;
   startSec: number;
   durationSec: number;
+  /** Set on the event's last piece: no audio follows. */
+  final?: boolean;
+}
+
+/** The rendition of an ended event is complete (ENDLIST written, loudness and peaks final). */
+export interface RenditionReadyJob {
+  eventId: string;
+}
+
+/** The event's transcript files in storage changed (complete, or a window finished late). */
+export interface TranscriptReadyJob {
+  eventId: string;
+  revision: number;
 }
 
 export interface WebhookJob {
@@ -49,6 +66,8 @@ export interface WebhookJob {
 export const jobId = {
   chunk: (eventId: string, seq: number) => `${eventId}-chunk-${seq}`,
   ended: (eventId: string) => `${eventId}-ended`,
+  rendition: (eventId: string) => `${eventId}-rendition`,
+  transcript: (eventId: string, revision: number) => `${eventId}-transcript-${revision}`,
 };
 
 /** PeerTube-like defaults: exponential backoff, keep completed 2 days and failed 7 days. */
@@ -78,6 +97,8 @@ export interface Queues {
   chunkArchived: Queue<ChunkArchivedJob>;
   pcmReady: Queue<PcmReadyJob>;
   eventEnded: Queue<EventEndedJob>;
+  renditionReady: Queue<RenditionReadyJob>;
+  transcriptReady: Queue<TranscriptReadyJob>;
   webhook: Queue<WebhookJob>;
   close(): Promise<void>;
 }
@@ -89,6 +110,8 @@ export function openQueues(connection: ConnectionOptions, prefix = 'replay'): Qu
     chunkArchived: mk<ChunkArchivedJob>(QUEUE.chunkArchived),
     pcmReady: mk<PcmReadyJob>(QUEUE.pcmReady),
     eventEnded: mk<EventEndedJob>(QUEUE.eventEnded),
+    renditionReady: mk<RenditionReadyJob>(QUEUE.renditionReady),
+    transcriptReady: mk<TranscriptReadyJob>(QUEUE.transcriptReady),
     webhook: mk<WebhookJob>(QUEUE.webhook),
   };
   return {
