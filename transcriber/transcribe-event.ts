@@ -1,0 +1,155 @@
+// The transcriber's library: turns the 16 kHz PCM pieces that have arrived
+// into windows of at most 30 s (ending at quiet points), runs whisper.cpp on
+// each with the previous text as prompt, and rewrites the event's transcript
+// files. Called on every new piece, so the transcript keeps pace with the
+// live event; at the end only the last window remains.
+import type { Catalog } from '../shared/catalog.ts';
+import type { Config } from '../shared/config.ts';
+import type { Logger } from '../shared/log.ts';
+import type { Storage } from '../shared/storage/storage.ts';
+import { toPlainText, toPodcastJson, toSrt, toWebVtt, TRANSCRIPT_TYPES } from './formats.ts';
+import { promptFrom, stitchWindows, type TimelineSegment } from './stitch.ts';
+import type { TranscriberState } from './state.ts';
+import { runWhisper, whisperModelPath, WhisperModelMissingError } from './whisper.ts';
+import { isSilent, planWindows, SAMPLE_RATE, slicePcm } from './windows.ts';
+
+export interface TranscriberDeps {
+  catalog: Catalog;
+  storage: Storage;
+  config: Config;
+  log: Logger;
+  state: TranscriberState;
+}
+
+export const TRANSCRIPT_FORMATS = ['json', 'vtt', 'srt', 'txt'] as const;
+export type TranscriptFormat = (typeof TRANSCRIPT_FORMATS)[number];
+export const transcriptKey = (eventId: string, fmt: TranscriptFormat) => `events/${eventId}/transcript/transcript.${fmt}`;
+
+const EDGE_EPS = 0.002;
+
+export interface AdvanceResult {
+  windowsAdded: number;
+  complete: boolean;
+  /** Set when the transcript files changed: their new revision. */
+  revision?: number;
+}
+
+/** The timeline segments of every finished window, stitched. */
+export function eventSegments(state: TranscriberState, eventId: string): TimelineSegment[] {
+  const windows = state.windows(eventId).filter((w) => w.status === 'done');
+  return stitchWindows(windows.map((w) => ({ startSec: w.startSec, durationSec: w.endSec - w.startSec, segments: w.segments })));
+}
+
+/** Renders one transcript format from segments (also used for the partial transcript served while live). */
+export function renderTranscript(fmt: TranscriptFormat, segments: TimelineSegment[]): string {
+  switch (fmt) {
+    case 'json':
+      return toPodcastJson(segments);
+    case 'vtt':
+      return toWebVtt(segments);
+    case 'srt':
+      return toSrt(segments);
+    case 'txt':
+      return toPlainText(segments);
+  }
+}
+
+export const transcriptContentType = (fmt: TranscriptFormat) => `${TRANSCRIPT_TYPES[fmt]}; charset=utf-8`;
+
+async function writeTranscriptFiles(eventId: string, deps: TranscriberDeps): Promise<number> {
+  const segments = eventSegments(deps.state, eventId);
+  for (const fmt of TRANSCRIPT_FORMATS) {
+    // Short cache: a window finishing late rewrites these files.
+    await deps.storage.put(transcriptKey(eventId, fmt), renderTranscript(fmt, segments), { contentType: transcriptContentType(fmt), cacheControl: 'public, max-age=30' });
+  }
+  return deps.state.bumpRevision(eventId);
+}
+
+/** Loads the PCM from `fromSec` on, as far as the pieces are contiguous. */
+async function contiguousPcm(eventId: string, fromSec: number, deps: TranscriberDeps): Promise<{ pcm: Buffer; startSec: number; reachesFinal: boolean; nextPieceSec?: number }> {
+  const pieces = deps.state.pieces(eventId).filter((p) => p.startSec + p.durationSec > fromSec + EDGE_EPS);
+  const parts: Buffer[] = [];
+  let at = fromSec;
+  let reachesFinal = false;
+  for (const p of pieces) {
+    if (p.startSec > at + EDGE_EPS) break; // a hole: wait for the missing piece
+    const buf = await deps.storage.get(p.key);
+    const skip = Math.max(0, Math.round((at - p.startSec) * SAMPLE_RATE)) * 2;
+    parts.push(buf.subarray(skip));
+    at = p.startSec + buf.length / 2 / SAMPLE_RATE;
+    if (p.final) reachesFinal = true;
+  }
+  const next = pieces.find((p) => p.startSec > at + EDGE_EPS);
+  return { pcm: Buffer.concat(parts), startSec: fromSec, reachesFinal, nextPieceSec: next?.startSec };
+}
+
+/**
+ * Transcribes every window that can be cut now. `giveUp`: a window that
+ * fails is recorded as failed (a visible range on the event) instead of
+ * throwing for a retry.
+ */
+export async function advanceTranscript(eventId: string, deps: TranscriberDeps, opts: { giveUp?: boolean } = {}): Promise<AdvanceResult> {
+  const { state, config, log } = deps;
+  const st = state.status(eventId);
+  if (st.status === 'unavailable' || st.status === 'complete' || st.status === 'failed') return { windowsAdded: 0, complete: st.status !== 'unavailable' };
+
+  let model: string;
+  try {
+    model = whisperModelPath(config.whisperModel);
+  } catch (e) {
+    if (!(e instanceof WhisperModelMissingError)) throw e;
+    state.setStatus(eventId, { status: 'unavailable', reason: e.message });
+    log.warn('transcript unavailable', { event: eventId, reason: e.message });
+    return { windowsAdded: 0, complete: false };
+  }
+
+  let covered = state.coveredSec(eventId);
+  let { pcm, reachesFinal, nextPieceSec } = await contiguousPcm(eventId, covered, deps);
+  const final = state.status(eventId).finalReceived;
+  // At the end, a hole nobody will fill (a transcoder failure, already on the event) is stepped over.
+  if (final && !reachesFinal && nextPieceSec !== undefined && pcm.length === 0) {
+    covered = nextPieceSec;
+    ({ pcm, reachesFinal } = await contiguousPcm(eventId, covered, deps));
+  }
+  const plan = planWindows(pcm, { final: final && reachesFinal });
+  if (plan.windows.length) state.setStatus(eventId, { status: 'running' });
+
+  let added = 0;
+  let prompt = promptFrom(eventSegments(state, eventId));
+  for (const w of plan.windows) {
+    const startSec = covered + w.start / SAMPLE_RATE;
+    const endSec = covered + w.end / SAMPLE_RATE;
+    const audio = slicePcm(pcm, w);
+    if (isSilent(audio)) {
+      state.saveWindow(eventId, { startSec, endSec, status: 'silent', segments: [], error: null });
+      added++;
+      continue;
+    }
+    try {
+      const segments = await runWhisper({ pcm: audio, model, language: config.whisperLanguage, prompt, durationSec: (w.end - w.start) / SAMPLE_RATE, timeoutMs: 10 * 60_000 });
+      state.saveWindow(eventId, { startSec, endSec, status: 'done', segments, error: null });
+      prompt = promptFrom(eventSegments(state, eventId));
+      added++;
+    } catch (e) {
+      if (!opts.giveUp) {
+        if (added) await writeTranscriptFiles(eventId, deps);
+        throw e;
+      }
+      const reason = `transcription failed: ${(e as Error).message}`;
+      state.saveWindow(eventId, { startSec, endSec, status: 'failed', segments: [], error: reason });
+      deps.catalog.addFailure({ eventId, stage: 'transcriber', startSec, endSec, reason });
+      log.error('window failed for good', { event: eventId, startSec, endSec, err: (e as Error).message });
+      added++;
+    }
+  }
+
+  const coveredNow = state.coveredSec(eventId);
+  const complete = final && reachesFinal && plan.pendingFrom * 2 >= pcm.length && coveredNow > 0;
+  let revision: number | undefined;
+  if (added || complete) revision = await writeTranscriptFiles(eventId, deps);
+  if (complete) {
+    const failed = state.windows(eventId).some((w) => w.status === 'failed');
+    state.setStatus(eventId, { status: failed ? 'failed' : 'complete', reason: failed ? 'some windows could not be transcribed (see failures)' : null });
+  }
+  return { windowsAdded: added, complete, revision };
+}
