@@ -42,7 +42,12 @@ export function eventJson(ev: EventRow, catalog: Catalog, extensions: EventExten
     error: ev.error,
     failures: catalog.failures(ev.id).map(({ eventId: _e, ...f }) => f),
   };
-  for (const ext of extensions) Object.assign(base, ext(ev));
+  // Stages each add fields; `urls` is merged key by key (a later stage may override an earlier one's URL).
+  for (const ext of extensions) {
+    const { urls, ...rest } = ext(ev) as { urls?: Record<string, unknown> };
+    Object.assign(base, rest);
+    if (urls) base.urls = { ...(base.urls as object | undefined), ...urls };
+  }
   return base;
 }
 

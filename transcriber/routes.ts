@@ -40,7 +40,7 @@ export function transcriberView(state: TranscriberState, config: Config) {
     return {
       transcribedSec: Math.round(state.coveredSec(ev.id) * 1000) / 1000,
       transcript: { status: s.status, reason: s.reason ?? undefined },
-      transcriptUrls: Object.fromEntries(TRANSCRIPT_FORMATS.map((f) => [f, `${base}.${f}`])),
+      urls: { transcript: Object.fromEntries(TRANSCRIPT_FORMATS.map((f) => [f, `${base}.${f}`])) },
     };
   };
 }

@@ -1,0 +1,180 @@
+// The publisher's library: once the rendition is final, post the event —
+// audio.m4a, the VOD playlist, transcript files, peaks, images and the
+// manifest — then mark it published and tell the webhooks. Everything heavy
+// happened while the event was live; what is left costs seconds.
+import type { Catalog, EventRow } from '../shared/catalog.ts';
+import type { Config } from '../shared/config.ts';
+import { CACHE_CONTROL, keys } from '../shared/layout.ts';
+import type { Logger } from '../shared/log.ts';
+import type { Storage } from '../shared/storage/storage.ts';
+import { describe, describeIfPresent, remuxRendition, type ManifestFile } from './assemble.ts';
+import { renderArtwork, renderSocialCard } from './images.ts';
+import type { PublicationStore } from './publication-store.ts';
+import type { WebhookStore } from './webhook-store.ts';
+import { emit, type EmitDeps } from './webhooks.ts';
+
+export interface PublisherDeps {
+  catalog: Catalog;
+  storage: Storage;
+  config: Config;
+  log: Logger;
+  publications: PublicationStore;
+  webhooks: EmitDeps & { store: WebhookStore };
+  /** How long a publish waits for the transcript to finish before posting without it (it follows as event.updated). */
+  transcriptWaitMs?: number;
+}
+
+export interface TranscriptInfo {
+  status: 'pending' | 'running' | 'complete' | 'unavailable' | 'failed';
+  reason?: string | null;
+  revision: number;
+  coveredSec?: number;
+}
+
+/** What the transcriber published about an event's transcript (catalog key `transcript:<id>`). */
+export function transcriptInfo(catalog: Catalog, eventId: string): TranscriptInfo {
+  const raw = catalog.getKv(`transcript:${eventId}`);
+  return raw ? JSON.parse(raw) : { status: 'pending', revision: 0 };
+}
+
+const transcriptDone = (t: TranscriptInfo) => t.status === 'complete' || t.status === 'unavailable' || t.status === 'failed';
+
+export function eventUrls(config: Config, storage: Storage, ev: EventRow) {
+  return {
+    page: `${config.publicUrl}/e/${ev.slug}`,
+    audio: storage.publicUrl(keys.audio(ev.id)),
+    hls: storage.publicUrl(keys.hlsPlaylist(ev.id)),
+    manifest: storage.publicUrl(keys.manifest(ev.id)),
+    card: storage.publicUrl(keys.card(ev.id)),
+    artwork: storage.publicUrl(keys.artwork(ev.id)),
+    peaks: storage.publicUrl(keys.peaks(ev.id)),
+    transcript: {
+      vtt: storage.publicUrl(keys.transcript(ev.id, 'vtt')),
+      srt: storage.publicUrl(keys.transcript(ev.id, 'srt')),
+      json: storage.publicUrl(keys.transcript(ev.id, 'json')),
+      txt: storage.publicUrl(keys.transcript(ev.id, 'txt')),
+    },
+  };
+}
+
+async function readJson<T>(storage: Storage, key: string): Promise<T | undefined> {
+  if (!(await storage.head(key))) return undefined;
+  return JSON.parse((await storage.get(key)).toString('utf8')) as T;
+}
+
+const TRANSCRIPT_TYPES = { vtt: 'text/vtt', srt: 'application/x-subrip', json: 'application/json', txt: 'text/plain' } as const;
+
+async function transcriptFiles(storage: Storage, eventId: string): Promise<ManifestFile[]> {
+  const out: ManifestFile[] = [];
+  for (const fmt of ['vtt', 'srt', 'json', 'txt'] as const) {
+    const f = await describeIfPresent(storage, `transcript-${fmt}`, keys.transcript(eventId, fmt), TRANSCRIPT_TYPES[fmt]);
+    if (f) out.push(f);
+  }
+  return out;
+}
+
+async function writeManifest(deps: PublisherDeps, ev: EventRow, files: ManifestFile[], extra: Record<string, unknown>): Promise<ManifestFile> {
+  const { catalog, storage } = deps;
+  const manifest = {
+    version: 1,
+    event: { id: ev.id, slug: ev.slug, title: ev.title, createdAt: ev.createdAt, endedAt: ev.endedAt },
+    gaps: catalog.gaps(ev.id).map((g) => ({ startSec: g.startSec, endSec: g.endSec, reason: g.reason })),
+    failures: catalog.failures(ev.id).map(({ eventId: _e, ...f }) => f),
+    ...extra,
+    files,
+  };
+  const body = JSON.stringify(manifest, null, 2);
+  await storage.put(keys.manifest(ev.id), body, { contentType: 'application/json', cacheControl: CACHE_CONTROL.short });
+  return describe(storage, 'manifest', keys.manifest(ev.id), body, 'application/json');
+}
+
+async function waitForTranscript(catalog: Catalog, eventId: string, ms: number): Promise<TranscriptInfo> {
+  const until = Date.now() + ms;
+  let t = transcriptInfo(catalog, eventId);
+  while (!transcriptDone(t) && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 200));
+    t = transcriptInfo(catalog, eventId);
+  }
+  return t;
+}
+
+/**
+ * Publishes an ended event whose rendition is final. Idempotent: a repeated
+ * or retried call finds the publication and changes nothing.
+ */
+export async function publishEvent(eventId: string, deps: PublisherDeps): Promise<'published' | 'already' | 'gone'> {
+  const { catalog, storage, config, log, publications } = deps;
+  const ev = catalog.getEvent(eventId);
+  if (!ev) return 'gone';
+  if (publications.get(eventId)) return 'already';
+  if (ev.status === 'live') throw new Error('event is still live');
+  catalog.setStatus(eventId, 'publishing');
+
+  const transcript = await waitForTranscript(catalog, eventId, deps.transcriptWaitMs ?? 4000);
+  const { files, durationSec, audioBytes } = await remuxRendition(eventId, storage);
+  const peaks = await readJson<{ data: number[]; bits: 8 }>(storage, keys.peaks(eventId));
+  const loudness = await readJson<Record<string, unknown>>(storage, keys.loudness(eventId));
+  const imageOpts = { title: ev.title, date: ev.createdAt, durationSec, peaks: peaks as any };
+  const [card, artwork] = await Promise.all([renderSocialCard(imageOpts), renderArtwork(imageOpts)]);
+  await storage.put(keys.card(eventId), card, { contentType: 'image/png', cacheControl: CACHE_CONTROL.immutable });
+  await storage.put(keys.artwork(eventId), artwork, { contentType: 'image/jpeg', cacheControl: CACHE_CONTROL.immutable });
+  files.push(describe(storage, 'card', keys.card(eventId), card, 'image/png'), describe(storage, 'artwork', keys.artwork(eventId), artwork, 'image/jpeg'));
+  for (const [role, key] of [['peaks', keys.peaks(eventId)], ['loudness', keys.loudness(eventId)]] as const) {
+    const f = await describeIfPresent(storage, role, key, 'application/json');
+    if (f) files.push(f);
+  }
+  files.push(...(await transcriptFiles(storage, eventId)));
+  await writeManifest(deps, ev, files, { durationSec, loudness: loudness ?? null, transcript: { status: transcript.status, reason: transcript.reason ?? null } });
+
+  const publishedAt = new Date();
+  const endedAt = ev.endedAt ? Date.parse(ev.endedAt) : publishedAt.getTime();
+  const created = publications.create({
+    eventId,
+    publishedAt: publishedAt.toISOString(),
+    latencyMs: Math.max(0, publishedAt.getTime() - endedAt),
+    durationSec,
+    audioBytes,
+    transcriptStatus: transcript.status,
+    transcriptRevision: transcript.revision,
+  });
+  if (!created) return 'already';
+  // A failed capture stays failed; otherwise the event is now published.
+  if (catalog.getEvent(eventId)!.status === 'publishing') catalog.setStatus(eventId, 'published');
+  log.info('event published', { event: eventId, latencyMs: publishedAt.getTime() - endedAt, durationSec: durationSec.toFixed(3), transcript: transcript.status });
+  await emit('event.published', publishedPayload(deps, eventId), deps.webhooks);
+  return 'published';
+}
+
+/** A transcript that finished after publication: refresh the manifest and tell the webhooks. */
+export async function republishTranscript(eventId: string, deps: PublisherDeps): Promise<boolean> {
+  const { catalog, publications, storage } = deps;
+  const ev = catalog.getEvent(eventId);
+  const pub = publications.get(eventId);
+  if (!ev || !pub) return false; // not published yet: the publish job will include it
+  const t = transcriptInfo(catalog, eventId);
+  const revision = publications.updateTranscript(eventId, t.status, t.revision);
+  if (revision === undefined) return false;
+  const manifest = JSON.parse((await storage.get(keys.manifest(eventId))).toString('utf8'));
+  const files = (manifest.files as ManifestFile[]).filter((f) => !f.role.startsWith('transcript-'));
+  files.push(...(await transcriptFiles(storage, eventId)));
+  const { files: _f, event: _e, gaps: _g, failures: _x, version: _v, ...rest } = manifest;
+  await writeManifest(deps, ev, files, { ...rest, transcript: { status: t.status, reason: t.reason ?? null } });
+  await emit('event.updated', { ...publishedPayload(deps, eventId), change: 'transcript' }, deps.webhooks, { revision });
+  return true;
+}
+
+export function publishedPayload(deps: Pick<PublisherDeps, 'catalog' | 'config' | 'storage' | 'publications'>, eventId: string) {
+  const ev = deps.catalog.getEvent(eventId)!;
+  const pub = deps.publications.get(eventId);
+  return {
+    id: ev.id,
+    slug: ev.slug,
+    title: ev.title,
+    status: ev.status,
+    endedAt: ev.endedAt,
+    publishedAt: pub?.publishedAt,
+    durationSec: pub?.durationSec,
+    transcript: pub ? { status: pub.transcriptStatus } : undefined,
+    urls: eventUrls(deps.config, deps.storage, ev),
+  };
+}

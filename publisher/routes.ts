@@ -1,0 +1,117 @@
+// The publisher's HTTP routes: the replay page, the podcast feed, the
+// player's script, and the publisher's part of an event's JSON.
+import crypto from 'node:crypto';
+import { createRequire } from 'node:module';
+import { Router } from 'express';
+import type { Catalog, EventRow } from '../shared/catalog.ts';
+import type { Config } from '../shared/config.ts';
+import { notFound } from '../shared/http.ts';
+import { keys } from '../shared/layout.ts';
+import type { Storage } from '../shared/storage/storage.ts';
+import { buildFeed } from './feed.ts';
+import { renderReplayPage, replayPageCsp, type ReplaySegment } from './page.ts';
+import type { PublicationStore } from './publication-store.ts';
+import { eventUrls } from './publish.ts';
+
+export interface PublisherRouteDeps {
+  catalog: Catalog;
+  storage: Storage;
+  config: Config;
+  publications: PublicationStore;
+}
+
+const hlsJsFile = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
+
+/** The transcript as the transcriber last wrote it to storage (partial while live). */
+async function transcriptSegments(storage: Storage, eventId: string): Promise<ReplaySegment[]> {
+  const key = keys.transcript(eventId, 'json');
+  if (!(await storage.head(key))) return [];
+  const j = JSON.parse((await storage.get(key)).toString('utf8'));
+  return (j.segments ?? []).map((s: any) => ({ startSec: s.startTime, endSec: s.endTime, text: String(s.body ?? ''), speaker: s.speaker }));
+}
+
+export function publisherRoutes(deps: PublisherRouteDeps): Router {
+  const { catalog, storage, config, publications } = deps;
+  const r = Router();
+
+  r.get('/assets/hls.min.js', (_req, res) => {
+    res.sendFile(hlsJsFile, { maxAge: '7d', headers: { 'content-type': 'text/javascript; charset=utf-8' } });
+  });
+
+  r.get('/e/:slug', async (req, res) => {
+    const ev = catalog.getEventBySlug(String(req.params.slug));
+    if (!ev) throw notFound('no such event');
+    const pub = publications.get(ev.id);
+    const live = ev.status === 'live' || !pub;
+    const urls = eventUrls(config, storage, ev);
+    const t = Number(req.query.t);
+    const nonce = crypto.randomBytes(16).toString('base64');
+    const html = renderReplayPage({
+      event: { title: ev.title, startedAt: ev.createdAt, durationSec: pub?.durationSec ?? catalog.timelineEndSec(ev.id), slug: ev.slug },
+      urls: { ...urls, feed: `${config.publicUrl}/feed.xml` },
+      segments: await transcriptSegments(storage, ev.id),
+      gaps: catalog.gaps(ev.id),
+      nonce,
+      live,
+      embed: 'embed' in req.query,
+      startAtSec: Number.isFinite(t) && t > 0 ? t : undefined,
+      audioType: 'audio/mp4',
+    });
+    res.set('Content-Security-Policy', replayPageCsp(nonce, { mediaOrigins: [urls.audio], frameAncestors: ["'self'", 'https://twitter.com', 'https://x.com'] }));
+    res.set('Cache-Control', live ? 'no-cache' : 'public, max-age=60');
+    res.type('html').send(html);
+  });
+
+  r.get('/feed.xml', (_req, res) => {
+    const items = publications.published().flatMap((p) => {
+      const ev = catalog.getEvent(p.eventId);
+      if (!ev) return [];
+      const urls = eventUrls(config, storage, ev);
+      const hasTranscript = p.transcriptStatus === 'complete' || p.transcriptStatus === 'failed';
+      return [{
+        guid: ev.id,
+        title: ev.title,
+        description: `Recorded live ${new Date(ev.createdAt).toUTCString()}.`,
+        pubDate: p.publishedAt,
+        pageUrl: urls.page,
+        audio: { url: urls.audio, length: p.audioBytes, type: 'audio/mp4' },
+        durationSec: p.durationSec,
+        imageUrl: urls.artwork,
+        transcripts: hasTranscript ? { vtt: urls.transcript.vtt, srt: urls.transcript.srt, json: urls.transcript.json } : {},
+        language: config.whisperLanguage,
+      }];
+    });
+    res.type('application/rss+xml; charset=utf-8');
+    res.set('Cache-Control', 'public, max-age=60');
+    res.send(
+      buildFeed({
+        title: process.env.REPLAY_FEED_TITLE || 'Replay',
+        description: 'Recordings and transcripts of live conversations, posted as soon as they end.',
+        siteUrl: config.publicUrl,
+        feedUrl: `${config.publicUrl}/feed.xml`,
+        imageUrl: items[0]?.imageUrl ?? `${config.publicUrl}/feed.xml`,
+        author: process.env.REPLAY_FEED_AUTHOR || 'Replay',
+        language: config.whisperLanguage,
+        items,
+      }),
+    );
+  });
+
+  return r;
+}
+
+/** The publisher's part of an event's JSON: publication time, latency and URLs. */
+export function publisherView(deps: PublisherRouteDeps) {
+  return (ev: EventRow) => {
+    const pub = deps.publications.get(ev.id);
+    const urls = eventUrls(deps.config, deps.storage, ev);
+    // Before publication the transcoder and transcriber give their own live URLs (hls, transcript).
+    return {
+      publishedAt: pub?.publishedAt ?? null,
+      publishLatencyMs: pub?.latencyMs ?? null,
+      urls: pub
+        ? { page: urls.page, audio: urls.audio, hls: urls.hls, manifest: urls.manifest, card: urls.card, artwork: urls.artwork, peaks: urls.peaks, transcript: urls.transcript }
+        : { page: urls.page, audio: null, manifest: null },
+    };
+  };
+}
