@@ -147,3 +147,167 @@ export function assertPrograms(names: string[]): void {
     throw new Error(`missing ${missing.join(', ')}: install with \`${hints.join(' && ')}\` (or run scripts/setup.sh)`);
   }
 }
+
+// ---- buffer-in, buffer-out helpers (transcoder)
+//
+// These spawn ffmpeg directly, as probeAudio spawns ffprobe: fluent-ffmpeg
+// reports 'end' when the process exits, which can come before a piped stdout
+// has been fully read, so a whole PCM or AAC payload could be cut short.
+
+export interface PipeFfmpegOptions {
+  /** Bytes written to ffmpeg's stdin (in order), then stdin is closed. */
+  stdin?: Buffer | Buffer[];
+  /** Kills ffmpeg (SIGKILL) and rejects after this long. */
+  timeoutMs?: number;
+}
+
+/**
+ * Runs `ffmpeg -hide_banner -nostats ...args` (with -nostdin when nothing is piped in) and resolves with
+ * everything it wrote to stdout and its stderr. `args` name the inputs and
+ * outputs (use `pipe:0` / `pipe:1` for stdin / stdout). Rejects with an
+ * FfmpegError carrying the last stderr lines when ffmpeg exits non-zero.
+ */
+export function ffmpegBuffers(args: string[], opts: PipeFfmpegOptions = {}): Promise<{ stdout: Buffer; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const input = opts.stdin === undefined ? [] : Array.isArray(opts.stdin) ? opts.stdin : [opts.stdin];
+    const full = ['-hide_banner', '-nostats', ...(input.length ? [] : ['-nostdin']), ...args];
+    const p = spawn('ffmpeg', full, { stdio: [input.length ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    let settled = false;
+    const timer = opts.timeoutMs
+      ? setTimeout(() => {
+          p.kill('SIGKILL');
+          finish(new FfmpegError(`ffmpeg timed out after ${opts.timeoutMs} ms`, err));
+        }, opts.timeoutMs)
+      : undefined;
+    function finish(e: Error | null) {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (e) reject(e);
+      else resolve({ stdout: Buffer.concat(out), stderr: err });
+    }
+    p.stdout!.on('data', (d: Buffer) => out.push(d));
+    p.stderr!.on('data', (d: Buffer) => {
+      err += d;
+      if (err.length > 65536) err = err.slice(-32768);
+    });
+    p.on('error', (e) => finish(e));
+    // 'close' comes after stdout and stderr have ended: nothing is left unread.
+    p.on('close', (code, signal) => {
+      if (code === 0) finish(null);
+      else finish(new FfmpegError(`ffmpeg failed (${signal ?? `exit ${code}`}): ${lastLines(err)}`, err));
+    });
+    if (input.length) {
+      const stdin = p.stdin!;
+      stdin.on('error', () => {}); // EPIPE when ffmpeg quits early: its exit status tells the story
+      (async () => {
+        for (const b of input) {
+          if (!stdin.write(b)) await new Promise<void>((r) => stdin.once('drain', () => r()));
+        }
+        stdin.end();
+      })().catch(() => {});
+    }
+  });
+}
+
+export type PcmFormat = 'f32le' | 's16le';
+
+export interface DecodeToPcmOptions {
+  format: PcmFormat;
+  /** Output rate; the input's own rate when unset. */
+  sampleRate?: number;
+  /** Output channel count (ffmpeg's default down/up-mix); the input's when unset. */
+  channels?: number;
+  /** An -af filter chain applied before the format conversion. */
+  filter?: string;
+  /** Input options such as ['-f', 'mpegts']. */
+  inputOptions?: string[];
+  timeoutMs?: number;
+}
+
+/**
+ * Decodes the first audio stream of a file, or of bytes piped in (several
+ * buffers are concatenated, e.g. MPEG-TS or ADTS pieces), to raw PCM.
+ */
+export async function decodeToPcm(input: string | Buffer | Buffer[], opts: DecodeToPcmOptions): Promise<Buffer> {
+  const piped = typeof input !== 'string';
+  const args = [
+    '-loglevel', 'error',
+    ...(opts.inputOptions ?? []),
+    '-i', piped ? 'pipe:0' : input,
+    '-map', '0:a:0', '-vn', '-sn', '-dn',
+    ...(opts.filter ? ['-af', opts.filter] : []),
+    ...(opts.sampleRate ? ['-ar', String(opts.sampleRate)] : []),
+    ...(opts.channels ? ['-ac', String(opts.channels)] : []),
+    '-f', opts.format, '-c:a', opts.format === 'f32le' ? 'pcm_f32le' : 'pcm_s16le',
+    'pipe:1',
+  ];
+  const { stdout } = await ffmpegBuffers(args, { stdin: piped ? (input as Buffer | Buffer[]) : undefined, timeoutMs: opts.timeoutMs });
+  return stdout;
+}
+
+export interface EncodePcmOptions {
+  /** Format of the raw input. */
+  inputFormat: PcmFormat;
+  sampleRate: number;
+  channels: number;
+  /** Codec and output options, e.g. ['-c:a', 'aac', '-b:a', '64k']. */
+  outputOptions: string[];
+  /** Output container (ffmpeg -f), e.g. 'adts'. */
+  format: string;
+  timeoutMs?: number;
+}
+
+/** Encodes raw PCM to bytes in the given container, all through pipes. */
+export async function encodePcm(pcm: Buffer, opts: EncodePcmOptions): Promise<Buffer> {
+  const args = [
+    '-loglevel', 'error',
+    '-f', opts.inputFormat, '-ar', String(opts.sampleRate), '-ac', String(opts.channels), '-i', 'pipe:0',
+    ...opts.outputOptions,
+    '-f', opts.format, 'pipe:1',
+  ];
+  const { stdout } = await ffmpegBuffers(args, { stdin: pcm, timeoutMs: opts.timeoutMs });
+  return stdout;
+}
+
+export interface Ebur128Summary {
+  integratedLufs: number;
+  /** Relative gate of the integrated measurement. */
+  thresholdLufs: number;
+  lraLu: number;
+  lraLowLufs: number;
+  lraHighLufs: number;
+  /** dBTP with peak=true (ffmpeg's 4x oversampling); undefined otherwise. */
+  truePeakDbtp?: number;
+}
+
+/**
+ * Measures a whole input with ffmpeg's ebur128 filter and parses its summary
+ * (values are printed to 0.1 LU). `input` is a path, URL or playlist.
+ */
+export async function measureEbur128(input: string, opts: { inputOptions?: string[]; truePeak?: boolean } = {}): Promise<Ebur128Summary> {
+  const { stderr } = await ffmpegBuffers([
+    '-loglevel', 'info',
+    ...(opts.inputOptions ?? []),
+    '-i', input, '-map', '0:a:0', '-vn',
+    '-af', `ebur128=framelog=verbose${opts.truePeak === false ? '' : ':peak=true'}`,
+    '-f', 'null', '-',
+  ]);
+  const summary = stderr.slice(stderr.lastIndexOf('Summary:'));
+  const num = (re: RegExp) => {
+    const m = summary.match(re);
+    return !m ? NaN : m[1] === '-inf' ? -Infinity : Number(m[1]);
+  };
+  const r: Ebur128Summary = {
+    integratedLufs: num(/I:\s+(-?[\d.]+|-inf) LUFS/),
+    thresholdLufs: num(/Integrated loudness:[\s\S]*?Threshold:\s+(-?[\d.]+|-inf) LUFS/),
+    lraLu: num(/LRA:\s+(-?[\d.]+) LU/),
+    lraLowLufs: num(/LRA low:\s+(-?[\d.]+|-inf) LUFS/),
+    lraHighLufs: num(/LRA high:\s+(-?[\d.]+|-inf) LUFS/),
+  };
+  if (opts.truePeak !== false) r.truePeakDbtp = num(/True peak:\s+Peak:\s+(-?[\d.]+|-inf) dBFS/);
+  if (!summary.startsWith('Summary:')) throw new FfmpegError('ebur128 printed no summary', stderr);
+  return r;
+}

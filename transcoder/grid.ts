@@ -1,0 +1,47 @@
+// The rendition grid: every position of the transcoder is a sample index on
+// the event timeline at 48 kHz (sample 0 = timeline 0 s). Rendition segments
+// are whole numbers of 1024-sample AAC frames, so segment k always starts at
+// sample k * SEGMENT_SAMPLES and a player's clock equals the event timeline.
+
+/** Timeline and rendition sample rate. */
+export const RATE = 48000;
+/** Samples per AAC-LC frame. */
+export const FRAME = 1024;
+/** AAC frames per rendition segment: 282 frames = 6.016 s. */
+export const SEGMENT_FRAMES = 282;
+export const SEGMENT_SAMPLES = SEGMENT_FRAMES * FRAME;
+/**
+ * A segment is encoded from timeline PCM [start - PRE_ROLL, end + POST_ROLL]
+ * and trimmed back to its own frames: with 4 frames before and 2 after, the
+ * joins are as clean as one continuous encode (reference.md, measured).
+ */
+export const PRE_ROLL_FRAMES = 4;
+export const POST_ROLL_FRAMES = 2;
+export const PRE_ROLL = PRE_ROLL_FRAMES * FRAME;
+export const POST_ROLL = POST_ROLL_FRAMES * FRAME;
+/** ffmpeg's native aac encoder emits one priming packet before the first real frame. */
+export const ENCODER_PRIMING_PACKETS = 1;
+/**
+ * The last HOLD_BACK samples of a decoded chunk are touched by the resampler's
+ * end-of-stream flush. They are kept only when no continuation can come (the
+ * run ended); otherwise the next chunk's decode, which has them in its middle,
+ * supplies them.
+ */
+export const HOLD_BACK = 512;
+/** Waveform: 20 min/max pairs per second. */
+export const PEAKS_SAMPLES_PER_PIXEL = 2400;
+/** Loudness: 100 ms cells (a 400 ms block is 4 cells, a 3 s window 30). */
+export const LOUDNESS_CELL = 4800;
+/** Transcriber PCM: 16 kHz mono, one sample every 3 timeline samples. */
+export const ASR_RATE = 16000;
+export const ASR_DECIMATION = RATE / ASR_RATE;
+/** Bitrate of the listener rendition. */
+export const RENDITION_BITRATE = 64000;
+
+export const segmentStart = (k: number) => k * SEGMENT_SAMPLES;
+
+/** Frames in the rendition for a timeline of `samples` samples: rounded, so the error is at most half a frame (10.7 ms). */
+export const totalFramesFor = (samples: number) => Math.round(samples / FRAME);
+
+export const secToSample = (sec: number) => Math.round(sec * RATE);
+export const sampleToSec = (s: number) => s / RATE;

@@ -1,0 +1,145 @@
+// Job processors of the transcoder stage (PeerTube style: validate the
+// payload, return early when the subject is gone, delegate to the library).
+//
+// processChunkArchived  one job per archived chunk (queue chunk-archived):
+//                       decode the chunk, make every rendition segment that
+//                       became possible, upload the playlist, hand 16 kHz PCM
+//                       to the transcriber.
+// finalizeRendition     once at the event's end: last segment(s), ENDLIST,
+//                       waveform and loudness of the whole event.
+//
+// Both are idempotent: a retried job, a duplicate, or a job re-run after the
+// worker was killed half-way finds finished work recorded in the catalog
+// (state.ts) and only does what is missing; objects are uploaded before the
+// rows and playlists that refer to them. Jobs of one event are serialized
+// within a process; run the chunk-archived worker with concurrency 1 per
+// event (or accept that two processes may both build a segment: they write
+// identical objects and the catalog keeps one row).
+import { UnrecoverableError } from 'bullmq';
+import type { ChunkArchivedJob, PcmReadyJob } from '../shared/queues.ts';
+import { assertValidKey } from '../shared/storage/storage.ts';
+import {
+  buildReady,
+  dropWorkPcm,
+  finalize,
+  ingestChunk,
+  notifyPcmReady,
+  publishPlaylist,
+  withEventLock,
+  type FinalizeResult,
+  type TranscoderDeps,
+} from './rendition.ts';
+import { TranscoderState } from './state.ts';
+
+export type { TranscoderDeps } from './rendition.ts';
+
+/** A payload that can never succeed: BullMQ does not retry it. */
+export class InvalidJobError extends UnrecoverableError {}
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** Checks a chunk-archived payload; throws InvalidJobError naming the bad field. */
+export function validateChunkArchived(data: unknown): ChunkArchivedJob {
+  const bad = (what: string): never => {
+    throw new InvalidJobError(`invalid chunk-archived job: ${what}`);
+  };
+  if (!data || typeof data !== 'object') bad('payload is not an object');
+  const d = data as Record<string, unknown>;
+  if (typeof d.eventId !== 'string' || !ID.test(d.eventId) || d.eventId.length > 128) bad('eventId');
+  if (!Number.isSafeInteger(d.seq) || (d.seq as number) < 0) bad('seq');
+  if (typeof d.key !== 'string') bad('key');
+  try {
+    assertValidKey(d.key as string);
+  } catch {
+    bad('key');
+  }
+  if (typeof d.startSec !== 'number' || !Number.isFinite(d.startSec) || d.startSec < 0) bad('startSec');
+  if (typeof d.durationSec !== 'number' || !Number.isFinite(d.durationSec) || d.durationSec <= 0) bad('durationSec');
+  if (typeof d.sha256 !== 'string' || !/^[0-9a-f]{64}$/i.test(d.sha256)) bad('sha256');
+  return {
+    eventId: d.eventId as string,
+    seq: d.seq as number,
+    key: d.key as string,
+    startSec: d.startSec as number,
+    durationSec: d.durationSec as number,
+    sha256: d.sha256 as string,
+  };
+}
+
+export interface ChunkJobResult {
+  status: 'done' | 'skipped';
+  reason?: 'event-gone' | 'finalized';
+  /** False when the chunk had been decoded by an earlier attempt. */
+  decoded: boolean;
+  /** Segments made by this job. */
+  segments: number[];
+  /** Rendition seconds playable from the start after this job. */
+  transcodedSec: number;
+  /** 16 kHz PCM made by this job (or handed to deps.onPcmReady). */
+  pcmReady: PcmReadyJob[];
+}
+
+/** Accepts a BullMQ Job (or anything with `data`). */
+export interface JobLike {
+  data: unknown;
+  id?: string;
+}
+
+export async function processChunkArchived(job: JobLike, deps: TranscoderDeps): Promise<ChunkJobResult> {
+  const data = validateChunkArchived(job.data);
+  const { eventId, seq } = data;
+  const log = deps.log.child('transcoder');
+  const skipped = (reason: ChunkJobResult['reason']): ChunkJobResult => ({
+    status: 'skipped', reason, decoded: false, segments: [], transcodedSec: new TranscoderState(deps.catalog).transcodedSec(eventId), pcmReady: [],
+  });
+
+  if (!deps.catalog.getEvent(eventId)) {
+    log.info('event is gone; chunk ignored', { event: eventId, seq });
+    return skipped('event-gone');
+  }
+  const st = new TranscoderState(deps.catalog);
+  if (st.state(eventId)?.finalizedAt) {
+    log.warn('rendition already finalized; chunk ignored (finalize again to include it)', { event: eventId, seq });
+    return skipped('finalized');
+  }
+  const row = deps.catalog.chunks(eventId).find((c) => c.seq === seq);
+  if (!row) throw new Error(`chunk ${eventId}/${seq} is not in the catalog (yet)`);
+  if (row.key !== data.key || Math.abs(row.startSec - data.startSec) > 1e-6) {
+    log.warn('job payload differs from the catalog; using the catalog', { event: eventId, seq, jobKey: data.key, key: row.key });
+  }
+
+  const l = { ...deps, log };
+  return withEventLock(eventId, async () => {
+    if (st.state(eventId)?.finalizedAt) return skipped('finalized');
+    const { decoded } = await ingestChunk(l, eventId, seq);
+    const built = await buildReady(l, eventId, { final: false });
+    await publishPlaylist(l, eventId, false);
+    const sent = await notifyPcmReady(l, eventId);
+    await dropWorkPcm(l, eventId);
+    const transcodedSec = st.transcodedSec(eventId);
+    if (built.length) log.info('segments ready', { event: eventId, seq, segments: built.map((b) => b.k).join(','), transcodedSec: transcodedSec.toFixed(3) });
+    return {
+      status: 'done',
+      decoded,
+      segments: built.map((b) => b.k),
+      transcodedSec,
+      pcmReady: deps.onPcmReady ? sent : built.map((b) => b.pcmReady),
+    };
+  });
+}
+
+/** Closes the event's rendition (see rendition.ts finalize); skipped when the event is gone. */
+export async function finalizeRendition(eventId: string, deps: TranscoderDeps): Promise<FinalizeResult> {
+  const log = deps.log.child('transcoder');
+  if (typeof eventId !== 'string' || !ID.test(eventId)) throw new InvalidJobError(`invalid event id ${JSON.stringify(eventId)}`);
+  const event = deps.catalog.getEvent(eventId);
+  if (!event) {
+    log.info('event is gone; nothing to finalize', { event: eventId });
+    return {
+      status: 'skipped', reason: 'event-gone', segments: 0, durationSec: 0, lengthErrorSec: 0,
+      playlistKey: '', peaksKey: '', loudnessKey: '', pcmReady: [],
+    };
+  }
+  if (event.status === 'live') log.warn('finalizing the rendition of an event that is still live', { event: eventId });
+  return withEventLock(eventId, () => finalize({ ...deps, log }, eventId));
+}

@@ -1,0 +1,449 @@
+// The transcoder library: turns archived source chunks, as they arrive, into
+// the listener rendition (fMP4 HLS, gapless by construction), 16 kHz PCM for
+// the transcriber, and the waveform and loudness measurements.
+//
+// Flow for one event (all steps idempotent, see state.ts):
+//   ingestChunk     decode a chunk seamlessly to its 48 kHz timeline piece
+//                   (decode.ts) and store it at events/<id>/work/pcm48/<seq>.f32
+//   buildReady      make every segment whose timeline is known through its end
+//                   + 2 frames (live), or every remaining segment (final):
+//                   assemble PCM from the pieces (silence in gaps), encode with
+//                   pre/post-roll (encode.ts), measure (analysis.ts), upload the
+//                   segment and its 16 kHz PCM, then record it
+//   publishPlaylist upload the playlist listing the playable prefix, only
+//                   after its segments were uploaded and recorded
+//   finalize        fix the length, make the last segment(s), ENDLIST, merge
+//                   the measurements, drop the work PCM
+import type { Catalog } from '../shared/catalog.ts';
+import type { Config } from '../shared/config.ts';
+import type { Logger } from '../shared/log.ts';
+import type { PcmReadyJob } from '../shared/queues.ts';
+import { NotFoundError, type Storage } from '../shared/storage/storage.ts';
+import {
+  combineLoudness,
+  decimateForAsr,
+  loudnessOf,
+  mergePeaks,
+  peaksOf,
+  type LoudnessSummary,
+  type PeaksJson,
+} from './analysis.ts';
+import { contiguous, decodePiece, f32, f32Bytes, probeChunk, runPosition, type ChunkRef, type SourceFormat } from './decode.ts';
+import { encodeSegment, renditionInit } from './encode.ts';
+import {
+  ASR_DECIMATION,
+  ASR_RATE,
+  FRAME,
+  HOLD_BACK,
+  POST_ROLL,
+  PRE_ROLL,
+  RATE,
+  SEGMENT_FRAMES,
+  secToSample,
+  totalFramesFor,
+} from './grid.ts';
+import { renderPlaylist } from './playlist.ts';
+import { TranscoderState, type TranscodedChunk } from './state.ts';
+
+export interface TranscoderDeps {
+  catalog: Catalog;
+  storage: Storage;
+  config?: Config;
+  log: Logger;
+  /**
+   * Called once per finished segment with its 16 kHz PCM (e.g. to enqueue a
+   * pcm-ready job). A segment counts as handed over only when this resolves;
+   * one that was not is offered again by the next job of the event.
+   */
+  onPcmReady?: (job: PcmReadyJob) => Promise<void>;
+}
+
+/** Storage layout of the transcoder's objects. */
+export const transcoderKeys = {
+  init: (eventId: string) => `events/${eventId}/hls/init.mp4`,
+  segment: (eventId: string, k: number) => `events/${eventId}/hls/seg-${k}.m4s`,
+  playlist: (eventId: string) => `events/${eventId}/hls/index.m3u8`,
+  peaks: (eventId: string) => `events/${eventId}/hls/peaks.json`,
+  loudness: (eventId: string) => `events/${eventId}/hls/loudness.json`,
+  /** 48 kHz mono f32le timeline piece of one source chunk (work data, deleted once no segment needs it). */
+  pcm48: (eventId: string, seq: number) => `events/${eventId}/work/pcm48/${seq}.f32`,
+  /** 16 kHz mono s16le of one rendition segment, for the transcriber. */
+  pcm16: (eventId: string, k: number) => `events/${eventId}/work/pcm16/seg-${k}.s16le`,
+};
+
+export const CACHE = {
+  immutable: 'public, max-age=31536000, immutable',
+  livePlaylist: 'public, max-age=2',
+  finalPlaylist: 'public, max-age=60',
+  final: 'public, max-age=60',
+  work: 'private, no-store',
+};
+
+const TYPES = {
+  playlist: 'application/vnd.apple.mpegurl',
+  mp4: 'audio/mp4',
+  json: 'application/json',
+  raw: 'application/octet-stream',
+};
+
+// ---- per-event serialization inside one process
+
+const locks = new Map<string, Promise<unknown>>();
+
+/** Runs fn after every earlier fn of the same event in this process has settled. */
+export function withEventLock<T>(eventId: string, fn: () => Promise<T>): Promise<T> {
+  const prev = locks.get(eventId) ?? Promise.resolve();
+  const run = prev.then(fn, fn);
+  const tail = run.catch(() => {});
+  locks.set(eventId, tail);
+  tail.then(() => {
+    if (locks.get(eventId) === tail) locks.delete(eventId);
+  });
+  return run;
+}
+
+// ---- a small cache of decoded pieces (a segment build usually needs the piece just decoded)
+
+const pieceCache = new Map<string, Float32Array>();
+const PIECE_CACHE_MAX = 6;
+const cacheKey = (c: Pick<TranscodedChunk, 'eventId' | 'seq' | 'start48' | 'end48'>) => `${c.eventId}/${c.seq}/${c.start48}/${c.end48}`;
+function cachePut(k: string, pcm: Float32Array) {
+  pieceCache.delete(k);
+  pieceCache.set(k, pcm);
+  while (pieceCache.size > PIECE_CACHE_MAX) pieceCache.delete(pieceCache.keys().next().value!);
+}
+
+// ---- chunks
+
+export function catalogChunks(catalog: Catalog, eventId: string): ChunkRef[] {
+  return catalog.chunks(eventId).map((c) => ({
+    seq: c.seq,
+    sessionNo: c.sessionNo,
+    key: c.key,
+    startSec: c.startSec,
+    durationSec: c.durationSec,
+  }));
+}
+
+export interface IngestResult {
+  chunk: TranscodedChunk;
+  /** False when the chunk had been decoded before (nothing done). */
+  decoded: boolean;
+  pcm?: Float32Array;
+}
+
+/**
+ * Decodes chunk `seq` to its timeline piece and stores it (idempotent; `force`
+ * decodes again, e.g. when the stored piece was deleted).
+ */
+export async function ingestChunk(deps: TranscoderDeps, eventId: string, seq: number, opts: { force?: boolean } = {}): Promise<IngestResult> {
+  const st = new TranscoderState(deps.catalog);
+  const existing = st.chunk(eventId, seq);
+  if (existing && !existing.pcmDeleted && !opts.force) return { chunk: existing, decoded: false };
+
+  const chunks = catalogChunks(deps.catalog, eventId);
+  const run = runPosition(chunks, seq);
+  const chunk = chunks.find((c) => c.seq === seq)!;
+  const bytes = await Promise.all([...run.prepend, chunk].map((c) => deps.storage.get(c.key)));
+
+  let format: SourceFormat | undefined;
+  const before = run.prepend.length ? st.chunk(eventId, run.prepend[run.prepend.length - 1].seq) : undefined;
+  if (before) format = { codec: before.srcCodec, sampleRate: before.srcRate, channels: before.srcChannels, frameSize: before.frameSize };
+  else if (existing) format = { codec: existing.srcCodec, sampleRate: existing.srcRate, channels: existing.srcChannels, frameSize: existing.frameSize };
+  else format = await probeChunk(run.prepend.length ? bytes[0] : bytes[bytes.length - 1]);
+
+  const piece = await decodePiece({ chunk, run, format, bytes });
+  const { layout } = piece;
+  const row: Omit<TranscodedChunk, 'pcmDeleted'> = {
+    eventId,
+    seq,
+    runStartSeq: run.first.seq,
+    srcCodec: format.codec,
+    srcRate: format.sampleRate,
+    srcChannels: format.channels,
+    frameSize: format.frameSize,
+    start48: layout.start48,
+    mainEnd48: layout.mainEnd48,
+    end48: layout.end48,
+    pcmKey: transcoderKeys.pcm48(eventId, seq),
+    shortSamples: piece.shortSamples,
+  };
+  await deps.storage.put(row.pcmKey, f32Bytes(piece.pcm), { contentType: TYPES.raw, cacheControl: CACHE.work });
+  st.putChunk(row);
+  cachePut(cacheKey(row), piece.pcm);
+  if (piece.shortSamples > HOLD_BACK && !existing) {
+    const endSec = chunk.startSec + chunk.durationSec;
+    const reason = `chunk ${seq} decoded ${(piece.shortSamples / RATE).toFixed(3)} s short; padded with silence`;
+    deps.log.warn(reason, { event: eventId, seq });
+    deps.catalog.addFailure({ eventId, stage: 'transcoder', startSec: endSec - piece.shortSamples / RATE, endSec, reason });
+  }
+  deps.log.debug('chunk decoded', { event: eventId, seq, run: run.first.seq, start48: row.start48, end48: row.end48 });
+  return { chunk: { ...row, pcmDeleted: false }, decoded: true, pcm: piece.pcm };
+}
+
+async function loadPiece(deps: TranscoderDeps, row: TranscodedChunk): Promise<Float32Array> {
+  const ck = cacheKey(row);
+  const hit = pieceCache.get(ck);
+  if (hit) return hit;
+  if (!row.pcmDeleted) {
+    try {
+      const pcm = f32(await deps.storage.get(row.pcmKey));
+      if (pcm.length === row.end48 - row.start48) {
+        cachePut(ck, pcm);
+        return pcm;
+      }
+      deps.log.warn('stored PCM piece has the wrong length; decoding again', { event: row.eventId, seq: row.seq });
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+    }
+  }
+  const again = await ingestChunk(deps, row.eventId, row.seq, { force: true });
+  return again.pcm!;
+}
+
+/** Timeline PCM [from, to): the pieces laid down in seq order (a later piece supersedes an earlier one's provisional tail), silence elsewhere. */
+export async function assemble(deps: TranscoderDeps, eventId: string, from: number, to: number): Promise<Float32Array> {
+  const st = new TranscoderState(deps.catalog);
+  const out = new Float32Array(to - from);
+  for (const row of st.chunksOverlapping(eventId, from, to)) {
+    const pcm = await loadPiece(deps, row);
+    const a = Math.max(from, row.start48);
+    const b = Math.min(to, row.end48);
+    out.set(pcm.subarray(a - row.start48, b - row.start48), a - from);
+  }
+  return out;
+}
+
+/**
+ * How far (in timeline samples from 0) the final timeline PCM is known: up to
+ * the first chunk not decoded yet; within a run up to the last piece's
+ * non-provisional end; silence between runs is known once the next run's
+ * first chunk is in the catalog. With `final`, the last run's tail counts too.
+ */
+export function knownThrough(catalog: Catalog, eventId: string, final: boolean): number {
+  const st = new TranscoderState(catalog);
+  const rows = new Map(st.chunks(eventId).map((r) => [r.seq, r]));
+  let t = 0;
+  let prev: ChunkRef | undefined;
+  let prevRow: TranscodedChunk | undefined;
+  for (const c of catalogChunks(catalog, eventId)) {
+    const startsRun = !prev || !contiguous(prev, c);
+    if (startsRun) {
+      if (prevRow) t = Math.max(t, prevRow.end48);
+      t = Math.max(t, secToSample(c.startSec));
+    }
+    const row = rows.get(c.seq);
+    if (!row) return t;
+    t = Math.max(t, row.mainEnd48);
+    prev = c;
+    prevRow = row;
+  }
+  if (final && prevRow) t = Math.max(t, prevRow.end48);
+  return t;
+}
+
+// ---- segments
+
+export interface BuiltSegment {
+  k: number;
+  startFrame: number;
+  frames: number;
+  key: string;
+  pcm16Key: string;
+  pcmReady: PcmReadyJob;
+}
+
+function pcmReadyJob(eventId: string, s: { startFrame: number; frames: number; pcm16Key: string }): PcmReadyJob {
+  const samples16 = Math.ceil((s.frames * FRAME) / ASR_DECIMATION);
+  return { eventId, key: s.pcm16Key, startSec: (s.startFrame * FRAME) / RATE, durationSec: samples16 / ASR_RATE };
+}
+
+async function ensureInit(deps: TranscoderDeps, eventId: string): Promise<void> {
+  const st = new TranscoderState(deps.catalog);
+  if (st.ensureState(eventId).initWritten) return;
+  await deps.storage.put(transcoderKeys.init(eventId), renditionInit(), { contentType: TYPES.mp4, cacheControl: CACHE.immutable });
+  st.markInitWritten(eventId);
+}
+
+/** Makes, uploads and records segment k: frames [startFrame, startFrame + frames). */
+export async function buildSegment(deps: TranscoderDeps, eventId: string, k: number, frames: number): Promise<BuiltSegment> {
+  const st = new TranscoderState(deps.catalog);
+  const startFrame = k * SEGMENT_FRAMES;
+  const start = startFrame * FRAME;
+  const end = start + frames * FRAME;
+  const pcmStart = start - PRE_ROLL;
+  const pcm = await assemble(deps, eventId, pcmStart, end + POST_ROLL);
+  const span = { pcm, pcmStart };
+  const media = await encodeSegment({ pcm, startFrame, frames, sequence: k });
+  const peaks = peaksOf(span, start, end);
+  const loudness = loudnessOf(span, start, end);
+  const pcm16 = decimateForAsr(span, start, end);
+  const key = transcoderKeys.segment(eventId, k);
+  const pcm16Key = transcoderKeys.pcm16(eventId, k);
+  await ensureInit(deps, eventId);
+  await deps.storage.put(key, media, { contentType: TYPES.mp4, cacheControl: CACHE.immutable });
+  await deps.storage.put(pcm16Key, pcm16, { contentType: TYPES.raw, cacheControl: CACHE.work });
+  st.addSegment({ eventId, k, startFrame, frames, key, bytes: media.length, pcm16Key, peaks, loudness });
+  deps.log.debug('segment built', { event: eventId, k, frames, bytes: media.length });
+  return { k, startFrame, frames, key, pcm16Key, pcmReady: pcmReadyJob(eventId, { startFrame, frames, pcm16Key }) };
+}
+
+/**
+ * Builds, in order, every segment not made yet that can be made now. Live: a
+ * full segment whose timeline is known through its end + POST_ROLL. Final:
+ * all segments up to the rendition's total length (the last one shorter).
+ */
+export async function buildReady(deps: TranscoderDeps, eventId: string, opts: { final: boolean; totalFrames?: number }): Promise<BuiltSegment[]> {
+  const st = new TranscoderState(deps.catalog);
+  st.ensureState(eventId);
+  const known = knownThrough(deps.catalog, eventId, opts.final);
+  const built: BuiltSegment[] = [];
+  for (let k = st.playablePrefix(eventId).segments; ; k++) {
+    const startFrame = k * SEGMENT_FRAMES;
+    let frames = SEGMENT_FRAMES;
+    if (opts.final) {
+      const total = opts.totalFrames ?? totalFramesFor(known);
+      if (startFrame >= total) break;
+      frames = Math.min(SEGMENT_FRAMES, total - startFrame);
+    } else if ((startFrame + frames) * FRAME + POST_ROLL > known) break;
+    if (st.segment(eventId, k)) continue;
+    built.push(await buildSegment(deps, eventId, k, frames));
+  }
+  return built;
+}
+
+/** Uploads the playlist when what it would list changed (segments are uploaded and recorded before). */
+export async function publishPlaylist(deps: TranscoderDeps, eventId: string, final: boolean): Promise<{ key: string; segments: number; written: boolean }> {
+  const st = new TranscoderState(deps.catalog);
+  const state = st.ensureState(eventId);
+  const segments = st.contiguousSegments(eventId);
+  const key = transcoderKeys.playlist(eventId);
+  if (state.playlistSegments === segments.length && state.playlistFinal === final) return { key, segments: segments.length, written: false };
+  if (!segments.length && !final) return { key, segments: 0, written: false };
+  await ensureInit(deps, eventId);
+  const text = renderPlaylist({
+    initUri: 'init.mp4',
+    segments: segments.map((s) => ({ uri: s.key.slice(s.key.lastIndexOf('/') + 1), frames: s.frames })),
+    ended: final,
+  });
+  await deps.storage.put(key, text, {
+    contentType: TYPES.playlist,
+    cacheControl: final ? CACHE.finalPlaylist : CACHE.livePlaylist,
+  });
+  st.markPlaylist(eventId, segments.length, final);
+  return { key, segments: segments.length, written: true };
+}
+
+/** Hands finished segments' 16 kHz PCM to deps.onPcmReady (those not handed over yet). */
+export async function notifyPcmReady(deps: TranscoderDeps, eventId: string): Promise<PcmReadyJob[]> {
+  if (!deps.onPcmReady) return [];
+  const st = new TranscoderState(deps.catalog);
+  const sent: PcmReadyJob[] = [];
+  for (const s of st.unnotifiedSegments(eventId)) {
+    const job = pcmReadyJob(eventId, s);
+    await deps.onPcmReady(job);
+    st.markNotified(eventId, s.k);
+    sent.push(job);
+  }
+  return sent;
+}
+
+/** Deletes work PCM pieces no segment still to be made can need (all of them with `all`). */
+export async function dropWorkPcm(deps: TranscoderDeps, eventId: string, opts: { all?: boolean } = {}): Promise<number> {
+  const st = new TranscoderState(deps.catalog);
+  const doneThrough = st.playablePrefix(eventId).frames * FRAME - PRE_ROLL;
+  let n = 0;
+  for (const row of st.chunks(eventId)) {
+    if (row.pcmDeleted || !(opts.all || row.end48 <= doneThrough)) continue;
+    await deps.storage.delete(row.pcmKey).catch((err) => {
+      if (!(err instanceof NotFoundError)) throw err;
+    });
+    st.markPcmDeleted(eventId, row.seq);
+    pieceCache.delete(cacheKey(row));
+    n++;
+  }
+  return n;
+}
+
+// ---- the whole-event results
+
+export function eventPeaks(catalog: Catalog, eventId: string, totalSamples?: number): PeaksJson {
+  const st = new TranscoderState(catalog);
+  const segs = st.contiguousSegments(eventId);
+  const total = totalSamples ?? segs.reduce((s, x) => s + x.frames * FRAME, 0);
+  return mergePeaks(segs.map((s) => s.peaks), total);
+}
+
+export function eventLoudness(catalog: Catalog, eventId: string, totalSamples?: number): LoudnessSummary {
+  const st = new TranscoderState(catalog);
+  const segs = st.contiguousSegments(eventId);
+  const total = totalSamples ?? segs.reduce((s, x) => s + x.frames * FRAME, 0);
+  return combineLoudness(segs.map((s) => s.loudness), total);
+}
+
+export interface FinalizeResult {
+  status: 'done' | 'skipped';
+  reason?: 'event-gone';
+  segments: number;
+  durationSec: number;
+  /** Rendition length minus timeline length (s): at most half a frame. */
+  lengthErrorSec: number;
+  playlistKey: string;
+  peaksKey: string;
+  loudnessKey: string;
+  loudness?: LoudnessSummary;
+  pcmReady: PcmReadyJob[];
+}
+
+/**
+ * Closes the rendition at the event's end: decodes any chunk not decoded yet,
+ * fixes the length (timeline end rounded to whole frames), makes the
+ * remaining segments, uploads the ENDLIST playlist, then the merged waveform
+ * and loudness, and drops the work PCM. Idempotent.
+ */
+export async function finalize(deps: TranscoderDeps, eventId: string): Promise<FinalizeResult> {
+  const st = new TranscoderState(deps.catalog);
+  const log = deps.log;
+  st.ensureState(eventId);
+  for (const c of catalogChunks(deps.catalog, eventId)) await ingestChunk(deps, eventId, c.seq);
+  const timelineEnd = knownThrough(deps.catalog, eventId, true);
+  const totalFrames = totalFramesFor(timelineEnd);
+  const prevTotal = st.state(eventId)!.totalFrames;
+  if (prevTotal !== null && prevTotal !== totalFrames) {
+    // Chunks arrived after an earlier finalization: the old last segment is no longer the last.
+    const from = Math.floor(prevTotal / SEGMENT_FRAMES);
+    log.warn('rendition length changed since the last finalization; rebuilding its end', { event: eventId, prevTotal, totalFrames });
+    deps.catalog.db.prepare('DELETE FROM rendition_segments WHERE event_id = ? AND k >= ?').run(eventId, from);
+  }
+  st.setTotalFrames(eventId, totalFrames);
+  const built = await buildReady(deps, eventId, { final: true, totalFrames });
+  const pl = await publishPlaylist(deps, eventId, true);
+  const sent = await notifyPcmReady(deps, eventId);
+  const totalSamples = totalFrames * FRAME;
+  const loudness = eventLoudness(deps.catalog, eventId, totalSamples);
+  const peaks = eventPeaks(deps.catalog, eventId, totalSamples);
+  await deps.storage.put(transcoderKeys.peaks(eventId), JSON.stringify(peaks), { contentType: TYPES.json, cacheControl: CACHE.final });
+  await deps.storage.put(transcoderKeys.loudness(eventId), JSON.stringify(loudness, null, 2), { contentType: TYPES.json, cacheControl: CACHE.final });
+  st.markFinalized(eventId, loudness);
+  await dropWorkPcm(deps, eventId, { all: true });
+  const result: FinalizeResult = {
+    status: 'done',
+    segments: pl.segments,
+    durationSec: totalSamples / RATE,
+    lengthErrorSec: (totalSamples - timelineEnd) / RATE,
+    playlistKey: pl.key,
+    peaksKey: transcoderKeys.peaks(eventId),
+    loudnessKey: transcoderKeys.loudness(eventId),
+    loudness,
+    pcmReady: deps.onPcmReady ? sent : built.map((b) => b.pcmReady),
+  };
+  log.info('rendition finalized', {
+    event: eventId,
+    segments: result.segments,
+    durationSec: result.durationSec.toFixed(3),
+    integratedLufs: Number.isFinite(loudness.integratedLufs) ? loudness.integratedLufs.toFixed(1) : '-inf',
+    lraLu: loudness.lraLu.toFixed(1),
+    truePeakDbtp: Number.isFinite(loudness.truePeakDbtp) ? loudness.truePeakDbtp.toFixed(1) : '-inf',
+  });
+  return result;
+}
