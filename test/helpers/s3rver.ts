@@ -1,0 +1,84 @@
+// A real s3rver in a child process on a fixed loopback port, that can be
+// killed and started again on the same port and directory (a storage outage).
+// It runs with --openssl-legacy-provider: s3rver makes ListObjectsV2
+// continuation tokens with DES, which OpenSSL 3 only offers that way.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from './service.ts';
+
+const CHILD = `
+const S3rver = require(process.argv[1]);
+const server = new S3rver({ address: '127.0.0.1', port: Number(process.argv[4]), silent: true, directory: process.argv[2],
+  configureBuckets: [{ name: process.argv[3], configs: [] }] });
+server.run().then((a) => console.log(JSON.stringify({ port: a.port })), (e) => { console.error(e); process.exit(1); });
+process.stdin.on('end', () => server.close().finally(() => process.exit(0))).resume();
+`;
+
+export interface S3rverProcess {
+  port: number;
+  endpoint: string;
+  bucket: string;
+  dir: string;
+  /** The env that points `replay start` at this bucket. */
+  env: Record<string, string>;
+  start(): Promise<void>;
+  /** SIGKILL: the endpoint vanishes mid-request. */
+  kill(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function s3rverProcess(bucket = 'replay-outage'): Promise<S3rverProcess> {
+  const script = createRequire(import.meta.url).resolve('s3rver');
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replay-s3rver-'));
+  let child: ChildProcess | undefined;
+  const exited = (p: ChildProcess) => new Promise<void>((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once('exit', () => r())));
+  const endpoint = `http://127.0.0.1:${port}`;
+  const handle: S3rverProcess = {
+    port,
+    endpoint,
+    bucket,
+    dir,
+    env: {
+      STORAGE: 's3',
+      S3_ENDPOINT: endpoint,
+      S3_BUCKET: bucket,
+      S3_ACCESS_KEY_ID: 'S3RVER',
+      S3_SECRET_ACCESS_KEY: 'S3RVER',
+      S3_FORCE_PATH_STYLE: '1',
+      S3_REGION: 'us-east-1',
+    },
+    async start() {
+      const p = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD, script, dir, bucket, String(port)], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      child = p;
+      let err = '';
+      p.stderr!.on('data', (d) => (err += d));
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        p.stdout!.on('data', (c: Buffer) => {
+          out += c.toString();
+          if (out.includes('\n')) resolve();
+        });
+        p.once('exit', (code) => reject(new Error(`s3rver exited early (${code}): ${err}`)));
+      });
+    },
+    async kill() {
+      const p = child;
+      child = undefined;
+      if (!p) return;
+      p.kill('SIGKILL');
+      await exited(p);
+    },
+    async close() {
+      await handle.kill();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await handle.start();
+  return handle;
+}
