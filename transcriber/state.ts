@@ -73,7 +73,10 @@ export class TranscriberState {
 
   addPiece(eventId: string, p: PcmPiece): void {
     this.catalog.db
-      .prepare('INSERT OR IGNORE INTO asr_pcm (event_id, start_sec, duration_sec, key, final) VALUES (?, ?, ?, ?, ?)')
+      .prepare(
+        `INSERT INTO asr_pcm (event_id, start_sec, duration_sec, key, final) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(event_id, start_sec) DO UPDATE SET final = MAX(final, excluded.final)`,
+      )
       .run(eventId, p.startSec, p.durationSec, p.key, p.final ? 1 : 0);
     if (p.final) this.setStatus(eventId, {}, true);
   }
