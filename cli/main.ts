@@ -77,10 +77,19 @@ async function api(method: string, path: string, body?: unknown): Promise<any> {
 }
 
 function progressLine(ev: any): string {
-  const parts = [`${ev.status}`, `captured ${Number(ev.capturedSec).toFixed(1)} s`, `chunks ${ev.chunks}`];
+  const parts = [`${ev.status}`, `captured ${Number(ev.capturedSec).toFixed(1)} s`, `archived ${Number(ev.archivedSec).toFixed(1)} s`];
   for (const k of ['transcodedSec', 'transcribedSec'] as const) if (ev[k] !== undefined) parts.push(`${k.replace('Sec', '')} ${Number(ev[k]).toFixed(1)} s`);
+  if (ev.transcript?.status) parts.push(`transcript ${ev.transcript.status}`);
   if (ev.gaps?.length) parts.push(`gaps ${ev.gaps.length}`);
   return parts.join(' | ');
+}
+
+/** The replay page and file URLs of a published event, for people. */
+export function publishedSummary(ev: any): string {
+  const u = ev.urls ?? {};
+  const lines = [`published in ${((ev.publishLatencyMs ?? 0) / 1000).toFixed(1)} s after the end`, `replay page: ${u.page}`, `audio:       ${u.audio}`, `hls:         ${u.hls}`, `manifest:    ${u.manifest}`];
+  if (u.transcript) for (const [k, v] of Object.entries(u.transcript)) lines.push(`transcript ${k.padEnd(4)} ${v}`);
+  return lines.join('\n') + '\n';
 }
 
 async function cmdRecord(args: string[]) {
@@ -114,11 +123,10 @@ async function cmdRecord(args: string[]) {
       process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
       last = line;
     }
-    // Until a publisher stage is wired, "ended" is as far as an event goes.
-    const terminal = cur.status === 'published' || cur.status === 'failed' || (cur.status === 'ended' && cur.publishing === false);
-    if (terminal) {
+    if (cur.status === 'published' || cur.status === 'failed') {
       if (tty) process.stderr.write('\n');
       process.stdout.write(JSON.stringify(cur, null, 2) + '\n');
+      if (cur.status === 'published') process.stderr.write(publishedSummary(cur));
       process.exit(cur.status === 'failed' ? 1 : 0);
     }
     await new Promise((r) => setTimeout(r, 1000));

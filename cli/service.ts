@@ -1,5 +1,8 @@
 // The composition root: wires config, Redis, catalog, storage, queues, the
 // stages' workers and the HTTP app together. Nothing else constructs them.
+// Where a chunk goes next: shared/queues.ts names the queues; the workers
+// below say which stage's processor takes each one.
+import { Worker, type Job, type Processor } from 'bullmq';
 import express from 'express';
 import type http from 'node:http';
 import path from 'node:path';
@@ -8,12 +11,26 @@ import type { Config } from '../shared/config.ts';
 import { assertPrograms } from '../shared/ffmpeg.ts';
 import { errorHandler, loadApiToken, requireToken } from '../shared/http.ts';
 import type { Logger } from '../shared/log.ts';
-import { openQueues, redisConnection, type Queues } from '../shared/queues.ts';
+import { openQueues, QUEUE, redisConnection, type QueueName, type Queues } from '../shared/queues.ts';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../shared/redis-server.ts';
 import { createStorage, FsStorage } from '../shared/storage/index.ts';
 import { serveFsStorage } from '../shared/storage/serve.ts';
 import { Recorder } from '../recorder/recorder.ts';
 import { recorderRoutes } from '../recorder/routes.ts';
+import { processChunkArchived } from '../transcoder/process-chunk.ts';
+import { processEventEnded } from '../transcoder/process-ended.ts';
+import { TranscoderState } from '../transcoder/state.ts';
+import { transcoderView } from '../transcoder/view.ts';
+import { processPcmReady } from '../transcriber/process-pcm.ts';
+import { transcriberRoutes, transcriberView } from '../transcriber/routes.ts';
+import { TranscriberState } from '../transcriber/state.ts';
+import { processRenditionReady, processTranscriptReady } from '../publisher/process-jobs.ts';
+import { PublicationStore } from '../publisher/publication-store.ts';
+import type { PublisherDeps } from '../publisher/publish.ts';
+import { publisherRoutes, publisherView } from '../publisher/routes.ts';
+import { webhookRoutes } from '../publisher/webhook-routes.ts';
+import { WebhookStore } from '../publisher/webhook-store.ts';
+import { emit, processWebhook, requeuePending } from '../publisher/webhooks.ts';
 
 export interface Service {
   url: string;
@@ -33,23 +50,73 @@ export async function startService(config: Config, log: Logger): Promise<Service
   let redis: EmbeddedRedis | undefined;
   if (!config.redisUrl) redis = await startEmbeddedRedis(config.dataDir, log.child('redis'));
   const connection = redisConnection(config.redisUrl ?? redis!.socket);
+  const prefix = process.env.REPLAY_QUEUE_PREFIX || 'replay';
 
   const catalog = new Catalog(path.join(config.dataDir, 'catalog.sqlite'));
   const storage = createStorage(config);
-  const queues = openQueues(connection, process.env.REPLAY_QUEUE_PREFIX || 'replay');
+  const queues = openQueues(connection, prefix);
 
-  const recorder = new Recorder({ catalog, storage, queues, config, log });
+  // Stage state (each stage's own tables in the shared catalog).
+  const transcoderState = new TranscoderState(catalog);
+  const transcriberState = new TranscriberState(catalog);
+  const publications = new PublicationStore(catalog);
+  const webhookStore = new WebhookStore(catalog.db);
+  const webhooks = { store: webhookStore, queue: queues.webhook, log: log.child('webhooks') };
+
+  // Lifecycle webhooks are sent from here, so the recorder needs no knowledge of the publisher.
+  const lifecycle = (type: 'event.started' | 'event.ended', eventId: string) => {
+    const ev = catalog.getEvent(eventId);
+    if (!ev) return;
+    emit(type, { id: ev.id, slug: ev.slug, title: ev.title, status: ev.status, createdAt: ev.createdAt, endedAt: ev.endedAt }, webhooks).catch((e) =>
+      log.warn('webhook emit failed', { event: eventId, type, err: e.message }),
+    );
+  };
+  const recorder = new Recorder({ catalog, storage, queues, config, log, onLifecycle: lifecycle });
+
+  const transcoderDeps = {
+    catalog,
+    storage,
+    config,
+    log: log.child('transcoder'),
+    queues,
+    onPcmReady: async (job: { eventId: string; key: string; startSec: number; durationSec: number }) => {
+      await queues.pcmReady.add('pcm', job, { jobId: `${job.eventId}-pcm-${Math.round(job.startSec * 48000)}` });
+    },
+  };
+  const transcriberDeps = { catalog, storage, config, log: log.child('transcriber'), state: transcriberState, queues };
+  const publisherDeps: PublisherDeps = { catalog, storage, config, log: log.child('publisher'), publications, webhooks };
+
+  // One Worker per queue; concurrency 1 where a stage is CPU-bound or keeps per-event order.
+  const workers: Worker[] = [];
+  const work = <T>(name: QueueName, processor: (job: Job<T>) => Promise<unknown>, concurrency = 1) => {
+    const w = new Worker<T>(name, processor as Processor<T>, { connection, prefix, concurrency });
+    w.on('failed', (job, err) => log.warn('job failed', { queue: name, job: job?.id, attempt: job?.attemptsMade, err: err.message }));
+    w.on('error', (err) => log.warn('worker error', { queue: name, err: err.message }));
+    workers.push(w);
+  };
+  work(QUEUE.chunkArchived, (job) => processChunkArchived(job, transcoderDeps));
+  work(QUEUE.eventEnded, (job: Job<any>) => processEventEnded(job, transcoderDeps));
+  work(QUEUE.pcmReady, (job: Job<any>) => processPcmReady(job, transcriberDeps));
+  work(QUEUE.renditionReady, (job: Job<any>) => processRenditionReady(job, publisherDeps), 2);
+  work(QUEUE.transcriptReady, (job: Job<any>) => processTranscriptReady(job, publisherDeps));
+  work(QUEUE.webhook, (job: Job<any>) => processWebhook(job, { store: webhookStore, config, log: log.child('webhooks') }), 4);
+
   recorder.start();
+  requeuePending(webhooks).catch(() => {});
 
   const requireAuth = requireToken(token);
+  const publisherRouteDeps = { catalog, storage, config, publications };
+  const extensions = [transcoderView(transcoderState, storage), transcriberView(transcriberState, config), publisherView(publisherRouteDeps)];
   const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', false);
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });
-  // No publisher stage is wired yet: say so, so `replay record --wait` stops at "ended".
-  const extensions = [() => ({ publishing: false })];
   app.use(recorderRoutes({ catalog, config, recorder, requireAuth, extensions }));
+  app.use(transcriberRoutes({ catalog, state: transcriberState }));
+  app.use(webhookRoutes({ store: webhookStore, config, log: log.child('webhooks') }, requireAuth));
+  app.use(publisherRoutes(publisherRouteDeps));
   if (storage instanceof FsStorage) app.use('/files', serveFsStorage(storage));
   app.use(errorHandler(log.child('http')));
 
@@ -59,9 +126,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
   });
   // Pushed audio is a long-lived request: no request timeout.
   server.requestTimeout = 0;
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : config.port;
-  const url = config.publicUrl.includes(`:${config.port}`) ? config.publicUrl.replace(`:${config.port}`, `:${port}`) : config.publicUrl;
+  const url = config.publicUrl;
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -69,6 +134,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
       server.closeAllConnections?.();
       await new Promise((r) => server.close(() => r(undefined)));
       await recorder.close();
+      await Promise.all(workers.map((w) => w.close()));
       await queues.close();
       catalog.close();
       await redis?.stop();

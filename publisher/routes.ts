@@ -110,7 +110,7 @@ export function publisherView(deps: PublisherRouteDeps) {
       publishedAt: pub?.publishedAt ?? null,
       publishLatencyMs: pub?.latencyMs ?? null,
       urls: pub
-        ? { page: urls.page, audio: urls.audio, hls: urls.hls, manifest: urls.manifest, card: urls.card, artwork: urls.artwork, peaks: urls.peaks, transcript: urls.transcript }
+        ? { page: urls.page, audio: urls.audio, hls: urls.hls, manifest: urls.manifest, card: urls.card, artwork: urls.artwork, peaks: urls.peaks, transcript: pub.transcriptRevision > 0 ? urls.transcript : null }
         : { page: urls.page, audio: null, manifest: null },
     };
   };

@@ -13,12 +13,16 @@ import { PushSource } from './push-source.ts';
 import { enqueueEnded, Recording } from './recording.ts';
 import { pullSource } from './sources.ts';
 
+export type LifecycleEvent = 'event.started' | 'event.ended';
+
 export interface RecorderDeps {
   catalog: Catalog;
   storage: Storage;
   queues: Queues;
   config: Config;
   log: Logger;
+  /** Told when an event starts and when its capture ends (the composition root sends webhooks). */
+  onLifecycle?: (type: LifecycleEvent, eventId: string) => void;
 }
 
 export interface NewEvent {
@@ -83,6 +87,7 @@ export class Recorder {
       reconnectWindowSec: input.reconnectWindowSec,
     });
     this.log.info('event created', { event: id, source: 'url' in input.source ? 'pull' : 'push' });
+    this.deps.onLifecycle?.('event.started', id);
     this.run(event);
     return { event, streamKey };
   }
@@ -93,7 +98,10 @@ export class Recorder {
     this.deps.catalog.requestEnd(id);
     if (rec) return rec.end();
     // Live in the catalog but not running here (e.g. another node): end it in the catalog.
-    if (this.deps.catalog.markEnded(id, 'ended by request')) await enqueueEnded(this.deps.catalog, this.deps.queues, id).catch(() => {});
+    if (this.deps.catalog.markEnded(id, 'ended by request')) {
+      this.deps.onLifecycle?.('event.ended', id);
+      await enqueueEnded(this.deps.catalog, this.deps.queues, id).catch(() => {});
+    }
   }
 
   /** Feeds a PUT body to a push event. Throws EventNotLiveError or PushBusyError. */

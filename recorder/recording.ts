@@ -22,6 +22,7 @@ import { chunkFiles, readSealedList, removeSessionDirIfDone, sessionDir } from '
 import type { Feed, PullSource } from './sources.ts';
 
 export interface RecordingDeps {
+  onLifecycle?: (type: 'event.ended', eventId: string) => void;
   catalog: Catalog;
   archiver: Archiver;
   queues: Queues;
@@ -139,7 +140,7 @@ export class Recording {
 
   private finishEvent(reason: string): void {
     const { catalog, queues } = this.deps;
-    catalog.markEnded(this.event.id, reason);
+    if (catalog.markEnded(this.event.id, reason)) this.deps.onLifecycle?.('event.ended', this.event.id);
     if (!this.hasAudio) {
       catalog.setStatus(this.event.id, 'failed', `no audio was captured (${reason})`);
       catalog.addFailure({ eventId: this.event.id, stage: 'recorder', startSec: null, endSec: null, reason: `no audio was captured (${reason})` });
