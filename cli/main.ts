@@ -8,10 +8,11 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../shared/config.ts';
 import { loadApiToken } from '../shared/http.ts';
 import { log } from '../shared/log.ts';
+import { runDemo } from './demo.ts';
 import { startService } from './service.ts';
 
 const USAGE = `usage:
-  replay start
+  replay start [--demo]
   replay record <source-url | push> --title "Title" [--reconnect-window SEC] [--wait]
   replay end <event-id>
   replay token
@@ -23,12 +24,23 @@ function fail(msg: string, code = 2): never {
   process.exit(code);
 }
 
-async function cmdStart() {
+async function cmdStart(args: string[]) {
+  const { values } = parseArgs({ args, options: { demo: { type: 'boolean' } } });
   const config = loadConfig();
   const svc = await startService(config, log);
   process.stdout.write(`replay is running at ${svc.url}\n`);
   if (svc.tokenCreated) {
     process.stdout.write(`API token (shown once; kept in ${config.dataDir}/api-token): ${svc.token}\n`);
+  }
+  if (values.demo) {
+    const print = (s: string) => process.stdout.write(s + '\n');
+    runDemo({ url: svc.url, token: svc.token, dataDir: config.dataDir, log, print }).then(
+      (ev) => {
+        if (ev.status === 'published') print(`\ndemo: published.\n${publishedSummary(ev)}\nOpen the replay page: ${ev.urls.page}\n(the service keeps running; Ctrl-C stops it)`);
+        else print(`demo: the event failed: ${ev.error}`);
+      },
+      (e) => print(`demo failed: ${e.message}`),
+    );
   }
   let stopping = false;
   const stop = async (sig: string) => {
@@ -138,7 +150,7 @@ async function main() {
   try {
     switch (cmd) {
       case 'start':
-        return await cmdStart();
+        return await cmdStart(rest);
       case 'record':
         return await cmdRecord(rest);
       case 'end':
