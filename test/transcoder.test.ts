@@ -188,8 +188,20 @@ describe('transcoder', () => {
     expect(again.segments).toEqual([]);
     expect((catalog.db.prepare('SELECT COUNT(*) AS n FROM rendition_segments WHERE event_id = ?').get(EVENT) as { n: number }).n).toBe(before.n);
 
+    // A segment lost after its work PCM was dropped is rebuilt, byte for byte, by decoding its chunks again.
+    const seg1 = fs.readFileSync(file(transcoderKeys.segment(EVENT, 1)));
+    expect(new TranscoderState(catalog).chunk(EVENT, 0)!.pcmDeleted).toBe(true);
+    catalog.db.prepare('DELETE FROM rendition_segments WHERE event_id = ? AND k = 1').run(EVENT);
+    expect((await processChunkArchived(jobFor(order[order.length - 1]), deps)).segments).toEqual([1]);
+    expect(fs.readFileSync(file(transcoderKeys.segment(EVENT, 1))).equals(seg1)).toBe(true);
+    expect(new TranscoderState(catalog).chunk(EVENT, 0)!.pcmDeleted).toBe(true); // dropped again
+    // its row was lost, so its PCM is handed over again (the pcm-ready job id dedupes it downstream)
+    expect(pcmJobs.pop()!.key).toBe(transcoderKeys.pcm16(EVENT, 1));
+
     finalResult = await finalizeRendition(EVENT, deps);
     expect(finalResult.status).toBe('done');
+    expect(finalResult.chunksDecoded).toBe(0); // every chunk was decoded live, once
+    expect(finalResult.segmentsBuilt).toBeLessThanOrEqual(2);
     const text = (await storage.get(transcoderKeys.playlist(EVENT))).toString();
     expect(text).toContain('#EXT-X-ENDLIST');
     const segs = text.match(/^seg-\d+\.m4s$/gm)!;
@@ -212,7 +224,7 @@ describe('transcoder', () => {
     let t = 0;
     for (const s of st.segments(EVENT)) {
       const info = readMediaSegment(fs.readFileSync(file(s.key)));
-      expect(info.sequence).toBe(s.k);
+      expect(info.sequence).toBe(s.k + 1);
       expect(info.baseDecodeTime).toBe(t);
       expect(info.sampleCount).toBe(s.frames);
       t += info.durationSamples;

@@ -298,11 +298,11 @@ export function decimateForAsr(span: PcmSpan, start: number, end: number): Buffe
   const n = Math.ceil((end - start) / ASR_DECIMATION);
   const out = Buffer.alloc(n * 2);
   const h = ASR_FIR;
-  const L = h.length;
+  const mid = h[ASR_HALF];
   for (let j = 0; j < n; j++) {
-    const c = start + ASR_DECIMATION * j - pcmStart - ASR_HALF;
-    let s = 0;
-    for (let k = 0; k < L; k++) s += h[k] * pcm[c + k];
+    const c = start + ASR_DECIMATION * j - pcmStart;
+    let s = mid * pcm[c];
+    for (let k = 1; k <= ASR_HALF; k++) s += h[ASR_HALF + k] * (pcm[c - k] + pcm[c + k]); // symmetric taps
     const v = Math.round(s * 32767);
     out.writeInt16LE(v > 32767 ? 32767 : v < -32768 ? -32768 : v, 2 * j);
   }

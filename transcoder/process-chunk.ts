@@ -136,7 +136,7 @@ export async function finalizeRendition(eventId: string, deps: TranscoderDeps): 
   if (!event) {
     log.info('event is gone; nothing to finalize', { event: eventId });
     return {
-      status: 'skipped', reason: 'event-gone', segments: 0, durationSec: 0, lengthErrorSec: 0,
+      status: 'skipped', reason: 'event-gone', segments: 0, segmentsBuilt: 0, chunksDecoded: 0, durationSec: 0, lengthErrorSec: 0,
       playlistKey: '', peaksKey: '', loudnessKey: '', pcmReady: [],
     };
   }

@@ -16,6 +16,7 @@
 //                   the measurements, drop the work PCM
 import type { Catalog } from '../shared/catalog.ts';
 import type { Config } from '../shared/config.ts';
+import { CACHE_CONTROL, keys } from '../shared/layout.ts';
 import type { Logger } from '../shared/log.ts';
 import type { PcmReadyJob } from '../shared/queues.ts';
 import { NotFoundError, type Storage } from '../shared/storage/storage.ts';
@@ -58,13 +59,13 @@ export interface TranscoderDeps {
   onPcmReady?: (job: PcmReadyJob) => Promise<void>;
 }
 
-/** Storage layout of the transcoder's objects. */
+/** Storage layout of the transcoder's objects (the published ones as in shared/layout.ts). */
 export const transcoderKeys = {
-  init: (eventId: string) => `events/${eventId}/hls/init.mp4`,
-  segment: (eventId: string, k: number) => `events/${eventId}/hls/seg-${k}.m4s`,
-  playlist: (eventId: string) => `events/${eventId}/hls/index.m3u8`,
-  peaks: (eventId: string) => `events/${eventId}/hls/peaks.json`,
-  loudness: (eventId: string) => `events/${eventId}/hls/loudness.json`,
+  init: keys.hlsInit,
+  segment: keys.hlsSegment,
+  playlist: keys.hlsPlaylist,
+  peaks: keys.peaks,
+  loudness: keys.loudness,
   /** 48 kHz mono f32le timeline piece of one source chunk (work data, deleted once no segment needs it). */
   pcm48: (eventId: string, seq: number) => `events/${eventId}/work/pcm48/${seq}.f32`,
   /** 16 kHz mono s16le of one rendition segment, for the transcriber. */
@@ -72,11 +73,11 @@ export const transcoderKeys = {
 };
 
 export const CACHE = {
-  immutable: 'public, max-age=31536000, immutable',
-  livePlaylist: 'public, max-age=2',
-  finalPlaylist: 'public, max-age=60',
-  final: 'public, max-age=60',
-  work: 'private, no-store',
+  immutable: CACHE_CONTROL.immutable,
+  livePlaylist: CACHE_CONTROL.livePlaylist,
+  finalPlaylist: CACHE_CONTROL.short,
+  final: CACHE_CONTROL.short,
+  work: CACHE_CONTROL.private,
 };
 
 const TYPES = {
@@ -133,13 +134,15 @@ export interface IngestResult {
 }
 
 /**
- * Decodes chunk `seq` to its timeline piece and stores it (idempotent; `force`
- * decodes again, e.g. when the stored piece was deleted).
+ * Decodes chunk `seq` to its timeline piece and stores it. Idempotent: a chunk
+ * with a row is not decoded again unless `force` (used when a piece that was
+ * deleted as no longer needed turns out to be needed after all).
  */
 export async function ingestChunk(deps: TranscoderDeps, eventId: string, seq: number, opts: { force?: boolean } = {}): Promise<IngestResult> {
   const st = new TranscoderState(deps.catalog);
   const existing = st.chunk(eventId, seq);
-  if (existing && !existing.pcmDeleted && !opts.force) return { chunk: existing, decoded: false };
+  // A row means the chunk was decoded; a piece deleted since is decoded again only on demand (loadPiece).
+  if (existing && !opts.force) return { chunk: existing, decoded: false };
 
   const chunks = catalogChunks(deps.catalog, eventId);
   const run = runPosition(chunks, seq);
@@ -274,7 +277,7 @@ export async function buildSegment(deps: TranscoderDeps, eventId: string, k: num
   const pcmStart = start - PRE_ROLL;
   const pcm = await assemble(deps, eventId, pcmStart, end + POST_ROLL);
   const span = { pcm, pcmStart };
-  const media = await encodeSegment({ pcm, startFrame, frames, sequence: k });
+  const media = await encodeSegment({ pcm, startFrame, frames, sequence: k + 1 }); // mfhd sequence numbers start at 1
   const peaks = peaksOf(span, start, end);
   const loudness = loudnessOf(span, start, end);
   const pcm16 = decimateForAsr(span, start, end);
@@ -385,6 +388,10 @@ export interface FinalizeResult {
   status: 'done' | 'skipped';
   reason?: 'event-gone';
   segments: number;
+  /** Segments made by this call (the last one(s); all of them if nothing was made live). */
+  segmentsBuilt: number;
+  /** Chunks decoded by this call (those whose jobs had not run). */
+  chunksDecoded: number;
   durationSec: number;
   /** Rendition length minus timeline length (s): at most half a frame. */
   lengthErrorSec: number;
@@ -405,7 +412,10 @@ export async function finalize(deps: TranscoderDeps, eventId: string): Promise<F
   const st = new TranscoderState(deps.catalog);
   const log = deps.log;
   st.ensureState(eventId);
-  for (const c of catalogChunks(deps.catalog, eventId)) await ingestChunk(deps, eventId, c.seq);
+  let chunksDecoded = 0;
+  for (const c of catalogChunks(deps.catalog, eventId)) {
+    if ((await ingestChunk(deps, eventId, c.seq)).decoded) chunksDecoded++;
+  }
   const timelineEnd = knownThrough(deps.catalog, eventId, true);
   const totalFrames = totalFramesFor(timelineEnd);
   const prevTotal = st.state(eventId)!.totalFrames;
@@ -429,6 +439,8 @@ export async function finalize(deps: TranscoderDeps, eventId: string): Promise<F
   const result: FinalizeResult = {
     status: 'done',
     segments: pl.segments,
+    segmentsBuilt: built.length,
+    chunksDecoded,
     durationSec: totalSamples / RATE,
     lengthErrorSec: (totalSamples - timelineEnd) / RATE,
     playlistKey: pl.key,

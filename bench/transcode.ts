@@ -1,0 +1,144 @@
+// Transcoder throughput: an N-minute 1 kHz sine (AAC 44.1 kHz mono in
+// MPEG-TS, cut into ~6 s chunks exactly as the recorder cuts them) goes
+// through processChunkArchived chunk by chunk, then finalizeRendition. Prints
+// the CPU cost (this process plus its ffmpeg/ffprobe children) as audio
+// seconds per CPU second, the per-chunk job latency, and a gapless check of
+// the decoded playlist.
+//
+//   node bin/run-ts.js bench/transcode.ts [minutes=10]
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Catalog } from '../shared/catalog.ts';
+import { decodeToPcm, ffmpegBuffers, probeAudio } from '../shared/ffmpeg.ts';
+import { createLogger } from '../shared/log.ts';
+import { FsStorage } from '../shared/storage/fs.ts';
+import { f32 } from '../transcoder/decode.ts';
+import { FRAME, RATE, SEGMENT_SAMPLES } from '../transcoder/grid.ts';
+import { finalizeRendition, processChunkArchived } from '../transcoder/process-chunk.ts';
+import { transcoderKeys } from '../transcoder/rendition.ts';
+import { residualsAt, scanTone } from '../transcoder/verify.ts';
+
+const minutes = Number(process.argv[2] ?? 10);
+if (!(minutes > 0)) {
+  console.error('usage: node bin/run-ts.js bench/transcode.ts [minutes]');
+  process.exit(2);
+}
+const seconds = Math.round(minutes * 60);
+const CLK_TCK = 100; // Linux USER_HZ
+
+/** CPU seconds of this process and of its reaped children (ffmpeg, ffprobe), from /proc. */
+function cpu(): { self: number; children: number } {
+  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields after "(comm)": state=0 ... utime=11 stime=12 cutime=13 cstime=14
+  return { self: (Number(f[11]) + Number(f[12])) / CLK_TCK, children: (Number(f[13]) + Number(f[14])) / CLK_TCK };
+}
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'replay-bench-transcode-'));
+const log = createLogger('bench');
+process.env.LOG_LEVEL ??= 'warn';
+
+try {
+  // ---- setup (not measured)
+  console.log(`making a ${minutes}-minute source...`);
+  const src = path.join(tmp, 'src.ts');
+  await ffmpegBuffers(['-loglevel', 'error', '-f', 'lavfi', '-i', `sine=frequency=1000:sample_rate=44100:duration=${seconds}`,
+    '-ac', '1', '-c:a', 'aac', '-b:a', '128k', '-f', 'mpegts', src]);
+  const dir = path.join(tmp, 'chunks');
+  fs.mkdirSync(dir);
+  await ffmpegBuffers(['-loglevel', 'error', '-i', src, '-c', 'copy', '-f', 'segment', '-segment_time', '6',
+    '-segment_format', 'mpegts', path.join(dir, '%05d.ts')]);
+  const catalog = new Catalog(path.join(tmp, 'catalog.db'));
+  const storage = new FsStorage(path.join(tmp, 'storage'), 'http://127.0.0.1/files');
+  const eventId = 'ev_bench';
+  catalog.createEvent({ id: eventId, slug: 'bench', title: 'bench', source: { type: 'push' }, streamKeyHash: null, reconnectWindowSec: 60 });
+  catalog.openSession(eventId, 0);
+  let t = 0;
+  const bounds: number[] = [];
+  for (const name of fs.readdirSync(dir).sort()) {
+    const file = path.join(dir, name);
+    const d = (await probeAudio(file)).durationSec;
+    if (!d) continue;
+    const bytes = fs.readFileSync(file);
+    const key = `events/${eventId}/source/s1-${name}`;
+    await storage.put(key, bytes);
+    catalog.addChunk({ eventId, sessionNo: 1, spoolName: name, startSec: t, durationSec: d, bytes: bytes.length,
+      sha256: crypto.createHash('sha256').update(bytes).digest('hex'), key });
+    bounds.push(t);
+    t += d;
+  }
+  const timelineSec = t;
+  const chunks = catalog.chunks(eventId);
+  let pcmJobs = 0;
+  const deps = { catalog, storage, log, onPcmReady: async () => void pcmJobs++ };
+
+  // ---- measured: the live path, chunk by chunk, then the end
+  console.log(`transcoding ${chunks.length} chunks (${timelineSec.toFixed(1)} s of audio)...`);
+  const c0 = cpu();
+  const w0 = performance.now();
+  const latencies: number[] = [];
+  for (const c of chunks) {
+    const s = performance.now();
+    await processChunkArchived({ data: { eventId, seq: c.seq, key: c.key, startSec: c.startSec, durationSec: c.durationSec, sha256: c.sha256 } }, deps);
+    latencies.push(performance.now() - s);
+  }
+  const w1 = performance.now();
+  const fin = await finalizeRendition(eventId, deps);
+  const w2 = performance.now();
+  const c1 = cpu();
+
+  const self = c1.self - c0.self;
+  const children = c1.children - c0.children;
+  const total = self + children;
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
+
+  // ---- gapless check (not measured)
+  const pcm = f32(await decodeToPcm(path.join(storage.root, ...transcoderKeys.playlist(eventId).split('/')), { format: 'f32le' }));
+  // The source tone stops abruptly at its very end: the AAC pre-echo of that stop
+  // reaches ~40 ms back, so the scan stops 0.1 s before the end.
+  const inside = (x: number) => x > 0.06 && x < timelineSec - 0.1;
+  const segBounds = Array.from({ length: fin.segments }, (_, k) => (k * SEGMENT_SAMPLES) / RATE).filter(inside);
+  const worstSeg = Math.max(...residualsAt(pcm, segBounds, { freq: 1000 }).map((r) => r.residualDb));
+  const worstChunk = Math.max(...residualsAt(pcm, bounds.filter(inside), { freq: 1000 }).map((r) => r.residualDb));
+  const scan = scanTone(pcm, { freq: 1000, fromSec: 0.06, toSec: timelineSec - 0.1 });
+  const durErrMs = (pcm.length / RATE - timelineSec) * 1000;
+
+  const out = {
+    audioSec: Number(timelineSec.toFixed(3)),
+    chunks: chunks.length,
+    segments: fin.segments,
+    wallSec: Number(((w2 - w0) / 1000).toFixed(2)),
+    liveWallSec: Number(((w1 - w0) / 1000).toFixed(2)),
+    finalizeWallSec: Number(((w2 - w1) / 1000).toFixed(2)),
+    cpuSec: { node: Number(self.toFixed(2)), ffmpeg: Number(children.toFixed(2)), total: Number(total.toFixed(2)) },
+    audioSecPerCpuSec: Number((timelineSec / total).toFixed(1)),
+    audioSecPerWallSec: Number((timelineSec / ((w2 - w0) / 1000)).toFixed(1)),
+    chunkJobMs: { p50: Math.round(pct(0.5)), p95: Math.round(pct(0.95)), max: Math.round(latencies[latencies.length - 1]) },
+    pcmReadyJobs: pcmJobs,
+    gapless: {
+      segmentBoundaryWorstDb: Number(worstSeg.toFixed(1)),
+      chunkBoundaryWorstDb: Number(worstChunk.toFixed(1)),
+      scanWorstDb: Number(scan.worstDb.toFixed(1)),
+      scanWorstAtSec: Number(scan.worstAtSec.toFixed(3)),
+      scanMedianDb: Number(scan.medianDb.toFixed(1)),
+      durationErrorMs: Number(durErrMs.toFixed(2)),
+      ok: worstSeg < -30 && worstChunk < -30 && Math.abs(durErrMs) < 20,
+    },
+    loudness: { I: fin.loudness?.integratedLufs.toFixed(2), LRA: fin.loudness?.lraLu.toFixed(2), TP: fin.loudness?.truePeakDbtp.toFixed(2) },
+    frameSamples: FRAME,
+  };
+  console.log(JSON.stringify(out, null, 2));
+  console.log(
+    `\n${timelineSec.toFixed(0)} s of audio in ${total.toFixed(1)} CPU s (node ${self.toFixed(1)} + ffmpeg ${children.toFixed(1)}): ` +
+      `${out.audioSecPerCpuSec} audio s per CPU s; chunk job p50 ${out.chunkJobMs.p50} ms, max ${out.chunkJobMs.max} ms; ` +
+      `gapless ${out.gapless.ok ? 'OK' : 'FAILED'} (worst boundary ${Math.max(worstSeg, worstChunk).toFixed(1)} dB, duration error ${durErrMs.toFixed(1)} ms)`,
+  );
+  catalog.close();
+  if (!out.gapless.ok) process.exitCode = 1;
+} finally {
+  if (process.env.KEEP_BENCH_DIR) console.log('kept', tmp);
+  else fs.rmSync(tmp, { recursive: true, force: true });
+}
