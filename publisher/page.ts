@@ -50,7 +50,8 @@ export interface ReplayPageInput {
     player?: string;
     /** The podcast feed, announced as an RSS alternate. */
     feed?: string;
-    transcript: { vtt: string; srt: string; json: string; txt: string };
+    /** Absent when there is no transcript file (e.g. no whisper model): no download links then. */
+    transcript?: { vtt: string; srt: string; json: string; txt: string };
   };
   segments: ReplaySegment[];
   gaps?: ReplayGap[];
@@ -393,10 +394,14 @@ export function renderReplayPage(input: ReplayPageInput): string {
 
   const downloads = [
     ...(live ? [] : [[urls.audio, 'Audio (M4A)']]),
-    [urls.transcript.vtt, 'Captions (WebVTT)'],
-    [urls.transcript.srt, 'Subtitles (SRT)'],
-    [urls.transcript.json, 'Transcript (JSON)'],
-    [urls.transcript.txt, 'Transcript (text)'],
+    ...(urls.transcript
+      ? [
+          [urls.transcript.vtt, 'Captions (WebVTT)'],
+          [urls.transcript.srt, 'Subtitles (SRT)'],
+          [urls.transcript.json, 'Transcript (JSON)'],
+          [urls.transcript.txt, 'Transcript (text)'],
+        ]
+      : []),
   ]
     .map(([href, label]) => `<li><a href="${escapeHtml(href)}" download>${escapeHtml(label)}</a></li>`)
     .join('');
@@ -413,7 +418,7 @@ export function renderReplayPage(input: ReplayPageInput): string {
     '<meta name="color-scheme" content="light dark">',
     `<link rel="canonical" href="${escapeHtml(urls.page)}">`,
     urls.feed ? `<link rel="alternate" type="application/rss+xml" title="${escapeHtml(siteName)}" href="${escapeHtml(urls.feed)}">` : '',
-    `<link rel="alternate" type="text/vtt" title="Captions" href="${escapeHtml(urls.transcript.vtt)}">`,
+    urls.transcript ? `<link rel="alternate" type="text/vtt" title="Captions" href="${escapeHtml(urls.transcript.vtt)}">` : '',
     meta('property', 'og:site_name', siteName),
     meta('property', 'og:type', 'website'),
     meta('property', 'og:title', title),

@@ -23,9 +23,9 @@ export interface PublisherRouteDeps {
 const hlsJsFile = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
 
 /** The transcript as the transcriber last wrote it to storage (partial while live). */
-async function transcriptSegments(storage: Storage, eventId: string): Promise<ReplaySegment[]> {
+async function transcriptSegments(storage: Storage, eventId: string): Promise<ReplaySegment[] | undefined> {
   const key = keys.transcript(eventId, 'json');
-  if (!(await storage.head(key))) return [];
+  if (!(await storage.head(key))) return undefined;
   const j = JSON.parse((await storage.get(key)).toString('utf8'));
   return (j.segments ?? []).map((s: any) => ({ startSec: s.startTime, endSec: s.endTime, text: String(s.body ?? ''), speaker: s.speaker }));
 }
@@ -46,10 +46,11 @@ export function publisherRoutes(deps: PublisherRouteDeps): Router {
     const urls = eventUrls(config, storage, ev);
     const t = Number(req.query.t);
     const nonce = crypto.randomBytes(16).toString('base64');
+    const segments = await transcriptSegments(storage, ev.id);
     const html = renderReplayPage({
       event: { title: ev.title, startedAt: ev.createdAt, durationSec: pub?.durationSec ?? catalog.timelineEndSec(ev.id), slug: ev.slug },
-      urls: { ...urls, feed: `${config.publicUrl}/feed.xml` },
-      segments: await transcriptSegments(storage, ev.id),
+      urls: { ...urls, feed: `${config.publicUrl}/feed.xml`, transcript: segments ? urls.transcript : undefined },
+      segments: segments ?? [],
       gaps: catalog.gaps(ev.id),
       nonce,
       live,

@@ -1,0 +1,302 @@
+// The whole loop on real parts: a 2-minute live HLS source (a 1 kHz tone from
+// a real-time ffmpeg encoder) recorded by two services at once, one on the fs
+// driver and one on S3 (s3rver), each with the real whisper.cpp binary and a
+// tiny random-weight model; a webhook receiver on loopback; Chromium for the page.
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { parseFeed } from 'podcast-partytime';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ffmpegBuffers, probeAudio } from '../shared/ffmpeg.ts';
+import { scanTone } from '../transcoder/verify.ts';
+import { makeTinyModel } from './fixtures/tiny-model.ts';
+import { concatDuration, hlsSegmentFiles } from './helpers/audio.ts';
+import { liveHls, type LiveSource } from './helpers/live-source.ts';
+import { s3rverProcess, type S3rverProcess } from './helpers/s3rver.ts';
+import { ROOT, startService, type RunningService } from './helpers/service.ts';
+
+const SOURCE_SEC = 120;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Hook { headers: http.IncomingHttpHeaders; body: string }
+let received: Hook[] = [];
+let receiver: http.Server;
+let receiverUrl: string;
+let src: LiveSource & { dir: string };
+let s3: S3rverProcess;
+let fsSvc: RunningService;
+let s3Svc: RunningService;
+let fsEvent: any;
+let s3Event: any;
+let secret: string;
+let tmp: string;
+let sourceSec: number;
+let liveChecks: { playlistBefore: string; playlistAfter: string; transcriptLive: any; statusDuring: string };
+
+async function getText(url: string): Promise<{ status: number; text: string; headers: Headers }> {
+  const r = await fetch(url);
+  return { status: r.status, text: await r.text(), headers: r.headers };
+}
+
+/** Parses WebVTT strictly enough to fail on broken output: header, cue timings in order, text. */
+function parseVtt(text: string) {
+  expect(text.startsWith('WEBVTT')).toBe(true);
+  const cues = [...text.matchAll(/^(\d{2}:\d{2}:\d{2}\.\d{3}) --> (\d{2}:\d{2}:\d{2}\.\d{3})[^\n]*\n((?:.+\n?)+)/gm)];
+  const sec = (t: string) => t.split(':').reduce((a, x) => a * 60 + Number(x), 0);
+  let last = -1;
+  for (const c of cues) {
+    expect(sec(c[2])).toBeGreaterThanOrEqual(sec(c[1]));
+    expect(sec(c[1])).toBeGreaterThanOrEqual(last);
+    last = sec(c[1]);
+    for (const line of c[3].trim().split('\n')) expect(line.length).toBeLessThanOrEqual(65);
+  }
+  return cues;
+}
+
+function parseSrt(text: string) {
+  const blocks = text.trim() ? text.trim().split(/\n\n+/) : [];
+  blocks.forEach((b, i) => {
+    const [n, timing] = b.split('\n');
+    expect(Number(n)).toBe(i + 1);
+    expect(timing).toMatch(/^\d{2}:\d{2}:\d{2},\d{3} --> \d{2}:\d{2}:\d{2},\d{3}$/);
+  });
+  return blocks;
+}
+
+/** Standard Webhooks, checked independently of the code under test. */
+function signatureValid(h: Hook, whsec: string): boolean {
+  const key = Buffer.from(whsec.replace(/^whsec_/, ''), 'base64');
+  const expected = crypto.createHmac('sha256', key).update(`${h.headers['webhook-id']}.${h.headers['webhook-timestamp']}.${h.body}`).digest('base64');
+  return String(h.headers['webhook-signature']).split(' ').includes(`v1,${expected}`);
+}
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'replay-pipeline-'));
+  execFileSync('bash', [path.join(ROOT, 'scripts/build-whisper.sh')], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 600_000 });
+  const model = path.join(tmp, 'tiny.bin');
+  makeTinyModel(model, { seed: 4 });
+
+  receiver = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      received.push({ headers: req.headers, body });
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+
+  s3 = await s3rverProcess('replay-pipeline');
+  const env = { WHISPER_MODEL: model };
+  [fsSvc, s3Svc] = await Promise.all([
+    startService({ env }),
+    startService({ env: { ...env, ...s3.env, S3_PUBLIC_BASE_URL: `${s3.endpoint}/${s3.bucket}` } }),
+  ]);
+
+  const hook = await fsSvc.api('POST', '/api/webhooks', { url: receiverUrl, events: ['event.started', 'event.ended', 'event.published', 'event.updated'] });
+  expect(hook.status).toBe(201);
+  secret = hook.body.secret;
+
+  src = await liveHls({ durationSec: SOURCE_SEC, freq: 1000 });
+  [fsEvent, s3Event] = (
+    await Promise.all([
+      fsSvc.api('POST', '/api/events', { title: 'Pipeline <b>fs</b> & friends', source: { url: src.url } }),
+      s3Svc.api('POST', '/api/events', { title: 'Pipeline on S3', source: { url: src.url } }),
+    ])
+  ).map((r) => r.body);
+
+  // While live: the playlist grows and the partial transcript covers some of the timeline.
+  const withHls = await fsSvc.waitFor(fsEvent.id, (e) => !!e.urls?.hls, 60_000);
+  const playlistBefore = (await getText(withHls.urls.hls)).text;
+  const live = await fsSvc.waitFor(fsEvent.id, (e) => e.transcribedSec > 0, 100_000);
+  const transcriptLive = await (await fetch(`${fsSvc.url}/api/events/${fsEvent.id}/transcript.json`)).json();
+  const playlistAfter = (await getText(withHls.urls.hls)).text;
+  liveChecks = { playlistBefore, playlistAfter, transcriptLive, statusDuring: live.status };
+
+  await src.finished;
+  sourceSec = await concatDuration(hlsSegmentFiles(src.dir));
+  // Published first; a transcript still finishing then follows (event.updated), so wait for both.
+  const done = (e: any) => e.status === 'failed' || (e.status === 'published' && e.transcript.status !== 'pending' && e.transcript.status !== 'running');
+  fsEvent = await fsSvc.waitFor(fsEvent.id, done, 180_000);
+  s3Event = await s3Svc.waitFor(s3Event.id, done, 180_000);
+}, 600_000);
+
+afterAll(async () => {
+  await Promise.all([fsSvc?.stop(), s3Svc?.stop()]);
+  await src?.close();
+  await s3?.close();
+  receiver?.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('while the event is live', () => {
+  it('serves a growing EVENT playlist and a partial transcript', () => {
+    const { playlistBefore, playlistAfter, transcriptLive, statusDuring } = liveChecks;
+    expect(statusDuring).toBe('live');
+    for (const p of [playlistBefore, playlistAfter]) {
+      expect(p).toContain('#EXT-X-PLAYLIST-TYPE:EVENT');
+      expect(p).not.toContain('#EXT-X-ENDLIST');
+    }
+    const count = (p: string) => (p.match(/#EXTINF/g) ?? []).length;
+    expect(count(playlistAfter)).toBeGreaterThan(count(playlistBefore));
+    expect(transcriptLive.version).toBe('1.0.0');
+    expect(transcriptLive.coveredSec).toBeGreaterThan(0);
+    expect(transcriptLive.coveredSec).toBeLessThan(SOURCE_SEC);
+  });
+});
+
+describe('after the end', () => {
+  it('publishes on both drivers, with a gapless m4a as long as the source', async () => {
+    for (const ev of [fsEvent, s3Event]) {
+      expect(ev.status, JSON.stringify(ev)).toBe('published');
+      expect(Math.abs(ev.capturedSec - sourceSec)).toBeLessThan(0.1);
+      expect(typeof ev.publishLatencyMs).toBe('number');
+      expect(ev.transcript.status).toBe('complete');
+      const m4a = path.join(tmp, `${ev.id}.m4a`);
+      const res = await fetch(ev.urls.audio);
+      expect(res.status).toBe(200);
+      fs.writeFileSync(m4a, Buffer.from(await res.arrayBuffer()));
+      const probe = await probeAudio(m4a);
+      expect(probe.codec).toBe('aac');
+      expect(Math.abs(probe.durationSec - sourceSec)).toBeLessThan(0.02);
+      // Decode the whole recording and fit the tone window by window: a click,
+      // dropout or phase jump at any chunk or segment boundary would stand out.
+      const { stdout } = await ffmpegBuffers(['-i', m4a, '-f', 'f32le', '-ac', '1', '-ar', '48000', 'pipe:1']);
+      const pcm = new Float32Array(stdout.buffer, stdout.byteOffset, stdout.length / 4);
+      const scan = scanTone(pcm, { freq: 1000, fromSec: 0.1, toSec: pcm.length / 48000 - 0.1 });
+      expect(scan.worstDb).toBeLessThan(-30);
+    }
+  });
+
+  it('writes a manifest listing every file with size, sha256 and duration, plus gaps and loudness', async () => {
+    for (const ev of [fsEvent, s3Event]) {
+      const manifest = await (await fetch(ev.urls.manifest)).json();
+      expect(manifest.gaps).toEqual([]);
+      expect(manifest.loudness.integratedLufs).toBeLessThan(0);
+      const roles = new Set(manifest.files.map((f: any) => f.role));
+      for (const r of ['audio', 'hls-playlist', 'hls-init', 'hls-segment', 'card', 'artwork', 'peaks', 'transcript-vtt', 'transcript-srt', 'transcript-json', 'transcript-txt']) expect(roles.has(r), r).toBe(true);
+      const audio = manifest.files.find((f: any) => f.role === 'audio');
+      const bytes = Buffer.from(await (await fetch(audio.url)).arrayBuffer());
+      expect(bytes.length).toBe(audio.size);
+      expect(crypto.createHash('sha256').update(bytes).digest('hex')).toBe(audio.sha256);
+      expect(audio.durationSec).toBeCloseTo(sourceSec, 1);
+    }
+  });
+
+  it('serves a VOD playlist that ffprobe reads, and VTT and SRT that parse', async () => {
+    for (const ev of [fsEvent, s3Event]) {
+      const pl = (await getText(ev.urls.hls)).text;
+      expect(pl).toContain('#EXT-X-ENDLIST');
+      const out = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', ev.urls.hls]).toString();
+      expect(Math.abs(Number(out) - sourceSec)).toBeLessThan(0.1);
+      const vtt = await getText(ev.urls.transcript.vtt);
+      expect(vtt.headers.get('content-type')).toMatch(/text\/vtt/);
+      expect(parseVtt(vtt.text).length).toBeGreaterThan(0);
+      expect(parseSrt((await getText(ev.urls.transcript.srt)).text).length).toBeGreaterThan(0);
+    }
+  });
+
+  it('lists the recording in a podcast feed that a feed parser reads', async () => {
+    const feed = parseFeed((await getText(`${fsSvc.url}/feed.xml`)).text);
+    expect(feed).not.toBeNull();
+    const item = feed!.items.find((i) => i.guid === fsEvent.id)!;
+    expect(item.title).toBe('Pipeline <b>fs</b> & friends');
+    expect(item.enclosure.url).toBe(fsEvent.urls.audio);
+    expect(item.enclosure.length).toBe(fs.statSync(path.join(tmp, `${fsEvent.id}.m4a`)).size);
+    expect(Math.abs((item.duration ?? 0) - sourceSec)).toBeLessThan(1.5);
+    expect(item.podcastTranscripts?.map((t) => t.url)).toEqual([fsEvent.urls.transcript.vtt, fsEvent.urls.transcript.srt, fsEvent.urls.transcript.json]);
+  });
+
+  it('delivers correctly signed webhooks, event.published once', async () => {
+    await fsSvc.waitFor(fsEvent.id, () => received.some((h) => JSON.parse(h.body).type === 'event.published'), 30_000);
+    const types = received.map((h) => JSON.parse(h.body).type);
+    expect(types).toContain('event.started');
+    expect(types).toContain('event.ended');
+    for (const h of received) expect(signatureValid(h, secret)).toBe(true);
+    const published = received.filter((h) => JSON.parse(h.body).type === 'event.published');
+    expect(published).toHaveLength(1);
+    const data = JSON.parse(published[0].body).data;
+    expect(data.id).toBe(fsEvent.id);
+    expect(data.urls.audio).toBe(fsEvent.urls.audio);
+    // A forged signature does not verify.
+    expect(signatureValid({ ...published[0], body: published[0].body.replace('published', 'publishef') }, secret)).toBe(false);
+  });
+
+  it('renders the page with the transcript server-side, escaped, and link-preview tags', async () => {
+    const page = (await getText(fsEvent.urls.page)).text;
+    const transcript = await (await fetch(fsEvent.urls.transcript.json)).json();
+    expect(transcript.segments.length).toBeGreaterThan(0);
+    const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+    for (const s of transcript.segments.slice(0, 5)) expect(page).toContain(esc(s.body.trim()).slice(0, 20));
+    expect(page).toContain('Pipeline &lt;b&gt;fs&lt;/b&gt; &amp; friends');
+    expect(page).not.toContain('<b>fs</b>');
+    expect(page).toMatch(/<meta property="og:image" content="[^"]+card\.png"/);
+    expect(page).toMatch(/<meta name="twitter:card" content="player"/);
+    const card = await fetch(fsEvent.urls.card);
+    expect(card.headers.get('content-type')).toBe('image/png');
+  });
+
+  it('gives one publication with the same URLs when the end is signalled again', async () => {
+    const again = await fsSvc.api('POST', `/api/events/${fsEvent.id}/end`);
+    expect(again.status).toBe(202);
+    await sleep(1500);
+    const ev = (await fsSvc.api('GET', `/api/events/${fsEvent.id}`)).body;
+    expect(ev.publishedAt).toBe(fsEvent.publishedAt);
+    expect(ev.urls).toEqual(fsEvent.urls);
+    const deliveries = (await fsSvc.api('GET', '/api/webhooks')).body.webhooks[0];
+    const log = (await fsSvc.api('GET', `/api/webhooks/${deliveries.id}/deliveries`)).body.deliveries;
+    expect(log.filter((d: any) => d.eventType === 'event.published')).toHaveLength(1);
+  });
+});
+
+describe('in a browser', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+    });
+  });
+  afterAll(async () => browser?.close());
+
+  it('plays, seeks with ?t=, and the highlighted line follows playback', async () => {
+    const page = await browser.newPage();
+    const lines = (await (await fetch(fsEvent.urls.transcript.json)).json()).segments as { startTime: number; endTime: number }[];
+    const target = lines[Math.floor(lines.length / 2)];
+    const t = Math.ceil(target.startTime * 10) / 10 + 0.05;
+    await page.goto(`${fsEvent.urls.page}?t=${t}`);
+    await page.waitForFunction(() => (document.querySelector('audio') as HTMLAudioElement).readyState >= 1);
+    await page.evaluate(() => (document.querySelector('audio') as HTMLAudioElement).play());
+    await page.waitForFunction(() => !(document.querySelector('audio') as HTMLAudioElement).paused);
+    const at = await page.evaluate(() => (document.querySelector('audio') as HTMLAudioElement).currentTime);
+    expect(at).toBeGreaterThanOrEqual(t - 0.5);
+    const current = async () => {
+      const el = await page.$('li.line.current');
+      if (!el) return undefined;
+      return Number(await el.getAttribute('data-start'));
+    };
+    await page.waitForFunction(() => !!document.querySelector('li.line.current'));
+    const audioTime = await page.evaluate(() => (document.querySelector('audio') as HTMLAudioElement).currentTime);
+    const start = (await current())!;
+    expect(start).toBeLessThanOrEqual(audioTime + 0.3);
+    // Click a later line: playback jumps there and the highlight follows it.
+    const later = lines.find((l) => l.startTime > audioTime + 10) ?? lines[lines.length - 1];
+    await page.evaluate((s) => {
+      const el = [...document.querySelectorAll('li.line')].find((l) => Number(l.getAttribute('data-start')) >= s - 0.001);
+      (el!.querySelector('.ts') as HTMLElement).click();
+    }, later.startTime);
+    await page.waitForFunction((s) => {
+      const el = document.querySelector('li.line.current');
+      return el && Number(el.getAttribute('data-start')) >= s - 0.001;
+    }, later.startTime);
+    const now = await page.evaluate(() => (document.querySelector('audio') as HTMLAudioElement).currentTime);
+    expect(now).toBeGreaterThanOrEqual(later.startTime - 0.5);
+    await page.close();
+  });
+});
