@@ -134,7 +134,10 @@ export async function startService(config: Config, log: Logger): Promise<Service
       server.closeAllConnections?.();
       await new Promise((r) => server.close(() => r(undefined)));
       await recorder.close();
-      await Promise.all(workers.map((w) => w.close()));
+      // Let running jobs finish for a while; past that, leave them to stalled-job recovery on the next start.
+      const graceful = Promise.all(workers.map((w) => w.close()));
+      const timedOut = await Promise.race([graceful.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 8000))]);
+      if (timedOut) await Promise.all(workers.map((w) => w.close(true)));
       await queues.close();
       catalog.close();
       await redis?.stop();

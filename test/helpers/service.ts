@@ -96,6 +96,12 @@ export async function startService(opts: { dataDir?: string; port?: number; env?
     async stop() {
       proc.kill('SIGTERM');
       await exited();
+      // A service that had to be forced out leaves its embedded redis-server (a restart would reuse it): end it.
+      try {
+        process.kill(Number(fs.readFileSync(path.join(dataDir, 'redis', 'redis.pid'), 'utf8')), 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     },
     async kill9() {
       proc.kill('SIGKILL');
