@@ -88,9 +88,17 @@ export async function startService(config: Config, log: Logger): Promise<Service
 
   // One Worker per queue; concurrency 1 where a stage is CPU-bound or keeps per-event order.
   const workers: Worker[] = [];
+  // A job that has used its last attempt leaves a visible failed range on its event, never a silent hole.
+  const lastFailure: Partial<Record<QueueName, (data: any) => { eventId: string; stage: string; startSec: number | null; endSec: number | null } | undefined>> = {
+    [QUEUE.chunkArchived]: (d) => ({ eventId: d.eventId, stage: 'transcoder', startSec: d.startSec, endSec: d.startSec + d.durationSec }),
+  };
   const work = <T>(name: QueueName, processor: (job: Job<T>) => Promise<unknown>, concurrency = 1) => {
     const w = new Worker<T>(name, processor as Processor<T>, { connection, prefix, concurrency });
-    w.on('failed', (job, err) => log.warn('job failed', { queue: name, job: job?.id, attempt: job?.attemptsMade, err: err.message }));
+    w.on('failed', (job, err) => {
+      log.warn('job failed', { queue: name, job: job?.id, attempt: job?.attemptsMade, err: err.message });
+      const f = job && job.attemptsMade >= (job.opts.attempts ?? 1) ? lastFailure[name]?.(job.data) : undefined;
+      if (f && catalog.getEvent(f.eventId)) catalog.addFailure({ ...f, reason: `gave up after ${job!.attemptsMade} attempts: ${err.message}` });
+    });
     w.on('error', (err) => log.warn('worker error', { queue: name, err: err.message }));
     workers.push(w);
   };
@@ -117,7 +125,14 @@ export async function startService(config: Config, log: Logger): Promise<Service
   app.use(transcriberRoutes({ catalog, state: transcriberState }));
   app.use(webhookRoutes({ store: webhookStore, config, log: log.child('webhooks') }, requireAuth));
   app.use(publisherRoutes(publisherRouteDeps));
-  if (storage instanceof FsStorage) app.use('/files', serveFsStorage(storage));
+  if (storage instanceof FsStorage) {
+    // The unedited source archive and the stages' work files are not for the public.
+    app.use('/files/events/:id/:area', (req, res, next) => {
+      if (['source', 'work'].includes(String(req.params.area))) res.status(404).json({ error: 'not found' });
+      else next();
+    });
+    app.use('/files', serveFsStorage(storage));
+  }
   app.use(errorHandler(log.child('http')));
 
   const server = await new Promise<http.Server>((resolve, reject) => {

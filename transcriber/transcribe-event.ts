@@ -150,6 +150,8 @@ export async function advanceTranscript(eventId: string, deps: TranscriberDeps, 
   if (complete) {
     const failed = state.windows(eventId).some((w) => w.status === 'failed');
     state.setStatus(eventId, { status: failed ? 'failed' : 'complete', reason: failed ? 'some windows could not be transcribed (see failures)' : null });
+    // The 16 kHz work audio has served its purpose (the rendition keeps the listener audio).
+    for (const p of state.pieces(eventId)) await deps.storage.delete(p.key).catch(() => {});
   }
   return { windowsAdded: added, complete, revision };
 }
