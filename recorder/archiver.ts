@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Catalog, ChunkRow } from '../shared/catalog.ts';
+import { keys } from '../shared/layout.ts';
 import type { Logger } from '../shared/log.ts';
 import { jobId, withTimeout, type Queues } from '../shared/queues.ts';
 import type { Storage } from '../shared/storage/storage.ts';
@@ -30,10 +31,6 @@ export interface ArchiverDeps {
 
 const ENQUEUE_TIMEOUT_MS = 3000;
 const MAX_BACKOFF_MS = 15_000;
-
-export function chunkKey(eventId: string, sessionNo: number, name: string): string {
-  return `events/${eventId}/source/s${sessionNo}-${name}`;
-}
 
 export function spoolName(sessionNo: number, name: string): string {
   return `s${sessionNo}/${name}`;
@@ -127,7 +124,7 @@ export class Archiver {
       return known;
     }
     const { sha256, bytes } = await sha256File(file);
-    const key = chunkKey(item.eventId, item.sessionNo, item.name);
+    const key = keys.sourceChunk(item.eventId, item.sessionNo, item.name);
     await storage.putFile(key, file, { contentType: 'video/mp2t', cacheControl: 'private, max-age=31536000, immutable' });
     const chunk = catalog.addChunk({
       eventId: item.eventId,
