@@ -53,7 +53,7 @@ const N = Number(args.n);
 const SECONDS = Number(args.seconds);
 const STEP = Math.max(1, Number(args.step));
 if (!Number.isInteger(N) || N < 1 || !(SECONDS >= 4)) {
-  console.error('usage: npm run bench:capture -- --n 100 --seconds 60 [--search] [--step 10] [--json FILE]');
+  console.error('usage: npm run bench:capture -- --n 100 --seconds 60 [--pipeline] [--search] [--step 10] [--json FILE] [--cpu-prof DIR] [--keep-data]');
   process.exit(2);
 }
 
@@ -197,19 +197,19 @@ async function trial(n: number, seconds: number): Promise<TrialResult> {
   let sampler: TreeSampler | undefined;
   let census: NodeJS.Timeout | undefined;
   let encoderWatch: NodeJS.Timeout | undefined;
-  let closed = false;
   let stages: Awaited<ReturnType<typeof pauseStages>> | undefined;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    await stages?.close().catch(() => {});
-    clearInterval(census);
-    clearInterval(encoderWatch);
-    sampler?.stop();
-    await svc?.stop().catch(() => {});
-    await origin?.close().catch(() => {});
-    if (svc && !args['keep-data']) fs.rmSync(svc.dataDir, { recursive: true, force: true });
-  };
+  let closing: Promise<void> | undefined;
+  // One clean-up, however often it is asked for (end of trial, error, SIGINT).
+  const close = () =>
+    (closing ??= (async () => {
+      clearInterval(census);
+      clearInterval(encoderWatch);
+      sampler?.stop();
+      await stages?.close().catch(() => {});
+      await svc?.stop().catch(() => {});
+      await origin?.close().catch(() => {});
+      if (svc && !args['keep-data']) fs.rmSync(svc.dataDir, { recursive: true, force: true });
+    })());
   cleanup = close;
   try {
     // --cpu-prof DIR: V8 CPU profile of the service's node process, written when it stops (skews its CPU figures).
@@ -398,7 +398,12 @@ async function trial(n: number, seconds: number): Promise<TrialResult> {
       pass,
       verdict:
         `${pass ? 'PASS' : 'FAIL'}: ${n} concurrent recordings of ${seconds} s, zero lost seconds (|expected − captured| ≤ ${TOLERANCE_SEC} s, no gap, every event ended by the source) — ` +
-        `${n - over.length}/${n} events within tolerance; ${concurrent ? `all ${n} capturing at once from ${f1((allUp!.t - tCreate0) / 1000)} s` : `never all ${n} capturing at once while the source was live (at most ${peakSegmenters})`}`,
+        `${n - over.length}/${n} events within tolerance; ` +
+        (concurrent
+          ? `all ${n} capturing at once from ${f1((allUp!.t - tCreate0) / 1000)} s`
+          : allUp
+            ? `never all ${n} capturing at once while the source was live (all ${n} segmenters ran only ${f1((allUp.t - tEnc) / 1000)} s after it ended)`
+            : `never all ${n} capturing at once (at most ${peakSegmenters})`),
       expectedSec,
       segments: files.length,
       events,
@@ -571,8 +576,9 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 main().then(
   () => process.exit(0),
   async (err) => {
-    log(`error: ${(err as Error).stack ?? err}`);
     await cleanup?.().catch(() => {});
+    if (interrupted) return; // the signal handler exits once the clean-up is done
+    log(`error: ${(err as Error).stack ?? err}`);
     process.exit(1);
   },
 );
