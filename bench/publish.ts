@@ -20,7 +20,7 @@
 //   3. from that moment (client clock), poll until: status published, the
 //      page renders as a replay, audio.m4a answers 200 in full, /feed.xml lists
 //      the event, the receiver has event.published; and the transcript is complete.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -33,6 +33,7 @@ import { keys } from '../shared/layout.ts';
 import { makeTinyModel } from '../test/fixtures/tiny-model.ts';
 import { ROOT, startService, type RunningService } from '../test/helpers/service.ts';
 import { AdtsPacer, startToneEncoder } from './lib/publish-feed.ts';
+import { machineTicks, processTree, readStat } from './lib/proc-sampler.ts';
 
 const TARGET_MS = 10_000;
 const CAPTURE_TOLERANCE_SEC = 0.1;
@@ -91,6 +92,36 @@ function machine() {
   return { nproc: os.availableParallelism(), cpuModel: model, ramGiB: os.totalmem() / 1024 ** 3, kernel: os.release(), node: process.version, ffmpeg: version('ffmpeg') };
 }
 
+/** The commit the service runs from, and whether its source files differ from it (other work in the tree). */
+function codeState(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'cli', 'recorder', 'transcoder', 'transcriber', 'publisher', 'shared', 'bin'], { cwd: ROOT, encoding: 'utf8' })
+      .split('\n').filter(Boolean).map((l) => l.slice(3));
+    return `${head}${dirty.length ? ` + uncommitted changes in ${dirty.join(', ')}` : ''}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+// ---- CPU: the whole machine vs the service's process tree (others share this machine)
+
+interface CpuSnap { wall: number; busy: number; total: number; svcSec: number }
+let serviceRoot = 0;
+function cpuSnap(): CpuSnap {
+  const t = machineTicks();
+  const svcSec = serviceRoot ? processTree(serviceRoot).reduce((a, p) => a + p.selfCpuSec + p.childCpuSec, 0) : 0;
+  return { wall: performance.now(), busy: t.busy, total: t.total, svcSec };
+}
+/** Cores in use over an interval: the machine's, the service tree's, and everything else's. */
+function cores(a: CpuSnap, b: CpuSnap) {
+  const n = os.availableParallelism();
+  const machine = b.total > a.total ? ((b.busy - a.busy) / (b.total - a.total)) * n : 0;
+  const service = (b.svcSec - a.svcSec) / ((b.wall - a.wall) / 1000);
+  return { machine, service, other: Math.max(0, machine - service) };
+}
+const fmtCores = (c: ReturnType<typeof cores>) => `machine ${c.machine.toFixed(2)}, service ${c.service.toFixed(2)}, rest ${c.other.toFixed(2)} of ${os.availableParallelism()} cores`;
+
 // ---- webhook receiver
 
 interface Hook { at: number; type: string; id?: string; data: any }
@@ -120,6 +151,8 @@ interface EventResult {
   speed: number;
   feedWallSec: number;
   heldSec: number;
+  cpuFeed: ReturnType<typeof cores>;
+  cpuAfterEnd: ReturnType<typeof cores>;
   maxLagDuringFeed: { transcodeSec: number; transcribeSec: number };
   catchUpMs: number | null;
   atEnd?: { capturedSec: number; transcodedSec: number; transcribedSec: number; status: string };
@@ -168,7 +201,9 @@ async function runEvent(svc: RunningService, minutes: number, tmp: string): Prom
   log(`${minutes} min: event ${id}; pushing ${durationSec} s of audio at up to ${SPEED}x real time`);
 
   // ---- feed (faster than real time)
+  const cpu0 = cpuSnap();
   const enc = startToneEncoder(durationSec);
+  encoder = enc;
   let encErr = '';
   enc.stderr!.on('data', (d) => (encErr += d));
   const pacer = new AdtsPacer(SPEED);
@@ -215,6 +250,7 @@ async function runEvent(svc: RunningService, minutes: number, tmp: string): Prom
   const encCode = await encExit;
   if (!res.ok) throw new Error(`push failed: HTTP ${res.status} ${pushBody}`);
   if (encCode !== 0) throw new Error(`encoder exited ${encCode}: ${encErr}`);
+  const cpuFeed = cores(cpu0, cpuSnap());
   const fedSec = pacer.audioSec;
   const speed = pacer.achievedSpeed;
   const feedWallSec = (pacer.finishedAt - pacer.startedAt) / 1000;
@@ -265,6 +301,7 @@ async function runEvent(svc: RunningService, minutes: number, tmp: string): Prom
   // ---- the end, and everything that should follow it
   const audioUrl = `${svc.url}/files/${keys.audio(id)}`; // checked against urls.audio below
   const pageUrl: string = ev.urls.page;
+  const cpuEnd0 = cpuSnap();
   const endAt = performance.now();
   const deadline = endAt + AFTER_END_TIMEOUT_MS;
   const endReq = (async () => {
@@ -308,6 +345,7 @@ async function runEvent(svc: RunningService, minutes: number, tmp: string): Prom
       return h ? h : undefined;
     }, deadline),
   ]);
+  const cpuAfterEnd = cores(cpuEnd0, cpuSnap());
   const pub = published?.value;
   if (!published) problems.push(`not published within ${AFTER_END_TIMEOUT_MS / 1000} s of the end`);
   if (pub && pub.urls?.audio !== audioUrl) problems.push(`urls.audio is ${pub.urls?.audio}, polled ${audioUrl}`);
@@ -359,7 +397,7 @@ async function runEvent(svc: RunningService, minutes: number, tmp: string): Prom
   if (pubHooks !== 1) problems.push(`event.published received ${pubHooks} times`);
 
   const r: EventResult = {
-    minutes, id, fedSec, fedBytes: pacer.bytes, speed, feedWallSec, heldSec, maxLagDuringFeed: lag, catchUpMs, atEnd, endRequestMs,
+    minutes, id, fedSec, fedBytes: pacer.bytes, speed, feedWallSec, heldSec, cpuFeed, cpuAfterEnd, maxLagDuringFeed: lag, catchUpMs, atEnd, endRequestMs,
     publishedMs: published?.ms ?? null,
     publishLatencyMs: final.publishLatencyMs ?? null,
     pageMs: page?.ms ?? null,
@@ -412,10 +450,48 @@ function eventLog(out: string, id: string): string[] {
 // ---- main
 
 const m = machine();
+const code = codeState();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'replay-bench-publish-'));
 let svc: RunningService | undefined;
+let encoder: ChildProcess | undefined;
 const results: EventResult[] = [];
 let exitCode = 0;
+
+/** Stops the service, then ends whatever of its process tree outlived it (e.g. a whisper.cpp run, redis-server). */
+async function stopService(s: RunningService): Promise<void> {
+  const tree = processTree(s.proc.pid!).filter((p) => p.pid !== s.proc.pid);
+  await s.stop().catch(() => {});
+  for (const p of tree) {
+    const now = readStat(p.pid);
+    if (now && now.startTicks === p.startTicks) {
+      log(`ending ${p.comm} (pid ${p.pid}) left running by the service`);
+      try {
+        process.kill(p.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  }
+}
+
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    log(`${sig}: stopping the encoder, the service and the receiver`);
+    if (encoder && encoder.exitCode === null) encoder.kill('SIGKILL');
+    (svc ? stopService(svc) : Promise.resolve())
+      .finally(() => {
+        receiver.closeAllConnections?.();
+        receiver.close();
+        if (!args['keep-data']) fs.rmSync(tmp, { recursive: true, force: true });
+        else log(`data kept in ${tmp}`);
+      })
+      .finally(() => process.exit(130));
+  });
+}
+
 try {
   log('building whisper.cpp if needed (scripts/build-whisper.sh) ...');
   execFileSync('bash', [path.join(ROOT, 'scripts/build-whisper.sh')], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 900_000 });
@@ -425,7 +501,8 @@ try {
   const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
 
   svc = await startService({ dataDir: path.join(tmp, 'data'), env: { WHISPER_MODEL: model, STORAGE: 'fs', LOG_LEVEL: 'info' } });
-  log(`service up at ${svc.url} (data dir ${svc.dataDir})`);
+  serviceRoot = svc.proc.pid!;
+  log(`service up at ${svc.url} (data dir ${svc.dataDir}); code ${code}`);
   const hook = await svc.api('POST', '/api/webhooks', { url: receiverUrl, events: ['event.published', 'event.updated'] });
   if (hook.status !== 201) throw new Error(`POST /api/webhooks: ${hook.status} ${JSON.stringify(hook.body)}`);
 
@@ -438,9 +515,9 @@ try {
   const out = svc?.output() ?? '';
   const windows = new Map<string, Awaited<ReturnType<typeof windowTimes>>>();
   if (svc) for (const r of results) windows.set(r.id, await windowTimes(svc.dataDir, r.id));
-  await svc?.stop().catch(() => {});
-  await new Promise((r) => receiver.close(() => r(undefined)));
+  if (svc) await stopService(svc);
   receiver.closeAllConnections?.();
+  await new Promise((r) => receiver.close(() => r(undefined)));
   if (out) fs.writeFileSync(path.join(tmp, 'service.log'), out);
 
   if (results.length) {
@@ -450,13 +527,13 @@ try {
       `## bench:publish — end → published, by event length`,
       '',
       `Machine: ${m.nproc} CPUs (nproc), ${m.cpuModel}, ${m.ramGiB.toFixed(1)} GiB RAM; Linux ${m.kernel}; Node ${m.node}; ${m.ffmpeg}.`,
-      `Service: one \`replay start\` child, fs storage, embedded redis-server, events run one after the other.`,
+      `Service: one \`replay start\` child (code ${code}), fs storage, embedded redis-server, events run one after the other. ` +
+        `The machine is shared: the CPU line per event splits its use between the service's process tree and everything else.`,
       `Source: a push event per length; ffmpeg without -re generates two tones under a tremolo (AAC 64 kb/s mono 48 kHz ADTS) piped into PUT ingest.url, ` +
         `fed FASTER than real time, not in real time as a live event would be: capped at ${SPEED}x, and held back whenever the pipeline lagged the capture by more than ` +
         `${HOLD_TRANSCODE_LAG_SEC} s (transcode) or ${HOLD_TRANSCRIBE_LAG_SEC} s (transcribe), and before the last ${TAIL_SEC} s until it was level; so the speed-up in the table is what the service's pipeline sustained on this machine.`,
-      `Transcription: WHISPER_MODEL is a tiny random-weight model (makeTinyModel, seed 4), so the whole transcript path runs for real; its cost per window is not ` +
-        `representative (random weights make whisper.cpp's decoding erratic: see the transcriber line per event). With a real base.en model transcription costs more per window — ` +
-        `that cost is measured by \`npm run bench:transcribe\`, not here.`,
+      `Transcription: WHISPER_MODEL is a tiny random-weight model (makeTinyModel, seed 4), so the whole transcript path runs for real (WHISPER_THREADS ${process.env.WHISPER_THREADS ?? 'not set: the service default'}); ` +
+        `its cost per window is not a real model's: with a real base.en model transcription costs more — that cost is measured by \`npm run bench:transcribe\`, not here.`,
       `Before the end: the push has ended and the pipeline caught up (capturedSec stable and = fed ±${CAPTURE_TOLERANCE_SEC} s, transcodedSec ≥ captured − ${TRANSCODE_LAG_SEC}, transcribedSec ≥ captured − ${TRANSCRIBE_LAG_SEC}); ` +
         `then POST /api/events/:id/end; all times below are from sending that request (client wall clock), polled every ${POLL_MS} ms, except publishLatencyMs (server, from endedAt).`,
       `"page" = GET urls.page answers 200 with the replay (not the live) rendering, linking the m4a; "audio" = urls.audio answers 200 and the whole m4a is received; "feed" = /feed.xml lists the event's guid; "webhook" = the loopback receiver got event.published.`,
@@ -479,6 +556,7 @@ try {
             const ph = endPhases(out, r.id);
             const w = windows.get(r.id);
             return (
+              `; CPU while fed: ${fmtCores(r.cpuFeed)}; CPU from end to all checks done: ${fmtCores(r.cpuAfterEnd)}` +
               `; server log: ended → rendition finalized ${ph.finalizedSec?.toFixed(2) ?? '?'} s → published ${ph.publishedSec?.toFixed(2) ?? '?'} s` +
               (w ? `; transcriber: ${w.windows} windows, time between finished windows p50 ${w.p50.toFixed(1)} s, p90 ${w.p90.toFixed(1)} s, max ${w.max.toFixed(1)} s (${w.over20} over 20 s)` : '')
             );
