@@ -8,7 +8,7 @@ import type http from 'node:http';
 import path from 'node:path';
 import { Catalog } from '../shared/catalog.ts';
 import type { Config } from '../shared/config.ts';
-import { assertPrograms } from '../shared/ffmpeg.ts';
+import { assertPrograms, warmUpFfmpeg } from '../shared/ffmpeg.ts';
 import { errorHandler, loadApiToken, requireToken } from '../shared/http.ts';
 import type { Logger } from '../shared/log.ts';
 import { openQueues, QUEUE, redisConnection, type QueueName, type Queues } from '../shared/queues.ts';
@@ -45,6 +45,7 @@ export interface Service {
 
 export async function startService(config: Config, log: Logger): Promise<Service> {
   assertPrograms(['ffmpeg', 'ffprobe', ...(config.redisUrl ? [] : ['redis-server'])]);
+  await warmUpFfmpeg();
   const { token, created } = loadApiToken(config.dataDir, config.apiToken);
 
   let redis: EmbeddedRedis | undefined;

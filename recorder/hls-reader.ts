@@ -3,7 +3,7 @@
 // the last sequence number it delivered across reconnects, so a re-joined
 // source resumes after it: nothing is fetched twice, and segments that
 // scrolled out of the playlist while we were away are reported as lost time.
-import { fetchBuffer, redact, type FetchOptions } from './http-fetch.ts';
+import { fetchBuffer, type FetchOptions } from './http-fetch.ts';
 
 export interface Playlist {
   mediaSequence: number;
@@ -137,7 +137,7 @@ export class HlsReader {
 
   private async loadMediaPlaylist(opts: FetchOptions): Promise<Playlist> {
     const url = this.mediaUrl ?? this.url;
-    const res = await fetchBuffer(url, { ...opts, maxBytes: 4 << 20 });
+    const res = await retry(() => fetchBuffer(url, { ...opts, maxBytes: 4 << 20 }), opts.signal);
     const pl = parsePlaylist(res.body.toString('utf8'), res.finalUrl);
     if (pl.variants.length && !pl.segments.length) {
       this.mediaUrl = pl.variants[0];
@@ -146,20 +146,26 @@ export class HlsReader {
     return pl;
   }
 
-  /** A listed segment that fails three times is given up as lost, like the archivers do. */
+  /** A listed segment that fails three times is given up as lost (404), like the archivers do. */
   private async fetchSegment(uri: string, opts: FetchOptions): Promise<Buffer | undefined> {
-    let lastErr: unknown;
-    for (let i = 0; i < 3; i++) {
-      try {
-        return (await fetchBuffer(uri, opts)).body;
-      } catch (e) {
-        if (opts.signal?.aborted) throw e;
-        lastErr = e;
-        await sleep(300 * (i + 1), opts.signal);
-      }
+    try {
+      return (await retry(() => fetchBuffer(uri, opts), opts.signal)).body;
+    } catch (e) {
+      if ((e as any)?.status === 404 && !opts.signal?.aborted) return undefined;
+      throw e;
     }
-    if ((lastErr as any)?.status === 404) return undefined;
-    throw lastErr instanceof Error ? lastErr : new Error(`segment ${redact(uri)} failed`);
+  }
+}
+
+/** Three tries with a short pause: one reset keep-alive connection is not a dropped source. */
+async function retry<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (signal?.aborted || i >= 2) throw e;
+      await sleep(300 * (i + 1), signal);
+    }
   }
 }
 

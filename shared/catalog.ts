@@ -187,6 +187,15 @@ export class Catalog {
     this.db.close();
   }
 
+  private stmts = new Map<string, Database.Statement>();
+
+  /** Prepared statements are cached: preparing SQL on every call showed up in profiles at 100+ recordings. */
+  private q(sql: string): Database.Statement {
+    let st = this.stmts.get(sql);
+    if (!st) this.stmts.set(sql, (st = this.db.prepare(sql)));
+    return st;
+  }
+
   // ---- events
 
   createEvent(e: Omit<EventRow, 'status' | 'createdAt' | 'endedAt' | 'endRequestedAt' | 'endReason' | 'error'>): EventRow {
@@ -200,21 +209,21 @@ export class Catalog {
   }
 
   getEvent(id: string): EventRow | undefined {
-    const r = this.db.prepare('SELECT * FROM events WHERE id = ?').get(id);
+    const r = this.q('SELECT * FROM events WHERE id = ?').get(id);
     return r ? toEvent(r) : undefined;
   }
 
   getEventBySlug(slug: string): EventRow | undefined {
-    const r = this.db.prepare('SELECT * FROM events WHERE slug = ?').get(slug);
+    const r = this.q('SELECT * FROM events WHERE slug = ?').get(slug);
     return r ? toEvent(r) : undefined;
   }
 
   listEvents(limit = 100): EventRow[] {
-    return this.db.prepare('SELECT * FROM events ORDER BY created_at DESC, id LIMIT ?').all(limit).map(toEvent);
+    return this.q('SELECT * FROM events ORDER BY created_at DESC, id LIMIT ?').all(limit).map(toEvent);
   }
 
   liveEvents(): EventRow[] {
-    return this.db.prepare(`SELECT * FROM events WHERE status = 'live' ORDER BY created_at`).all().map(toEvent);
+    return this.q(`SELECT * FROM events WHERE status = 'live' ORDER BY created_at`).all().map(toEvent);
   }
 
   /** Records that an end was asked for; returns false when it had been asked already. */
@@ -234,32 +243,32 @@ export class Catalog {
   }
 
   setStatus(id: string, status: EventStatus, error?: string): void {
-    this.db.prepare('UPDATE events SET status = ?, error = COALESCE(?, error) WHERE id = ?').run(status, error ?? null, id);
+    this.q('UPDATE events SET status = ?, error = COALESCE(?, error) WHERE id = ?').run(status, error ?? null, id);
   }
 
   // ---- capture sessions
 
   openSession(eventId: string, timelineStartSec: number): SessionRow {
     return this.db.transaction(() => {
-      const last = this.db.prepare('SELECT MAX(no) AS n FROM sessions WHERE event_id = ?').get(eventId) as { n: number | null };
+      const last = this.q('SELECT MAX(no) AS n FROM sessions WHERE event_id = ?').get(eventId) as { n: number | null };
       const no = (last.n ?? 0) + 1;
       this.db
         .prepare('INSERT INTO sessions (event_id, no, timeline_start_sec, started_at) VALUES (?, ?, ?, ?)')
         .run(eventId, no, timelineStartSec, now());
-      return toSession(this.db.prepare('SELECT * FROM sessions WHERE event_id = ? AND no = ?').get(eventId, no));
+      return toSession(this.q('SELECT * FROM sessions WHERE event_id = ? AND no = ?').get(eventId, no));
     })();
   }
 
   setSessionPid(eventId: string, no: number, pid: number | null): void {
-    this.db.prepare('UPDATE sessions SET pid = ? WHERE event_id = ? AND no = ?').run(pid, eventId, no);
+    this.q('UPDATE sessions SET pid = ? WHERE event_id = ? AND no = ?').run(pid, eventId, no);
   }
 
   closeSession(eventId: string, no: number): void {
-    this.db.prepare('UPDATE sessions SET closed_at = COALESCE(closed_at, ?), pid = NULL WHERE event_id = ? AND no = ?').run(now(), eventId, no);
+    this.q('UPDATE sessions SET closed_at = COALESCE(closed_at, ?), pid = NULL WHERE event_id = ? AND no = ?').run(now(), eventId, no);
   }
 
   sessions(eventId: string): SessionRow[] {
-    return this.db.prepare('SELECT * FROM sessions WHERE event_id = ? ORDER BY no').all(eventId).map(toSession);
+    return this.q('SELECT * FROM sessions WHERE event_id = ? ORDER BY no').all(eventId).map(toSession);
   }
 
   // ---- chunks
@@ -270,9 +279,9 @@ export class Catalog {
    */
   addChunk(c: Omit<ChunkRow, 'seq' | 'state' | 'createdAt'>): ChunkRow {
     return this.db.transaction(() => {
-      const existing = this.db.prepare('SELECT * FROM chunks WHERE event_id = ? AND spool_name = ?').get(c.eventId, c.spoolName);
+      const existing = this.q('SELECT * FROM chunks WHERE event_id = ? AND spool_name = ?').get(c.eventId, c.spoolName);
       if (existing) return toChunk(existing);
-      const last = this.db.prepare('SELECT MAX(seq) AS n FROM chunks WHERE event_id = ?').get(c.eventId) as { n: number | null };
+      const last = this.q('SELECT MAX(seq) AS n FROM chunks WHERE event_id = ?').get(c.eventId) as { n: number | null };
       const seq = (last.n ?? -1) + 1;
       this.db
         .prepare(
@@ -280,26 +289,26 @@ export class Catalog {
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'archived', ?)`,
         )
         .run(c.eventId, seq, c.sessionNo, c.spoolName, c.startSec, c.durationSec, c.bytes, c.sha256, c.key, now());
-      return toChunk(this.db.prepare('SELECT * FROM chunks WHERE event_id = ? AND seq = ?').get(c.eventId, seq));
+      return toChunk(this.q('SELECT * FROM chunks WHERE event_id = ? AND seq = ?').get(c.eventId, seq));
     })();
   }
 
   chunkBySpoolName(eventId: string, spoolName: string): ChunkRow | undefined {
-    const r = this.db.prepare('SELECT * FROM chunks WHERE event_id = ? AND spool_name = ?').get(eventId, spoolName);
+    const r = this.q('SELECT * FROM chunks WHERE event_id = ? AND spool_name = ?').get(eventId, spoolName);
     return r ? toChunk(r) : undefined;
   }
 
   markChunkQueued(eventId: string, seq: number): void {
-    this.db.prepare(`UPDATE chunks SET state = 'queued' WHERE event_id = ? AND seq = ?`).run(eventId, seq);
+    this.q(`UPDATE chunks SET state = 'queued' WHERE event_id = ? AND seq = ?`).run(eventId, seq);
   }
 
   chunks(eventId: string): ChunkRow[] {
-    return this.db.prepare('SELECT * FROM chunks WHERE event_id = ? ORDER BY seq').all(eventId).map(toChunk);
+    return this.q('SELECT * FROM chunks WHERE event_id = ? ORDER BY seq').all(eventId).map(toChunk);
   }
 
   /** Chunks archived but not yet handed to the queue (Redis was away, or the process died in between). */
   unqueuedChunks(limit = 500): ChunkRow[] {
-    return this.db.prepare(`SELECT * FROM chunks WHERE state = 'archived' ORDER BY event_id, seq LIMIT ?`).all(limit).map(toChunk);
+    return this.q(`SELECT * FROM chunks WHERE state = 'archived' ORDER BY event_id, seq LIMIT ?`).all(limit).map(toChunk);
   }
 
   sessionChunks(eventId: string, sessionNo: number): ChunkRow[] {
@@ -310,7 +319,7 @@ export class Catalog {
   }
 
   capturedSec(eventId: string): number {
-    const r = this.db.prepare('SELECT COALESCE(SUM(duration_sec), 0) AS s FROM chunks WHERE event_id = ?').get(eventId) as { s: number };
+    const r = this.q('SELECT COALESCE(SUM(duration_sec), 0) AS s FROM chunks WHERE event_id = ?').get(eventId) as { s: number };
     return r.s;
   }
 
@@ -354,11 +363,11 @@ export class Catalog {
   // ---- small settings
 
   getKv(k: string): string | undefined {
-    const r = this.db.prepare('SELECT v FROM kv WHERE k = ?').get(k) as { v: string } | undefined;
+    const r = this.q('SELECT v FROM kv WHERE k = ?').get(k) as { v: string } | undefined;
     return r?.v;
   }
 
   setKv(k: string, v: string): void {
-    this.db.prepare('INSERT INTO kv (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v').run(k, v);
+    this.q('INSERT INTO kv (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v').run(k, v);
   }
 }

@@ -1,6 +1,7 @@
 // One typed configuration object, read from the environment once.
 // Every setting the service reads is named here, so the README's table and
 // the code cannot drift apart silently.
+import os from 'node:os';
 import path from 'node:path';
 
 export interface S3Config {
@@ -29,6 +30,11 @@ export interface Config {
   allowPrivateSources: boolean;
   whisperModel?: string;
   whisperLanguage: string;
+  /**
+   * whisper.cpp threads. Its threads spin while waiting, so more threads than
+   * free cores slows it down badly: default one core less than the machine has.
+   */
+  whisperThreads: number;
 }
 
 export class ConfigError extends Error {}
@@ -77,5 +83,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowPrivateSources: bool(env, 'REPLAY_ALLOW_PRIVATE_SOURCES'),
     whisperModel: env.WHISPER_MODEL || undefined,
     whisperLanguage: env.WHISPER_LANGUAGE || 'en',
+    whisperThreads: int(env, 'WHISPER_THREADS', Math.max(1, Math.min(4, os.availableParallelism() - 1)), 1, 64),
   };
 }

@@ -52,6 +52,16 @@ function build(spec: FfmpegSpec) {
   return cmd;
 }
 
+/**
+ * fluent-ffmpeg asks ffmpeg for its formats and encoders before each run and
+ * caches the answer only once a run has finished: a hundred recordings
+ * starting together would spawn two hundred probes. Ask once, up front.
+ */
+export function warmUpFfmpeg(): Promise<void> {
+  const ask = (fn: (cb: (err: Error | null) => void) => void) => new Promise<void>((resolve, reject) => fn((err) => (err ? reject(err) : resolve())));
+  return Promise.all([ask((cb) => ffmpegLib.getAvailableFormats(cb)), ask((cb) => ffmpegLib.getAvailableEncoders(cb))]).then(() => undefined);
+}
+
 /** Starts ffmpeg and returns at once; see RunningFfmpeg. */
 export function startFfmpeg(spec: FfmpegSpec): RunningFfmpeg {
   const cmd = build(spec);

@@ -199,7 +199,7 @@ describe.concurrent('recorder outages: capture goes on into the spool, nothing i
       expect(buf.length, c.key).toBe(c.bytes);
       expect(crypto.createHash('sha256').update(buf).digest('hex'), c.key).toBe(c.sha256);
     }
-    const listed = (await storage.list(`events/${id}/`)).map((o) => o.key).sort();
+    const listed = (await storage.list(`events/${id}/source/`)).map((o) => o.key).sort();
     expect(listed).toEqual(chunks.map((c) => c.key).sort());
     // The spool was emptied: everything left the machine.
     expect(fs.existsSync(path.join(svc.dataDir, 'spool', id))).toBe(false);

@@ -88,7 +88,7 @@ export async function liveHls(opts: { durationSec: number; freq?: number; segmen
  * every connected listener. A drop cuts listeners and refuses new ones; the
  * encoder goes on, so what is said meanwhile is lost, as on a real stream.
  */
-export async function liveHttpStream(opts: { durationSec: number; freq?: number }): Promise<LiveSource & { producedSec: () => number }> {
+export async function liveHttpStream(opts: { durationSec: number; freq?: number }): Promise<LiveSource & { producedSec: () => number; sinceFirstListenerSec: () => number }> {
   const enc = spawn('ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', lavfiSine(opts.freq ?? 660),
     '-t', String(opts.durationSec), '-c:a', 'aac', '-b:a', '64k', '-ac', '1', '-f', 'adts', 'pipe:1',
@@ -96,6 +96,7 @@ export async function liveHttpStream(opts: { durationSec: number; freq?: number 
   const listeners = new Set<http.ServerResponse>();
   let downUntil = 0;
   let frames = 0;
+  let framesAtFirstListener: number | undefined;
   let pending = Buffer.alloc(0);
   enc.stdout!.on('data', (d: Buffer) => {
     // Forward whole ADTS frames only, so a listener joining mid-stream starts on a frame boundary.
@@ -120,6 +121,7 @@ export async function liveHttpStream(opts: { durationSec: number; freq?: number 
       return res.end();
     }
     res.writeHead(200, { 'content-type': 'audio/aac', 'cache-control': 'no-store' });
+    framesAtFirstListener ??= frames;
     listeners.add(res);
     res.on('close', () => listeners.delete(res));
   });
@@ -128,6 +130,8 @@ export async function liveHttpStream(opts: { durationSec: number; freq?: number 
     url: `http://127.0.0.1:${port}/stream.aac`,
     finished,
     producedSec: () => (frames * 1024) / 44100,
+    /** Audio produced since the first listener (the recorder) joined: all it could have captured. */
+    sinceFirstListenerSec: () => ((frames - (framesAtFirstListener ?? frames)) * 1024) / 44100,
     drop(ms) {
       downUntil = Date.now() + ms;
       for (const l of listeners) l.destroy();
