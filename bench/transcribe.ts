@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../shared/config.ts';
 import { makeTinyModel, SHAPES, type ShapeName } from '../test/fixtures/tiny-model.ts';
 import { pcmToWav, runWhisper, whisperArgs, whisperBinary } from '../transcriber/whisper.ts';
 
@@ -25,7 +26,8 @@ const arg = (name: string, def: string) => {
 const shape = arg('shape', 'base.en') as ShapeName;
 if (!(shape in SHAPES)) throw new Error(`--shape must be one of ${Object.keys(SHAPES).join(', ')}`);
 const runs = Number(arg('runs', '3'));
-const threads = Number(arg('threads', String(Math.min(4, os.availableParallelism()))));
+// Default: what the service uses (WHISPER_THREADS, else one core less than the machine has).
+const threads = Number(arg('threads', String(loadConfig().whisperThreads)));
 const beam = Number(arg('beam', '1'));
 const WINDOW_SEC = 30;
 /** Typical decoded tokens for 30 s of conversational English: ~2.5 words/s, ~1.3 tokens/word, plus timestamps. */
