@@ -3,6 +3,7 @@
 // events, and the only loss is a gap no longer than the downtime.
 import fs from 'node:fs';
 import { afterAll, expect, it } from 'vitest';
+import { probeAudio } from '../shared/ffmpeg.ts';
 import { concatDuration, hlsSegmentFiles } from './helpers/audio.ts';
 import { liveHls, liveHttpStream } from './helpers/live-source.ts';
 import { freePort, startService, type RunningService } from './helpers/service.ts';
@@ -57,6 +58,15 @@ it('survives kill -9 of the recorder: finished events whose only loss is a gap w
   expect(gapB).toBeGreaterThan(1);
   expect(evB.capturedSec).toBeLessThan(stream.sinceFirstListenerSec() - gapB + 0.3);
   expect(evB.capturedSec + gapB).toBeGreaterThan(stream.sinceFirstListenerSec() - 1);
+
+  // The stages downstream were killed too (jobs in flight are recovered as stalled jobs):
+  // the event still publishes, its rendition as long as the timeline, gaps as silence.
+  const pubA = await svc.waitFor(a.id, (e) => e.status === 'published' || e.status === 'failed', 150_000);
+  expect(pubA.status).toBe('published');
+  const m4a = Buffer.from(await (await fetch(pubA.urls.audio)).arrayBuffer());
+  const file = `${dataDir}/check-${a.id}.m4a`;
+  fs.writeFileSync(file, m4a);
+  expect(Math.abs((await probeAudio(file)).durationSec - evA.timelineSec)).toBeLessThan(0.03);
 
   // The spool is empty again: everything reached the archive.
   expect(fs.existsSync(`${dataDir}/spool/${a.id}`)).toBe(false);
