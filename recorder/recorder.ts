@@ -54,6 +54,7 @@ export function makeSlug(title: string): string {
 export class Recorder {
   readonly archiver: Archiver;
   private recordings = new Map<string, Recording>();
+  private sweepTimer?: NodeJS.Timeout;
   private pushSources = new Map<string, PushSource>();
   private readonly spoolRoot: string;
   private log: Logger;
@@ -71,7 +72,11 @@ export class Recorder {
       this.log.info('resuming live event', { event: ev.id });
       this.run(ev);
     }
-    this.sweepEnded().catch(() => {});
+    // Ends that could not reach the queue (Redis away at that moment) are enqueued when it is back.
+    const sweep = () => this.sweepEnded().catch(() => {});
+    sweep();
+    this.sweepTimer = setInterval(sweep, 5000);
+    this.sweepTimer.unref();
   }
 
   /** Creates the event row and starts recording. Returns the one-time stream key for push events. */
@@ -117,6 +122,7 @@ export class Recorder {
 
   /** Stops capture without ending events: a restart resumes them, the downtime becoming a gap. */
   async close(): Promise<void> {
+    clearInterval(this.sweepTimer);
     await Promise.all([...this.recordings.values()].map((r) => r.suspend()));
     await this.archiver.close();
   }
@@ -143,7 +149,8 @@ export class Recorder {
   private async sweepEnded(): Promise<void> {
     const { catalog, queues } = this.deps;
     for (const ev of catalog.listEvents(1000)) {
-      if (ev.status !== 'live' && !catalog.getKv(`ended-queued:${ev.id}`)) await enqueueEnded(catalog, queues, ev.id).catch(() => {});
+      if (ev.status === 'live' || this.recordings.has(ev.id) || catalog.getKv(`ended-queued:${ev.id}`)) continue;
+      if (!(await enqueueEnded(catalog, queues, ev.id).then(() => true, () => false))) return;
     }
   }
 }
