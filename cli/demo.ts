@@ -25,7 +25,7 @@ export async function runDemo(opts: { url: string; token: string; dataDir: strin
   print('demo: speaking a two-voice conversation with espeak-ng ...');
   const dir = path.join(opts.dataDir, 'demo');
   const { wav } = await makeDemoConversation(dir);
-  const ev = await api('POST', '/api/events', { title: 'Replay demo: a conversation about live recording', source: { type: 'push' }, reconnectWindowSec: 10 });
+  const ev = await api('POST', '/api/events', { title: 'Replay demo: a conversation about live recording', host: 'The replay team', source: { type: 'push' }, reconnectWindowSec: 10 });
   print(`demo: event ${ev.id} is live; its page already exists at ${url}/e/${ev.slug}`);
 
   // The conversation plays in real time (-re), encoded like a live mixer would send it.

@@ -13,7 +13,7 @@ import { startService } from './service.ts';
 
 const USAGE = `usage:
   replay start [--demo]
-  replay record <source-url | push> --title "Title" [--reconnect-window SEC] [--wait]
+  replay record <source-url | push> --title "Title" [--host NAME] [--reconnect-window SEC] [--wait]
   replay end <event-id>
   replay token
 
@@ -108,12 +108,12 @@ async function cmdRecord(args: string[]) {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { title: { type: 'string' }, wait: { type: 'boolean' }, 'reconnect-window': { type: 'string' } },
+    options: { title: { type: 'string' }, host: { type: 'string' }, wait: { type: 'boolean' }, 'reconnect-window': { type: 'string' } },
   });
   const url = positionals[0];
   if (!url) fail('record needs a source URL (or "push"): replay record <url> --title "Title"');
   if (!values.title) fail('record needs --title "Title"');
-  const body: any = { title: values.title, source: url === 'push' ? { type: 'push' } : { url } };
+  const body: any = { title: values.title, host: values.host, source: url === 'push' ? { type: 'push' } : { url } };
   if (values['reconnect-window'] !== undefined) {
     const n = Number(values['reconnect-window']);
     if (!Number.isInteger(n)) fail('--reconnect-window takes whole seconds, 0 to 1800');

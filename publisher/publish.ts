@@ -77,7 +77,7 @@ async function writeManifest(deps: PublisherDeps, ev: EventRow, files: ManifestF
   const { catalog, storage } = deps;
   const manifest = {
     version: 1,
-    event: { id: ev.id, slug: ev.slug, title: ev.title, createdAt: ev.createdAt, endedAt: ev.endedAt },
+    event: { id: ev.id, slug: ev.slug, title: ev.title, host: ev.host, createdAt: ev.createdAt, endedAt: ev.endedAt },
     gaps: catalog.gaps(ev.id).map((g) => ({ startSec: g.startSec, endSec: g.endSec, reason: g.reason })),
     failures: catalog.failures(ev.id).map(({ eventId: _e, ...f }) => f),
     ...extra,
@@ -114,7 +114,7 @@ export async function publishEvent(eventId: string, deps: PublisherDeps): Promis
   const { files, durationSec, audioBytes } = await remuxRendition(eventId, storage);
   const peaks = await readJson<{ data: number[]; bits: 8 }>(storage, keys.peaks(eventId));
   const loudness = await readJson<Record<string, unknown>>(storage, keys.loudness(eventId));
-  const imageOpts = { title: ev.title, date: ev.createdAt, durationSec, peaks: peaks as any };
+  const imageOpts = { title: ev.title, host: ev.host ?? undefined, date: ev.createdAt, durationSec, peaks: peaks as any };
   const [card, artwork] = await Promise.all([renderSocialCard(imageOpts), renderArtwork(imageOpts)]);
   await storage.put(keys.card(eventId), card, { contentType: 'image/png', cacheControl: CACHE_CONTROL.immutable });
   await storage.put(keys.artwork(eventId), artwork, { contentType: 'image/jpeg', cacheControl: CACHE_CONTROL.immutable });

@@ -48,7 +48,7 @@ export function publisherRoutes(deps: PublisherRouteDeps): Router {
     const nonce = crypto.randomBytes(16).toString('base64');
     const segments = await transcriptSegments(storage, ev.id);
     const html = renderReplayPage({
-      event: { title: ev.title, startedAt: ev.createdAt, durationSec: pub?.durationSec ?? catalog.timelineEndSec(ev.id), slug: ev.slug },
+      event: { title: ev.title, host: ev.host ?? undefined, startedAt: ev.createdAt, durationSec: pub?.durationSec ?? catalog.timelineEndSec(ev.id), slug: ev.slug },
       urls: { ...urls, feed: `${config.publicUrl}/feed.xml`, transcript: segments ? urls.transcript : undefined },
       segments: segments ?? [],
       gaps: catalog.gaps(ev.id),
@@ -72,7 +72,7 @@ export function publisherRoutes(deps: PublisherRouteDeps): Router {
       return [{
         guid: ev.id,
         title: ev.title,
-        description: `Recorded live ${new Date(ev.createdAt).toUTCString()}.`,
+        description: `${ev.host ? `Hosted by ${ev.host}. ` : ''}Recorded live ${new Date(ev.createdAt).toUTCString()}.`,
         pubDate: p.publishedAt,
         pageUrl: urls.page,
         audio: { url: urls.audio, length: p.audioBytes, type: 'audio/mp4' },

@@ -27,6 +27,7 @@ export interface RecorderDeps {
 
 export interface NewEvent {
   title: string;
+  host?: string;
   source: SourceSpec;
   reconnectWindowSec: number;
 }
@@ -87,6 +88,7 @@ export class Recorder {
       id,
       slug: makeSlug(input.title),
       title: input.title,
+      host: input.host ?? null,
       source: input.source,
       streamKeyHash: streamKey ? hashKey(streamKey) : null,
       reconnectWindowSec: input.reconnectWindowSec,

@@ -28,6 +28,7 @@ export function eventJson(ev: EventRow, catalog: Catalog, extensions: EventExten
     id: ev.id,
     slug: ev.slug,
     title: ev.title,
+    host: ev.host,
     status: ev.status,
     source: 'url' in ev.source ? { type: 'pull' } : { type: 'push' },
     reconnectWindowSec: ev.reconnectWindowSec,
@@ -51,11 +52,12 @@ export function eventJson(ev: EventRow, catalog: Catalog, extensions: EventExten
   return base;
 }
 
-function parseCreate(body: any, config: Config): { title: string; source: SourceSpec; reconnectWindowSec: number } {
+function parseCreate(body: any, config: Config): { title: string; host?: string; source: SourceSpec; reconnectWindowSec: number } {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('body', 'body must be a JSON object');
-  const { title, source, reconnectWindowSec } = body;
+  const { title, host, source, reconnectWindowSec } = body;
   if (typeof title !== 'string' || !title.trim()) throw badRequest('title', 'title is required (a non-empty string)');
   if (title.length > 300) throw badRequest('title', 'title is longer than 300 characters');
+  if (host !== undefined && (typeof host !== 'string' || host.length > 120)) throw badRequest('host', 'host must be a string of at most 120 characters');
   if (!source || typeof source !== 'object' || Array.isArray(source)) throw badRequest('source', 'source must be {url} or {type: "push"}');
   let spec: SourceSpec;
   if (source.type === 'push' && source.url === undefined) spec = { type: 'push' };
@@ -74,7 +76,7 @@ function parseCreate(body: any, config: Config): { title: string; source: Source
     }
     window = reconnectWindowSec;
   }
-  return { title: title.trim(), source: spec, reconnectWindowSec: window };
+  return { title: title.trim(), host: host?.trim() || undefined, source: spec, reconnectWindowSec: window };
 }
 
 export function recorderRoutes(deps: RecorderRouteDeps): Router {

@@ -12,6 +12,8 @@ export interface EventRow {
   id: string;
   slug: string;
   title: string;
+  /** Who hosts the conversation, shown on the page, card and artwork. */
+  host: string | null;
   source: SourceSpec;
   streamKeyHash: string | null;
   reconnectWindowSec: number;
@@ -70,6 +72,7 @@ CREATE TABLE IF NOT EXISTS events (
   id TEXT PRIMARY KEY,
   slug TEXT NOT NULL UNIQUE,
   title TEXT NOT NULL,
+  host TEXT,
   source_json TEXT NOT NULL,
   stream_key_hash TEXT,
   reconnect_window_sec INTEGER NOT NULL,
@@ -132,6 +135,7 @@ function toEvent(r: any): EventRow {
     id: r.id,
     slug: r.slug,
     title: r.title,
+    host: r.host ?? null,
     source: JSON.parse(r.source_json),
     streamKeyHash: r.stream_key_hash,
     reconnectWindowSec: r.reconnect_window_sec,
@@ -181,6 +185,9 @@ export class Catalog {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    // Catalogs made before events had a host.
+    const cols = (this.db.prepare('PRAGMA table_info(events)').all() as { name: string }[]).map((c) => c.name);
+    if (!cols.includes('host')) this.db.exec('ALTER TABLE events ADD COLUMN host TEXT');
   }
 
   close(): void {
@@ -198,13 +205,13 @@ export class Catalog {
 
   // ---- events
 
-  createEvent(e: Omit<EventRow, 'status' | 'createdAt' | 'endedAt' | 'endRequestedAt' | 'endReason' | 'error'>): EventRow {
+  createEvent(e: Omit<EventRow, 'host' | 'status' | 'createdAt' | 'endedAt' | 'endRequestedAt' | 'endReason' | 'error'> & { host?: string | null }): EventRow {
     this.db
       .prepare(
-        `INSERT INTO events (id, slug, title, source_json, stream_key_hash, reconnect_window_sec, status, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'live', ?)`,
+        `INSERT INTO events (id, slug, title, host, source_json, stream_key_hash, reconnect_window_sec, status, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'live', ?)`,
       )
-      .run(e.id, e.slug, e.title, JSON.stringify(e.source), e.streamKeyHash, e.reconnectWindowSec, now());
+      .run(e.id, e.slug, e.title, e.host ?? null, JSON.stringify(e.source), e.streamKeyHash, e.reconnectWindowSec, now());
     return this.getEvent(e.id)!;
   }
 

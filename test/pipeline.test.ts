@@ -106,7 +106,7 @@ beforeAll(async () => {
   src = await liveHls({ durationSec: SOURCE_SEC, freq: 1000 });
   [fsEvent, s3Event] = (
     await Promise.all([
-      fsSvc.api('POST', '/api/events', { title: 'Pipeline <b>fs</b> & friends', source: { url: src.url } }),
+      fsSvc.api('POST', '/api/events', { title: 'Pipeline <b>fs</b> & friends', host: 'Ada & <Grace>', source: { url: src.url } }),
       s3Svc.api('POST', '/api/events', { title: 'Pipeline on S3', source: { url: src.url } }),
     ])
   ).map((r) => r.body);
@@ -241,6 +241,7 @@ describe('after the end', () => {
     const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
     for (const s of transcript.segments.slice(0, 5)) expect(page).toContain(esc(s.body.trim()).slice(0, 20));
     expect(page).toContain('Pipeline &lt;b&gt;fs&lt;/b&gt; &amp; friends');
+    expect(page).toContain('Hosted by Ada &amp; &lt;Grace&gt;');
     expect(page).not.toContain('<b>fs</b>');
     expect(page).toMatch(/<meta property="og:image" content="[^"]+card\.png"/);
     expect(page).toMatch(/<meta name="twitter:card" content="player"/);

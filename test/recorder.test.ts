@@ -148,6 +148,7 @@ describe('events API', () => {
       [{ title: 'x', source: { type: 'push' }, reconnectWindowSec: 1801 }, 'reconnectWindowSec'],
       [{ title: 'x', source: { type: 'push' }, reconnectWindowSec: -1 }, 'reconnectWindowSec'],
       [{ title: 'x', source: { type: 'push' }, reconnectWindowSec: '60' }, 'reconnectWindowSec'],
+      [{ title: 'x', host: 5, source: { type: 'push' } }, 'host'],
       [[1, 2], 'body'],
     ];
     for (const [body, field] of cases) {
