@@ -35,6 +35,8 @@ export interface Config {
    * free cores slows it down badly: default one core less than the machine has.
    */
   whisperThreads: number;
+  /** Word-level timings (whisper.cpp token timestamps): finer cue splitting, a little slower. */
+  whisperWordTimestamps: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -83,6 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowPrivateSources: bool(env, 'REPLAY_ALLOW_PRIVATE_SOURCES'),
     whisperModel: env.WHISPER_MODEL || undefined,
     whisperLanguage: env.WHISPER_LANGUAGE || 'en',
+    whisperWordTimestamps: bool(env, 'WHISPER_WORD_TIMESTAMPS'),
     whisperThreads: int(env, 'WHISPER_THREADS', Math.max(1, Math.min(4, os.availableParallelism() - 1)), 1, 64),
   };
 }

@@ -126,7 +126,7 @@ export async function advanceTranscript(eventId: string, deps: TranscriberDeps, 
       continue;
     }
     try {
-      const segments = await runWhisper({ pcm: audio, model, language: config.whisperLanguage, threads: config.whisperThreads, prompt, durationSec: (w.end - w.start) / SAMPLE_RATE, timeoutMs: 10 * 60_000 });
+      const segments = await runWhisper({ pcm: audio, model, language: config.whisperLanguage, threads: config.whisperThreads, wordTimestamps: config.whisperWordTimestamps, prompt, durationSec: (w.end - w.start) / SAMPLE_RATE, timeoutMs: 10 * 60_000 });
       state.saveWindow(eventId, { startSec, endSec, status: 'done', segments, error: null });
       prompt = promptFrom(eventSegments(state, eventId));
       added++;
