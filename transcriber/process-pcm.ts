@@ -25,7 +25,9 @@ export async function processPcmReady(job: Job<PcmReadyJob>, deps: ProcessPcmDep
   if (r.revision !== undefined && (r.complete || deps.state.status(d.eventId).finalReceived)) {
     await deps.queues.transcriptReady.add('transcript', { eventId: d.eventId, revision: r.revision }, { jobId: jobId.transcript(d.eventId, r.revision) });
   }
-  if (deps.state.status(d.eventId).status === 'unavailable' && d.final) {
-    await deps.queues.transcriptReady.add('transcript', { eventId: d.eventId, revision: 0 }, { jobId: jobId.transcript(d.eventId, 0) });
+  if (deps.state.status(d.eventId).status === 'unavailable') {
+    // No model: nobody will read this audio; keep no work files behind.
+    await deps.storage.delete(d.key).catch(() => {});
+    if (d.final) await deps.queues.transcriptReady.add('transcript', { eventId: d.eventId, revision: 0 }, { jobId: jobId.transcript(d.eventId, 0) });
   }
 }
