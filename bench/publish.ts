@@ -3,7 +3,7 @@
 // the event is live, so what is left at the end should cost seconds whether
 // the event lasted ten minutes or two hours.
 //
-//   npm run bench:publish -- --minutes 10,120 [--speed 20] [--json FILE] [--keep-data]
+//   npm run bench:publish -- --minutes 10,120 [--speed 20] [--poll-ms 100] [--json FILE] [--keep-data]
 //
 // One `replay start` child (fs storage, embedded redis-server, its own data
 // dir; WHISPER_MODEL = a tiny random-weight model, so the transcript path
@@ -56,21 +56,22 @@ const TAIL_TRANSCRIBE_LAG_SEC = 50;
 const TAIL_HOLD_MAX_SEC = 240;
 /** How long after the end each check may take before it counts as never. */
 const AFTER_END_TIMEOUT_MS = 180_000;
-const POLL_MS = 100;
 
 const { values: args } = parseArgs({
   options: {
     minutes: { type: 'string', default: '10,120' },
     speed: { type: 'string', default: '20' },
     json: { type: 'string' },
+    'poll-ms': { type: 'string', default: '100' },
     'keep-data': { type: 'boolean', default: false },
   },
   allowPositionals: false,
 });
+const POLL_MS = Math.max(10, Number(args['poll-ms']) || 100);
 const MINUTES = String(args.minutes).split(',').map(Number);
 const SPEED = Number(args.speed);
 if (!MINUTES.length || MINUTES.some((m) => !(m > 0)) || !(SPEED > 0)) {
-  console.error('usage: npm run bench:publish -- --minutes 10,120 [--speed 20] [--json FILE] [--keep-data]');
+  console.error('usage: npm run bench:publish -- --minutes 10,120 [--speed 20] [--poll-ms 100] [--json FILE] [--keep-data]');
   process.exit(2);
 }
 
@@ -173,6 +174,7 @@ interface EventResult {
   manifestAudioMatches: boolean | null;
   status: string;
   endReason: string | null;
+  endedAt: string | null;
   problems: string[];
 }
 
@@ -407,7 +409,7 @@ async function runEvent(svc: RunningService, minutes: number, tmp: string): Prom
     webhookMs,
     transcriptAtPublication, transcriptMs, transcriptFinal, updatedWebhookMs,
     capturedSec: final.capturedSec, m4aSec, manifestAudioMatches,
-    status: final.status, endReason: final.endReason, problems,
+    status: final.status, endReason: final.endReason, endedAt: final.endedAt ?? null, problems,
   };
   log(`${minutes} min: end→published ${sec(r.publishedMs)} (server ${sec(r.publishLatencyMs)}), page ${sec(r.pageMs)}, audio ${sec(r.audioMs)}, feed ${sec(r.feedMs)}, webhook ${sec(r.webhookMs)}; transcript ${transcriptAtPublication} at publication${problems.length ? `; PROBLEMS: ${problems.join(' | ')}` : ''}`);
   return r;
@@ -424,6 +426,31 @@ function endPhases(out: string, id: string): { finalizedSec?: number; publishedS
   const pub = at(/event published/);
   if (ended === undefined) return {};
   return { finalizedSec: fin !== undefined ? (fin - ended) / 1000 : undefined, publishedSec: pub !== undefined ? (pub - ended) / 1000 : undefined };
+}
+
+/**
+ * The end phase as the fs storage saw it: when each object the publication
+ * depends on was last written, in seconds after the event's endedAt.
+ */
+function storageTimeline(dataDir: string, r: EventResult): string | undefined {
+  if (!r.endedAt) return undefined;
+  const ended = Date.parse(r.endedAt);
+  const root = path.join(dataDir, 'storage');
+  const steps: [string, string][] = [
+    ['final playlist', keys.hlsPlaylist(r.id)],
+    ['last transcript write', keys.transcript(r.id, 'json')],
+    ['audio.m4a', keys.audio(r.id)],
+    ['card.png', keys.card(r.id)],
+    ['manifest.json', keys.manifest(r.id)],
+  ];
+  const parts = steps.flatMap(([label, key]) => {
+    try {
+      return [`${label} +${((fs.statSync(path.join(root, ...key.split('/'))).mtimeMs - ended) / 1000).toFixed(2)} s`];
+    } catch {
+      return [];
+    }
+  });
+  return parts.length ? parts.join(', ') : undefined;
 }
 
 /** The transcriber's windows of one event (from the service's catalog, read-only): how long apart they finished. */
@@ -461,6 +488,7 @@ let exitCode = 0;
 async function stopService(s: RunningService): Promise<void> {
   const tree = processTree(s.proc.pid!).filter((p) => p.pid !== s.proc.pid);
   await s.stop().catch(() => {});
+  await sleep(2000); // children of an exited parent (e.g. tsx's esbuild) end by themselves shortly
   for (const p of tree) {
     const now = readStat(p.pid);
     if (now && now.startTicks === p.startTicks) {
@@ -514,7 +542,9 @@ try {
 } finally {
   const out = svc?.output() ?? '';
   const windows = new Map<string, Awaited<ReturnType<typeof windowTimes>>>();
+  const timelines = new Map<string, string | undefined>();
   if (svc) for (const r of results) windows.set(r.id, await windowTimes(svc.dataDir, r.id));
+  if (svc) for (const r of results) timelines.set(r.id, storageTimeline(svc.dataDir, r));
   if (svc) await stopService(svc);
   receiver.closeAllConnections?.();
   await new Promise((r) => receiver.close(() => r(undefined)));
@@ -558,6 +588,7 @@ try {
             return (
               `; CPU while fed: ${fmtCores(r.cpuFeed)}; CPU from end to all checks done: ${fmtCores(r.cpuAfterEnd)}` +
               `; server log: ended → rendition finalized ${ph.finalizedSec?.toFixed(2) ?? '?'} s → published ${ph.publishedSec?.toFixed(2) ?? '?'} s` +
+              (timelines.get(r.id) ? `; storage writes after endedAt: ${timelines.get(r.id)}` : '') +
               (w ? `; transcriber: ${w.windows} windows, time between finished windows p50 ${w.p50.toFixed(1)} s, p90 ${w.p90.toFixed(1)} s, max ${w.max.toFixed(1)} s (${w.over20} over 20 s)` : '')
             );
           })() +
