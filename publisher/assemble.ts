@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { probeAudio, runFfmpeg } from '../shared/ffmpeg.ts';
+import { probeDuration, runFfmpeg } from '../shared/ffmpeg.ts';
 import { CACHE_CONTROL, keys } from '../shared/layout.ts';
 import type { Storage } from '../shared/storage/storage.ts';
 
@@ -42,6 +42,8 @@ export function parseRendition(text: string): RenditionPlaylist {
   return { init: map, segments, ended: /#EXT-X-ENDLIST/.test(text) };
 }
 
+const FETCH_BATCH = 32;
+
 const sha256 = (b: Buffer | string) => crypto.createHash('sha256').update(b).digest('hex');
 
 export function describe(storage: Storage, role: string, key: string, body: Buffer | string, contentType: string, durationSec?: number): ManifestFile {
@@ -65,22 +67,25 @@ export async function remuxRendition(eventId: string, storage: Storage): Promise
     const out = fs.openSync(joined, 'w');
     try {
       const parts = [{ uri: pl.init, durationSec: undefined as number | undefined, role: 'hls-init' }, ...pl.segments.map((s) => ({ ...s, role: 'hls-segment' }))];
-      for (const p of parts) {
-        const key = `${dir}/${p.uri}`;
-        const body = await storage.get(key);
-        fs.writeSync(out, body);
-        files.push(describe(storage, p.role, key, body, 'audio/mp4', p.durationSec));
+      // Fetched a batch at a time (a round trip each on S3), written in order.
+      for (let i = 0; i < parts.length; i += FETCH_BATCH) {
+        const batch = parts.slice(i, i + FETCH_BATCH);
+        const bodies = await Promise.all(batch.map((p) => storage.get(`${dir}/${p.uri}`)));
+        batch.forEach((p, j) => {
+          fs.writeSync(out, bodies[j]);
+          files.push(describe(storage, p.role, `${dir}/${p.uri}`, bodies[j], 'audio/mp4', p.durationSec));
+        });
       }
     } finally {
       fs.closeSync(out);
     }
     const m4a = path.join(work, 'audio.m4a');
     await runFfmpeg({ globalOptions: ['-loglevel', 'error'], inputs: [{ src: joined }], output: m4a, outputOptions: ['-map', '0:a:0', '-c', 'copy', '-movflags', '+faststart', '-f', 'ipod'] });
-    const probe = await probeAudio(m4a);
+    const durationSec = await probeDuration(m4a);
     const body = fs.readFileSync(m4a);
     await storage.putFile(keys.audio(eventId), m4a, { contentType: 'audio/mp4', cacheControl: CACHE_CONTROL.immutable });
-    files.push(describe(storage, 'audio', keys.audio(eventId), body, 'audio/mp4', probe.durationSec));
-    return { files, durationSec: probe.durationSec, audioBytes: body.length };
+    files.push(describe(storage, 'audio', keys.audio(eventId), body, 'audio/mp4', durationSec));
+    return { files, durationSec, audioBytes: body.length };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }

@@ -143,6 +143,27 @@ export function probeAudio(file: string): Promise<AudioProbe> {
   });
 }
 
+/**
+ * The container's duration (ffprobe's format section). For files we muxed
+ * ourselves this is exact and cheap: unlike probeAudio it does not read every
+ * packet, which takes seconds on a recording of hours.
+ */
+export function probeDuration(file: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file]);
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('error', reject);
+    p.on('close', (code) => {
+      const d = Number(out.trim());
+      if (code === 0 && Number.isFinite(d)) resolve(d);
+      else reject(new FfmpegError(`cannot read the duration of ${file}: ${lastLines(err)}`, err));
+    });
+  });
+}
+
 const INSTALL_HINT: Record<string, string> = {
   ffmpeg: 'apt-get install -y ffmpeg',
   ffprobe: 'apt-get install -y ffmpeg',
