@@ -84,7 +84,8 @@ export async function startService(config: Config, log: Logger): Promise<Service
       await queues.pcmReady.add('pcm', job, { jobId: `${job.eventId}-pcm-${Math.round(job.startSec * 48000)}` });
     },
   };
-  const transcriberDeps = { catalog, storage, config, log: log.child('transcriber'), state: transcriberState, queues };
+  const shutdown = new AbortController();
+  const transcriberDeps = { catalog, storage, config, log: log.child('transcriber'), state: transcriberState, queues, signal: shutdown.signal };
   const publisherDeps: PublisherDeps = { catalog, storage, config, log: log.child('publisher'), publications, webhooks };
 
   // One Worker per queue; concurrency 1 where a stage is CPU-bound or keeps per-event order.
@@ -150,6 +151,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
       server.closeAllConnections?.();
       await new Promise((r) => server.close(() => r(undefined)));
       await recorder.close();
+      shutdown.abort(); // a whisper run can take seconds: its job is retried after the restart
       // Let running jobs finish for a while; past that, leave them to stalled-job recovery on the next start.
       const graceful = Promise.all(workers.map((w) => w.close()));
       const timedOut = await Promise.race([graceful.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 8000))]);

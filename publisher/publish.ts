@@ -110,8 +110,11 @@ export async function publishEvent(eventId: string, deps: PublisherDeps): Promis
   if (ev.status === 'live') throw new Error('event is still live');
   catalog.setStatus(eventId, 'publishing');
 
-  const transcript = await waitForTranscript(catalog, eventId, deps.transcriptWaitMs ?? 4000);
-  const { files, durationSec, audioBytes } = await remuxRendition(eventId, storage);
+  // The audio does not depend on the transcript: build it while the last window finishes.
+  const [transcript, { files, durationSec, audioBytes }] = await Promise.all([
+    waitForTranscript(catalog, eventId, deps.transcriptWaitMs ?? 4000),
+    remuxRendition(eventId, storage),
+  ]);
   const peaks = await readJson<{ data: number[]; bits: 8 }>(storage, keys.peaks(eventId));
   const loudness = await readJson<Record<string, unknown>>(storage, keys.loudness(eventId));
   const imageOpts = { title: ev.title, host: ev.host ?? undefined, date: ev.createdAt, durationSec, peaks: peaks as any };

@@ -19,6 +19,8 @@ export interface TranscriberDeps {
   config: Config;
   log: Logger;
   state: TranscriberState;
+  /** Aborted at shutdown: a running whisper.cpp is stopped rather than left behind. */
+  signal?: AbortSignal;
 }
 
 export const TRANSCRIPT_FORMATS = ['json', 'vtt', 'srt', 'txt'] as const;
@@ -126,7 +128,7 @@ export async function advanceTranscript(eventId: string, deps: TranscriberDeps, 
       continue;
     }
     try {
-      const segments = await runWhisper({ pcm: audio, model, language: config.whisperLanguage, threads: config.whisperThreads, wordTimestamps: config.whisperWordTimestamps, prompt, durationSec: (w.end - w.start) / SAMPLE_RATE, timeoutMs: 10 * 60_000 });
+      const segments = await runWhisper({ pcm: audio, model, language: config.whisperLanguage, threads: config.whisperThreads, wordTimestamps: config.whisperWordTimestamps, signal: deps.signal, prompt, durationSec: (w.end - w.start) / SAMPLE_RATE, timeoutMs: 10 * 60_000 });
       state.saveWindow(eventId, { startSec, endSec, status: 'done', segments, error: null });
       prompt = promptFrom(eventSegments(state, eventId));
       added++;
