@@ -13,9 +13,10 @@ export interface EmbeddedRedis {
   stop(): Promise<void>;
 }
 
-function ping(socket: string, timeoutMs = 500): Promise<boolean> {
+/** True when a Redis answers PING at a unix socket path or a TCP address. */
+export function ping(target: string | { port: number; host: string }, timeoutMs = 500): Promise<boolean> {
   return new Promise((resolve) => {
-    const c = net.createConnection(socket);
+    const c = typeof target === 'string' ? net.createConnection(target) : net.createConnection(target.port, target.host);
     const t = setTimeout(() => { c.destroy(); resolve(false); }, timeoutMs);
     c.on('connect', () => c.write('PING\r\n'));
     c.on('data', (d) => { clearTimeout(t); c.destroy(); resolve(d.toString().startsWith('+PONG')); });

@@ -2,11 +2,12 @@
 // killed and started again on the same port and directory (a storage outage).
 // It runs with --openssl-legacy-provider: s3rver makes ListObjectsV2
 // continuation tokens with DES, which OpenSSL 3 only offers that way.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { restartable } from './restartable.ts';
 import { freePort } from './service.ts';
 
 const CHILD = `
@@ -34,8 +35,6 @@ export async function s3rverProcess(bucket = 'replay-outage'): Promise<S3rverPro
   const script = createRequire(import.meta.url).resolve('s3rver');
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replay-s3rver-'));
-  let child: ChildProcess | undefined;
-  const exited = (p: ChildProcess) => new Promise<void>((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once('exit', () => r())));
   const endpoint = `http://127.0.0.1:${port}`;
   const handle: S3rverProcess = {
     port,
@@ -51,11 +50,10 @@ export async function s3rverProcess(bucket = 'replay-outage'): Promise<S3rverPro
       S3_FORCE_PATH_STYLE: '1',
       S3_REGION: 'us-east-1',
     },
-    async start() {
+    ...restartable(dir, async () => {
       const p = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD, script, dir, bucket, String(port)], {
         stdio: ['pipe', 'pipe', 'pipe'],
       });
-      child = p;
       let err = '';
       p.stderr!.on('data', (d) => (err += d));
       await new Promise<void>((resolve, reject) => {
@@ -66,18 +64,8 @@ export async function s3rverProcess(bucket = 'replay-outage'): Promise<S3rverPro
         });
         p.once('exit', (code) => reject(new Error(`s3rver exited early (${code}): ${err}`)));
       });
-    },
-    async kill() {
-      const p = child;
-      child = undefined;
-      if (!p) return;
-      p.kill('SIGKILL');
-      await exited(p);
-    },
-    async close() {
-      await handle.kill();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
+      return p;
+    }),
   };
   await handle.start();
   return handle;
