@@ -60,11 +60,14 @@ export class PublicationStore {
     return r.changes > 0;
   }
 
-  /** Records a newer transcript; returns the new publication revision, or undefined when it was not newer. */
+  /** Records a newer transcript (files or status); returns the new publication revision, or undefined when nothing changed. */
   updateTranscript(eventId: string, status: string, transcriptRevision: number): number | undefined {
     const r = this.catalog.db
-      .prepare('UPDATE publications SET transcript_status = ?, transcript_revision = ?, revision = revision + 1 WHERE event_id = ? AND transcript_revision < ?')
-      .run(status, transcriptRevision, eventId, transcriptRevision);
+      .prepare(
+        `UPDATE publications SET transcript_status = ?, transcript_revision = ?, revision = revision + 1
+         WHERE event_id = ? AND (transcript_revision < ? OR (transcript_revision = ? AND transcript_status != ?))`,
+      )
+      .run(status, transcriptRevision, eventId, transcriptRevision, transcriptRevision, status);
     return r.changes ? this.get(eventId)!.revision : undefined;
   }
 

@@ -68,7 +68,8 @@ export function publisherRoutes(deps: PublisherRouteDeps): Router {
       const ev = catalog.getEvent(p.eventId);
       if (!ev) return [];
       const urls = eventUrls(config, storage, ev);
-      const hasTranscript = p.transcriptStatus === 'complete' || p.transcriptStatus === 'failed';
+      // Transcript files exist once a window was transcribed; a late one rewrites them at the same URLs.
+      const hasTranscript = p.transcriptRevision > 0;
       return [{
         guid: ev.id,
         title: ev.title,

@@ -122,7 +122,8 @@ beforeAll(async () => {
   await src.finished;
   sourceSec = await concatDuration(hlsSegmentFiles(src.dir));
   // Published first; a transcript still finishing then follows (event.updated), so wait for both.
-  const done = (e: any) => e.status === 'failed' || (e.status === 'published' && e.transcript.status !== 'pending' && e.transcript.status !== 'running');
+  // (urls.transcript appears once the publication carries the transcript.)
+  const done = (e: any) => e.status === 'failed' || (e.status === 'published' && e.transcript.status !== 'pending' && e.transcript.status !== 'running' && !!e.urls.transcript);
   fsEvent = await fsSvc.waitFor(fsEvent.id, done, 180_000);
   s3Event = await s3Svc.waitFor(s3Event.id, done, 180_000);
 }, 600_000);

@@ -147,11 +147,15 @@ export async function advanceTranscript(eventId: string, deps: TranscriberDeps, 
 
   const coveredNow = state.coveredSec(eventId);
   const complete = final && reachesFinal && plan.pendingFrom * 2 >= pcm.length && coveredNow > 0;
-  let revision: number | undefined;
-  if (added || complete) revision = await writeTranscriptFiles(eventId, deps);
+  // The final status is set before the files are written, so the revision that
+  // announces the last files also says the transcript is complete.
   if (complete) {
     const failed = state.windows(eventId).some((w) => w.status === 'failed');
     state.setStatus(eventId, { status: failed ? 'failed' : 'complete', reason: failed ? 'some windows could not be transcribed (see failures)' : null });
+  }
+  let revision: number | undefined;
+  if (added || complete) revision = await writeTranscriptFiles(eventId, deps);
+  if (complete) {
     // The 16 kHz work audio has served its purpose (the rendition keeps the listener audio).
     for (const p of state.pieces(eventId)) await deps.storage.delete(p.key).catch(() => {});
   }
