@@ -4,7 +4,7 @@
 // happened while the event was live; what is left costs seconds.
 import type { Catalog, EventRow } from '../shared/catalog.ts';
 import type { Config } from '../shared/config.ts';
-import { CACHE_CONTROL, keys } from '../shared/layout.ts';
+import { CACHE_CONTROL, keys, TRANSCRIPT_TYPES } from '../shared/layout.ts';
 import type { Logger } from '../shared/log.ts';
 import type { Storage } from '../shared/storage/storage.ts';
 import { describe, describeIfPresent, remuxRendition, type ManifestFile } from './assemble.ts';
@@ -62,7 +62,6 @@ async function readJson<T>(storage: Storage, key: string): Promise<T | undefined
   return JSON.parse((await storage.get(key)).toString('utf8')) as T;
 }
 
-const TRANSCRIPT_TYPES = { vtt: 'text/vtt', srt: 'application/x-subrip', json: 'application/json', txt: 'text/plain' } as const;
 
 async function transcriptFiles(storage: Storage, eventId: string): Promise<ManifestFile[]> {
   const out: ManifestFile[] = [];

@@ -21,6 +21,14 @@ export const keys = {
   manifest: (eventId: string) => `events/${eventId}/manifest.json`,
 };
 
+/** MIME types of the transcript files (also what `<podcast:transcript type>` says). */
+export const TRANSCRIPT_TYPES = {
+  vtt: 'text/vtt',
+  srt: 'application/x-subrip',
+  txt: 'text/plain',
+  json: 'application/json',
+} as const;
+
 export const CACHE_CONTROL = {
   immutable: 'public, max-age=31536000, immutable',
   livePlaylist: 'public, max-age=2',

@@ -244,9 +244,4 @@ export function toPodcastJson(segments: TimelineSegment[], opts?: Parameters<typ
 }
 
 /** MIME types for `<podcast:transcript type=...>` and HTTP responses. */
-export const TRANSCRIPT_TYPES = {
-  vtt: 'text/vtt',
-  srt: 'application/x-subrip',
-  txt: 'text/plain',
-  json: 'application/json',
-} as const;
+export { TRANSCRIPT_TYPES } from '../shared/layout.ts';

@@ -5,12 +5,13 @@
 // live event; at the end only the last window remains.
 import type { Catalog } from '../shared/catalog.ts';
 import type { Config } from '../shared/config.ts';
+import { keys } from '../shared/layout.ts';
 import type { Logger } from '../shared/log.ts';
 import type { Storage } from '../shared/storage/storage.ts';
 import { toPlainText, toPodcastJson, toSrt, toWebVtt, TRANSCRIPT_TYPES } from './formats.ts';
-import { promptFrom, stitchWindows, type TimelineSegment } from './stitch.ts';
+import { appendWindow, promptFrom, type StitchState, type TimelineSegment, type TranscribedWindow } from './stitch.ts';
 import type { TranscriberState } from './state.ts';
-import { runWhisper, whisperModelPath, WhisperModelMissingError } from './whisper.ts';
+import { runWhisper, whisperModelPath, WhisperModelMissingError, type WhisperSegment } from './whisper.ts';
 import { isSilent, planWindows, SAMPLE_RATE, slicePcm } from './windows.ts';
 
 export interface TranscriberDeps {
@@ -25,7 +26,6 @@ export interface TranscriberDeps {
 
 export const TRANSCRIPT_FORMATS = ['json', 'vtt', 'srt', 'txt'] as const;
 export type TranscriptFormat = (typeof TRANSCRIPT_FORMATS)[number];
-export const transcriptKey = (eventId: string, fmt: TranscriptFormat) => `events/${eventId}/transcript/transcript.${fmt}`;
 
 const EDGE_EPS = 0.002;
 
@@ -36,10 +36,18 @@ export interface AdvanceResult {
   revision?: number;
 }
 
+const asWindow = (w: { startSec: number; endSec: number; segments: WhisperSegment[] }): TranscribedWindow => ({ startSec: w.startSec, durationSec: w.endSec - w.startSec, segments: w.segments });
+
+/** Every finished window, stitched in timeline order (the catalog returns them sorted by start). */
+function eventStitch(state: TranscriberState, eventId: string): StitchState | undefined {
+  let st: StitchState | undefined;
+  for (const w of state.windows(eventId)) if (w.status === 'done') st = appendWindow(st, asWindow(w));
+  return st;
+}
+
 /** The timeline segments of every finished window, stitched. */
 export function eventSegments(state: TranscriberState, eventId: string): TimelineSegment[] {
-  const windows = state.windows(eventId).filter((w) => w.status === 'done');
-  return stitchWindows(windows.map((w) => ({ startSec: w.startSec, durationSec: w.endSec - w.startSec, segments: w.segments })));
+  return eventStitch(state, eventId)?.segments ?? [];
 }
 
 /** Renders one transcript format from segments (also used for the partial transcript served while live). */
@@ -58,11 +66,10 @@ export function renderTranscript(fmt: TranscriptFormat, segments: TimelineSegmen
 
 export const transcriptContentType = (fmt: TranscriptFormat) => `${TRANSCRIPT_TYPES[fmt]}; charset=utf-8`;
 
-async function writeTranscriptFiles(eventId: string, deps: TranscriberDeps): Promise<number> {
-  const segments = eventSegments(deps.state, eventId);
+async function writeTranscriptFiles(eventId: string, segments: TimelineSegment[], deps: TranscriberDeps): Promise<number> {
   for (const fmt of TRANSCRIPT_FORMATS) {
     // Short cache: a window finishing late rewrites these files.
-    await deps.storage.put(transcriptKey(eventId, fmt), renderTranscript(fmt, segments), { contentType: transcriptContentType(fmt), cacheControl: 'public, max-age=30' });
+    await deps.storage.put(keys.transcript(eventId, fmt), renderTranscript(fmt, segments), { contentType: transcriptContentType(fmt), cacheControl: 'public, max-age=30' });
   }
   return deps.state.bumpRevision(eventId);
 }
@@ -117,7 +124,9 @@ export async function advanceTranscript(eventId: string, deps: TranscriberDeps, 
   if (plan.windows.length) state.setStatus(eventId, { status: 'running' });
 
   let added = 0;
-  let prompt = promptFrom(eventSegments(state, eventId));
+  // New windows come after every stored one, so appending each to the stitched transcript equals stitching all again.
+  let stitched = eventStitch(state, eventId);
+  const segments = () => stitched?.segments ?? [];
   for (const w of plan.windows) {
     const startSec = covered + w.start / SAMPLE_RATE;
     const endSec = covered + w.end / SAMPLE_RATE;
@@ -128,13 +137,13 @@ export async function advanceTranscript(eventId: string, deps: TranscriberDeps, 
       continue;
     }
     try {
-      const segments = await runWhisper({ pcm: audio, model, language: config.whisperLanguage, threads: config.whisperThreads, wordTimestamps: config.whisperWordTimestamps, signal: deps.signal, prompt, durationSec: (w.end - w.start) / SAMPLE_RATE, timeoutMs: 10 * 60_000 });
-      state.saveWindow(eventId, { startSec, endSec, status: 'done', segments, error: null });
-      prompt = promptFrom(eventSegments(state, eventId));
+      const heard = await runWhisper({ pcm: audio, model, language: config.whisperLanguage, threads: config.whisperThreads, wordTimestamps: config.whisperWordTimestamps, signal: deps.signal, prompt: promptFrom(segments()), durationSec: (w.end - w.start) / SAMPLE_RATE, timeoutMs: 10 * 60_000 });
+      state.saveWindow(eventId, { startSec, endSec, status: 'done', segments: heard, error: null });
+      stitched = appendWindow(stitched, asWindow({ startSec, endSec, segments: heard }));
       added++;
     } catch (e) {
       if (!opts.giveUp) {
-        if (added) await writeTranscriptFiles(eventId, deps);
+        if (added) await writeTranscriptFiles(eventId, segments(), deps);
         throw e;
       }
       const reason = `transcription failed: ${(e as Error).message}`;
@@ -154,7 +163,7 @@ export async function advanceTranscript(eventId: string, deps: TranscriberDeps, 
     state.setStatus(eventId, { status: failed ? 'failed' : 'complete', reason: failed ? 'some windows could not be transcribed (see failures)' : null });
   }
   let revision: number | undefined;
-  if (added || complete) revision = await writeTranscriptFiles(eventId, deps);
+  if (added || complete) revision = await writeTranscriptFiles(eventId, segments(), deps);
   if (complete) {
     // The 16 kHz work audio has served its purpose (the rendition keeps the listener audio).
     for (const p of state.pieces(eventId)) await deps.storage.delete(p.key).catch(() => {});

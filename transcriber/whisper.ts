@@ -240,19 +240,9 @@ export function trimPrompt(prompt: string, maxChars = 600): string {
 }
 
 /** The argument vector for one run (exported for tests). */
-export function whisperArgs(o: {
-  wavFile: string;
-  model: string;
-  language: string;
-  outBase: string;
-  prompt?: string;
-  threads?: number;
-  beamSize?: number;
-  bestOf?: number;
-  noFallback?: boolean;
-  wordTimestamps?: boolean;
-  maxLen?: number;
-}): string[] {
+export function whisperArgs(
+  o: Pick<WhisperRunOptions, 'model' | 'language' | 'prompt' | 'threads' | 'beamSize' | 'bestOf' | 'noFallback' | 'wordTimestamps' | 'maxLen'> & { wavFile: string; outBase: string },
+): string[] {
   const threads = o.threads ?? Math.max(1, Math.min(4, os.availableParallelism()));
   const beam = Math.max(1, Math.floor(o.beamSize ?? 1));
   const bestOf = Math.max(1, Math.floor(o.bestOf ?? 5));
