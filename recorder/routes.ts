@@ -24,6 +24,8 @@ const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
 export function eventJson(ev: EventRow, catalog: Catalog, extensions: EventExtension[] = []): Record<string, unknown> {
   const chunks = catalog.chunks(ev.id);
+  // Every captured chunk is archived before it is recorded, so captured and archived seconds are one sum.
+  const captured = round3(chunks.reduce((s, c) => s + c.durationSec, 0));
   const base: Record<string, unknown> = {
     id: ev.id,
     slug: ev.slug,
@@ -32,8 +34,8 @@ export function eventJson(ev: EventRow, catalog: Catalog, extensions: EventExten
     status: ev.status,
     source: 'url' in ev.source ? { type: 'pull' } : { type: 'push' },
     reconnectWindowSec: ev.reconnectWindowSec,
-    capturedSec: round3(chunks.reduce((s, c) => s + c.durationSec, 0)),
-    archivedSec: round3(chunks.reduce((s, c) => s + c.durationSec, 0)),
+    capturedSec: captured,
+    archivedSec: captured,
     timelineSec: round3(chunks.reduce((m, c) => Math.max(m, c.startSec + c.durationSec), 0)),
     gaps: catalog.gaps(ev.id).map((g) => ({ startSec: round3(g.startSec), endSec: round3(g.endSec), reason: g.reason })),
     chunks: chunks.length,
