@@ -11,6 +11,7 @@ import type { Config } from '../shared/config.ts';
 import { assertPrograms, warmUpFfmpeg } from '../shared/ffmpeg.ts';
 import { errorHandler, loadApiToken, requireToken } from '../shared/http.ts';
 import type { Logger } from '../shared/log.ts';
+import { AddressPolicy } from '../shared/net-policy.ts';
 import { openQueues, QUEUE, redisConnection, type QueueName, type Queues } from '../shared/queues.ts';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../shared/redis-server.ts';
 import { createStorage, FsStorage } from '../shared/storage/index.ts';
@@ -56,6 +57,8 @@ export async function startService(config: Config, log: Logger): Promise<Service
   const catalog = new Catalog(path.join(config.dataDir, 'catalog.sqlite'));
   const storage = createStorage(config);
   const queues = openQueues(connection, prefix);
+  // Every outgoing connection for a URL a user or a source gave (sources, playlists, redirects, webhooks).
+  const policy = new AddressPolicy({ allowPrivate: config.allowPrivateSources, allowedHosts: config.allowedSourceHosts });
 
   // Stage state (each stage's own tables in the shared catalog).
   const transcoderState = new TranscoderState(catalog);
@@ -72,7 +75,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
       log.warn('webhook emit failed', { event: eventId, type, err: e.message }),
     );
   };
-  const recorder = new Recorder({ catalog, storage, queues, config, log, onLifecycle: lifecycle });
+  const recorder = new Recorder({ catalog, storage, queues, config, log, policy, onLifecycle: lifecycle });
 
   const transcoderDeps = {
     catalog,
@@ -109,7 +112,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
   work(QUEUE.pcmReady, (job: Job<any>) => processPcmReady(job, transcriberDeps));
   work(QUEUE.renditionReady, (job: Job<any>) => processRenditionReady(job, publisherDeps), 2);
   work(QUEUE.transcriptReady, (job: Job<any>) => processTranscriptReady(job, publisherDeps));
-  work(QUEUE.webhook, (job: Job<any>) => processWebhook(job, { store: webhookStore, config, log: log.child('webhooks') }), 4);
+  work(QUEUE.webhook, (job: Job<any>) => processWebhook(job, { store: webhookStore, policy, log: log.child('webhooks') }), 4);
 
   recorder.start();
   requeuePending(webhooks).catch(() => {});
@@ -123,9 +126,9 @@ export async function startService(config: Config, log: Logger): Promise<Service
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });
-  app.use(recorderRoutes({ catalog, config, recorder, requireAuth, extensions }));
+  app.use(recorderRoutes({ catalog, config, recorder, policy, requireAuth, extensions }));
   app.use(transcriberRoutes({ catalog, state: transcriberState }));
-  app.use(webhookRoutes({ store: webhookStore, config, log: log.child('webhooks') }, requireAuth));
+  app.use(webhookRoutes({ store: webhookStore, policy, log: log.child('webhooks') }, requireAuth));
   app.use(publisherRoutes(publisherRouteDeps));
   if (storage instanceof FsStorage) {
     // The unedited source archive and the stages' work files are not for the public.

@@ -6,14 +6,14 @@
 //   GET    /api/webhooks/:id/deliveries   -> {deliveries: [...]}   (?limit=1..500, newest first)
 // Errors are {error, field?}; a bad field gives 400 naming it.
 import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
-import type { Config } from '../shared/config.ts';
+import type { AddressPolicy } from '../shared/net-policy.ts';
 import { log as rootLog, type Logger } from '../shared/log.ts';
 import { WEBHOOK_EVENT_TYPES, isWebhookEventType, type WebhookDelivery, type WebhookEndpoint, type WebhookEventType, type WebhookStore } from './webhook-store.ts';
 import { WebhookUrlError, validateWebhookUrl } from './webhooks.ts';
 
 export interface WebhookRoutesDeps {
   store: WebhookStore;
-  config: Pick<Config, 'allowPrivateSources'>;
+  policy: AddressPolicy;
   log?: Logger;
 }
 
@@ -74,7 +74,7 @@ export function webhookRoutes(deps: WebhookRoutesDeps, requireAuth: RequestHandl
       const events = parseEvents(body.events);
       let url: string;
       try {
-        url = await validateWebhookUrl(body.url, deps.config.allowPrivateSources);
+        url = await validateWebhookUrl(body.url, deps.policy);
       } catch (err) {
         if (err instanceof WebhookUrlError) throw new FieldError('url', err.message);
         throw err;

@@ -9,18 +9,16 @@
 // queues one BullMQ job per row; processWebhook() makes one attempt per job
 // run and throws on failure, so BullMQ's exponential backoff does the retries.
 //
-// Endpoint URLs are hostile input: only http(s), no credentials, and no
-// private, loopback or link-local addresses unless allowPrivateSources. The
-// check runs at registration and again at every connect (through a custom DNS
-// lookup), so DNS rebinding cannot route a delivery inward.
+// Endpoint URLs are hostile input: only http(s), no credentials, and the
+// service's one address policy (shared/net-policy.ts): checked at
+// registration and again at every connect (IP literals before connecting,
+// names inside the DNS lookup), so DNS rebinding cannot route a delivery inward.
 import crypto from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import net from 'node:net';
 import { UnrecoverableError, type Job, type JobsOptions, type Queue } from 'bullmq';
-import type { Config } from '../shared/config.ts';
 import { log as rootLog, type Logger } from '../shared/log.ts';
-import { BlockedAddressError, assertPublicHost, isPrivateAddress, safeLookup } from '../shared/net-guard.ts';
+import { BlockedAddressError, type AddressPolicy } from '../shared/net-policy.ts';
 import { withTimeout, type WebhookJob } from '../shared/queues.ts';
 import { isWebhookEventType, type WebhookDelivery, type WebhookEventType, type WebhookStore } from './webhook-store.ts';
 
@@ -103,7 +101,7 @@ export class WebhookUrlError extends Error {}
  * Validates an endpoint URL for registration and returns it normalized.
  * Throws WebhookUrlError (message fit for a 400 answer).
  */
-export async function validateWebhookUrl(raw: unknown, allowPrivate: boolean): Promise<string> {
+export async function validateWebhookUrl(raw: unknown, policy: AddressPolicy): Promise<string> {
   if (typeof raw !== 'string' || raw.trim() === '') throw new WebhookUrlError('url is required');
   if (raw.length > 2000) throw new WebhookUrlError('url is too long');
   let url: URL;
@@ -117,10 +115,10 @@ export async function validateWebhookUrl(raw: unknown, allowPrivate: boolean): P
   if (!url.hostname) throw new WebhookUrlError('url has no host');
   url.hash = '';
   try {
-    await assertPublicHost(url.hostname, allowPrivate);
+    await policy.checkResolved(url);
   } catch (err) {
     if (err instanceof BlockedAddressError) throw new WebhookUrlError(`url ${err.message}`);
-    throw new WebhookUrlError(`url host could not be resolved (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new WebhookUrlError(`url host could not be resolved (${(err as Error).message})`);
   }
   return url.toString();
 }
@@ -129,7 +127,7 @@ export async function validateWebhookUrl(raw: unknown, allowPrivate: boolean): P
 
 export interface DeliverDeps {
   store: WebhookStore;
-  config: Pick<Config, 'allowPrivateSources'>;
+  policy: AddressPolicy;
   log?: Logger;
   now?: () => Date;
   /** Whole-request timeout (connect to response headers), default 10 s. */
@@ -139,11 +137,12 @@ export interface DeliverDeps {
 export const WEBHOOK_USER_AGENT = 'replay-webhooks/1 (+https://www.standardwebhooks.com)';
 
 /** POSTs once; resolves with the status code as soon as the response head arrives (the body is never read). */
-function post(url: URL, body: string, headers: Record<string, string>, allowPrivate: boolean, timeoutMs: number): Promise<number> {
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  // IP literals never go through `lookup`: check them here.
-  if (net.isIP(host) && !allowPrivate && isPrivateAddress(host)) {
-    return Promise.reject(new BlockedAddressError(`${host} is a private or loopback address`));
+function post(url: URL, body: string, headers: Record<string, string>, policy: AddressPolicy, timeoutMs: number): Promise<number> {
+  let connect: ReturnType<AddressPolicy['connectOptions']>;
+  try {
+    connect = policy.connectOptions(url);
+  } catch (err) {
+    return Promise.reject(err);
   }
   return new Promise<number>((resolve, reject) => {
     const mod = url.protocol === 'https:' ? https : http;
@@ -153,7 +152,7 @@ function post(url: URL, body: string, headers: Record<string, string>, allowPriv
       {
         method: 'POST',
         agent: false,
-        lookup: safeLookup(allowPrivate),
+        ...connect,
         headers: {
           ...headers,
           'content-type': 'application/json',
@@ -206,7 +205,7 @@ export async function deliver(deliveryId: string, deps: DeliverDeps, opts: Deliv
   let statusCode: number | null = null;
   let error: unknown;
   try {
-    statusCode = await post(new URL(endpoint.url), delivery.payload, headers, deps.config.allowPrivateSources, deps.timeoutMs ?? 10_000);
+    statusCode = await post(new URL(endpoint.url), delivery.payload, headers, deps.policy, deps.timeoutMs ?? 10_000);
   } catch (err) {
     error = err;
   }

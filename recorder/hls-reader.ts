@@ -3,7 +3,9 @@
 // the last sequence number it delivered across reconnects, so a re-joined
 // source resumes after it: nothing is fetched twice, and segments that
 // scrolled out of the playlist while we were away are reported as lost time.
-import { fetchBuffer, type FetchOptions } from './http-fetch.ts';
+// Everything a playlist says is hostile: its size, nesting, durations and
+// URIs are bounded or checked (every URI goes through the address policy).
+import { fetchBuffer, HttpStatusError, type FetchOptions } from './http-fetch.ts';
 
 export interface Playlist {
   mediaSequence: number;
@@ -11,7 +13,26 @@ export interface Playlist {
   endList: boolean;
   /** Variant playlist URIs, when this is a master playlist. */
   variants: string[];
-  segments: { seq: number; uri: string; durationSec: number; discontinuity: boolean; map?: string }[];
+  /** uri is undefined when the line is not a valid URL (the segment counts as lost). */
+  segments: { seq: number; uri?: string; durationSec: number; discontinuity: boolean; map?: string }[];
+}
+
+/** What a source's playlists and segments may cost (README, Security). */
+export interface HlsLimits {
+  maxPlaylistBytes: number;
+  maxPlaylistDepth: number;
+  maxSegmentBytes: number;
+}
+
+/** Longest target duration believed; segment durations are held to twice the target. */
+const MAX_TARGET_SEC = 60;
+
+function resolveUri(uri: string, baseUrl: string): string | undefined {
+  try {
+    return new URL(uri, baseUrl).href;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A piece of the source stream, or a break in it. */
@@ -30,22 +51,23 @@ export function parsePlaylist(text: string, baseUrl: string): Playlist {
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.trim();
     if (!line) continue;
-    if (line.startsWith('#EXT-X-MEDIA-SEQUENCE:')) pl.mediaSequence = Number(line.split(':')[1]) || 0;
-    else if (line.startsWith('#EXT-X-TARGETDURATION:')) pl.targetDuration = Number(line.split(':')[1]) || 6;
+    if (line.startsWith('#EXT-X-MEDIA-SEQUENCE:')) pl.mediaSequence = Math.max(0, Math.min(Number.MAX_SAFE_INTEGER / 2, Math.floor(Number(line.split(':')[1]) || 0)));
+    else if (line.startsWith('#EXT-X-TARGETDURATION:')) pl.targetDuration = Math.max(1, Math.min(MAX_TARGET_SEC, Number(line.split(':')[1]) || 6));
     else if (line.startsWith('#EXT-X-ENDLIST')) pl.endList = true;
     else if (line.startsWith('#EXT-X-DISCONTINUITY') && !line.startsWith('#EXT-X-DISCONTINUITY-SEQUENCE')) disc = true;
     else if (line.startsWith('#EXT-X-MAP:')) {
       const m = /URI="([^"]+)"/.exec(line);
-      if (m) map = new URL(m[1], baseUrl).href;
-    } else if (line.startsWith('#EXTINF:')) dur = Number(line.slice(8).split(',')[0]) || 0;
+      if (m) map = resolveUri(m[1], baseUrl);
+    } else if (line.startsWith('#EXTINF:')) dur = Math.max(0, Number(line.slice(8).split(',')[0]) || 0);
     else if (line.startsWith('#EXT-X-STREAM-INF')) expectVariant = true;
     else if (line.startsWith('#EXT-X-MEDIA:') && /TYPE=AUDIO/.test(line)) {
-      const m = /URI="([^"]+)"/.exec(line);
-      if (m) pl.variants.unshift(new URL(m[1], baseUrl).href); // an audio rendition beats a muxed variant
+      const uri = /URI="([^"]+)"/.exec(line)?.[1];
+      const resolved = uri && resolveUri(uri, baseUrl);
+      if (resolved) pl.variants.unshift(resolved); // an audio rendition beats a muxed variant
     } else if (!line.startsWith('#')) {
-      const uri = new URL(line, baseUrl).href;
+      const uri = resolveUri(line, baseUrl);
       if (expectVariant) {
-        pl.variants.push(uri);
+        if (uri) pl.variants.push(uri);
         expectVariant = false;
         continue;
       }
@@ -55,6 +77,8 @@ export function parsePlaylist(text: string, baseUrl: string): Playlist {
       disc = false;
     }
   }
+  // A segment is believed to last at most twice the target duration, whatever its EXTINF says.
+  for (const seg of pl.segments) seg.durationSec = Math.min(seg.durationSec, 2 * pl.targetDuration);
   return pl;
 }
 
@@ -78,12 +102,14 @@ export interface HlsState {
 export class HlsReader {
   readonly state: HlsState;
   private mediaUrl?: string;
+  /** Playlist levels from the source URL down to mediaUrl (1: the source URL itself). */
+  private mediaDepth = 1;
   private sentMap?: string;
   private avgSegSec = 0;
 
   constructor(
     private readonly url: string,
-    private readonly fetchOpts: Omit<FetchOptions, 'signal'>,
+    private readonly fetchOpts: Omit<FetchOptions, 'signal'> & HlsLimits,
     state?: HlsState,
   ) {
     this.state = state ?? { deliveredSec: 0 };
@@ -117,7 +143,7 @@ export class HlsReader {
         if (signal.aborted) return;
         if (seg.discontinuity && this.state.lastSeq !== undefined) yield { type: 'break', lostSec: 0, reason: 'EXT-X-DISCONTINUITY' };
         if (seg.map && seg.map !== this.sentMap) {
-          const init = await fetchBuffer(seg.map, opts);
+          const init = await fetchBuffer(seg.map, { ...opts, maxBytes: this.fetchOpts.maxSegmentBytes, what: 'HLS init section' });
           yield { type: 'data', data: init.body };
           this.sentMap = seg.map;
         }
@@ -135,23 +161,27 @@ export class HlsReader {
     }
   }
 
+  /** The media playlist, following master playlists at most maxPlaylistDepth levels deep. */
   private async loadMediaPlaylist(opts: FetchOptions): Promise<Playlist> {
     const url = this.mediaUrl ?? this.url;
-    const res = await retry(() => fetchBuffer(url, { ...opts, maxBytes: 4 << 20 }), opts.signal);
+    const res = await retry(() => fetchBuffer(url, { ...opts, maxBytes: this.fetchOpts.maxPlaylistBytes, what: 'HLS playlist' }), opts.signal);
     const pl = parsePlaylist(res.body.toString('utf8'), res.finalUrl);
     if (pl.variants.length && !pl.segments.length) {
+      if (this.mediaDepth >= this.fetchOpts.maxPlaylistDepth) throw new Error(`HLS playlists nested deeper than ${this.fetchOpts.maxPlaylistDepth} levels`);
       this.mediaUrl = pl.variants[0];
+      this.mediaDepth++;
       return this.loadMediaPlaylist(opts);
     }
     return pl;
   }
 
-  /** A listed segment that fails three times is given up as lost (404), like the archivers do. */
-  private async fetchSegment(uri: string, opts: FetchOptions): Promise<Buffer | undefined> {
+  /** A listed segment that fails three times with 404 (or has no valid URI) is given up as lost, like the archivers do. */
+  private async fetchSegment(uri: string | undefined, opts: FetchOptions): Promise<Buffer | undefined> {
+    if (!uri) return undefined;
     try {
-      return (await retry(() => fetchBuffer(uri, opts), opts.signal)).body;
+      return (await retry(() => fetchBuffer(uri, { ...opts, maxBytes: this.fetchOpts.maxSegmentBytes, what: 'HLS segment' }), opts.signal)).body;
     } catch (e) {
-      if ((e as any)?.status === 404 && !opts.signal?.aborted) return undefined;
+      if (e instanceof HttpStatusError && e.status === 404 && !opts.signal?.aborted) return undefined;
       throw e;
     }
   }

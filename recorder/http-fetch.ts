@@ -1,39 +1,36 @@
-// HTTP(S) GET for pulled sources: every hop of a redirect chain is checked
-// (http/https only, no private addresses unless allowed, checked at connect
-// time through safeLookup), with a connect/idle timeout and an abort signal.
+// HTTP(S) GET for pulled sources: every hop of a redirect chain goes through
+// the address policy (http/https only; IP literals checked before connecting,
+// names at connect time), with a connect/idle timeout, an abort signal and a
+// cap on what is read.
 import http from 'node:http';
 import https from 'node:https';
-import { safeLookup } from '../shared/net-guard.ts';
+import type { AddressPolicy } from '../shared/net-policy.ts';
+import { redactUrl } from '../shared/redact.ts';
 
 export class HttpStatusError extends Error {
   constructor(
     readonly status: number,
     url: string,
   ) {
-    super(`HTTP ${status} from ${redact(url)}`);
+    super(`HTTP ${status} from ${redactUrl(url)}`);
   }
 }
 
-/** Drops query strings from URLs in messages: they often carry tokens. */
-export function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return '(invalid url)';
-  }
-}
+/** A response larger than the cap it was fetched with. */
+export class TooLargeError extends Error {}
 
 export interface FetchOptions {
-  allowPrivate: boolean;
+  policy: AddressPolicy;
   signal?: AbortSignal;
   /** Socket idle timeout: a stalled live source counts as dropped. */
   timeoutMs?: number;
   maxRedirects?: number;
 }
 
+export type HttpResponse = http.IncomingMessage & { finalUrl: string };
+
 /** Opens a GET and resolves with the response once its status is 2xx. */
-export function openHttp(url: string, opts: FetchOptions): Promise<http.IncomingMessage> {
+export function openHttp(url: string, opts: FetchOptions): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
     let hops = 0;
     const go = (target: string) => {
@@ -41,26 +38,38 @@ export function openHttp(url: string, opts: FetchOptions): Promise<http.Incoming
       try {
         u = new URL(target);
       } catch {
-        return reject(new Error(`invalid URL in redirect: ${redact(target)}`));
+        return reject(new Error('invalid URL in a redirect or playlist'));
       }
       if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-        return reject(new Error(`refusing ${u.protocol} URL ${redact(target)}: only http and https`));
+        return reject(new Error(`refusing ${u.protocol} URL ${redactUrl(target)}: only http and https`));
+      }
+      let connect: ReturnType<AddressPolicy['connectOptions']>;
+      try {
+        connect = opts.policy.connectOptions(u);
+      } catch (err) {
+        return reject(err);
       }
       const mod = u.protocol === 'https:' ? https : http;
       const req = mod.get(u, {
-        lookup: safeLookup(opts.allowPrivate) as any,
+        ...connect,
         signal: opts.signal,
         headers: { 'user-agent': 'replay-recorder/0.1', 'icy-metadata': '0' },
         timeout: opts.timeoutMs ?? 10_000,
       });
-      req.on('timeout', () => req.destroy(new Error(`timed out reading ${redact(target)}`)));
+      req.on('timeout', () => req.destroy(new Error(`connection timed out (${redactUrl(target)})`)));
       req.on('error', reject);
       req.on('response', (res) => {
         const status = res.statusCode ?? 0;
         if (status >= 300 && status < 400 && res.headers.location) {
           res.resume();
-          if (++hops > (opts.maxRedirects ?? 5)) return reject(new Error(`too many redirects from ${redact(url)}`));
-          return go(new URL(res.headers.location, u).href);
+          if (++hops > (opts.maxRedirects ?? 5)) return reject(new Error(`too many redirects from ${redactUrl(url)}`));
+          let next: string;
+          try {
+            next = new URL(res.headers.location, u).href;
+          } catch {
+            return reject(new Error(`invalid redirect from ${redactUrl(target)}`));
+          }
+          return go(next);
         }
         if (status < 200 || status >= 300) {
           res.resume();
@@ -69,14 +78,13 @@ export function openHttp(url: string, opts: FetchOptions): Promise<http.Incoming
         // Keep the idle timeout while streaming: a source that stops sending counts as dropped.
         // The listener goes with the response, since keep-alive sockets are reused.
         const socket = res.socket;
-        const onIdle = () => res.destroy(new Error(`source stalled: ${redact(target)}`));
+        const onIdle = () => res.destroy(new Error(`source stalled: no data for ${Math.round((opts.timeoutMs ?? 10_000) / 1000)} s (${redactUrl(target)})`));
         socket.setTimeout(opts.timeoutMs ?? 10_000, onIdle);
         res.once('close', () => {
           socket.off('timeout', onIdle);
           socket.setTimeout(0);
         });
-        (res as any).finalUrl = target;
-        resolve(res);
+        resolve(Object.assign(res, { finalUrl: target }));
       });
     };
     go(url);
@@ -84,18 +92,22 @@ export function openHttp(url: string, opts: FetchOptions): Promise<http.Incoming
 }
 
 /** GETs a whole (small) body, such as a playlist or a segment. */
-export async function fetchBuffer(url: string, opts: FetchOptions & { maxBytes?: number }): Promise<{ body: Buffer; finalUrl: string; contentType: string }> {
+export async function fetchBuffer(url: string, opts: FetchOptions & { maxBytes: number; what: string }): Promise<{ body: Buffer; finalUrl: string; contentType: string }> {
   const res = await openHttp(url, opts);
-  const max = opts.maxBytes ?? 32 << 20;
+  const tooLarge = () => new TooLargeError(`${opts.what} larger than ${opts.maxBytes} bytes (${redactUrl(url)})`);
+  if (Number(res.headers['content-length']) > opts.maxBytes) {
+    res.destroy();
+    throw tooLarge();
+  }
   const parts: Buffer[] = [];
   let n = 0;
-  for await (const part of res) {
+  for await (const part of res as AsyncIterable<Buffer>) {
     n += part.length;
-    if (n > max) {
+    if (n > opts.maxBytes) {
       res.destroy();
-      throw new Error(`response from ${redact(url)} is larger than ${max} bytes`);
+      throw tooLarge();
     }
     parts.push(part);
   }
-  return { body: Buffer.concat(parts), finalUrl: (res as any).finalUrl ?? url, contentType: String(res.headers['content-type'] ?? '') };
+  return { body: Buffer.concat(parts), finalUrl: res.finalUrl, contentType: String(res.headers['content-type'] ?? '') };
 }

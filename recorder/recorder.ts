@@ -6,10 +6,11 @@ import type { Readable } from 'node:stream';
 import type { Catalog, EventRow, SourceSpec } from '../shared/catalog.ts';
 import type { Config } from '../shared/config.ts';
 import type { Logger } from '../shared/log.ts';
+import type { AddressPolicy } from '../shared/net-policy.ts';
 import type { Queues } from '../shared/queues.ts';
 import type { Storage } from '../shared/storage/storage.ts';
 import { Archiver } from './archiver.ts';
-import { PushSource } from './push-source.ts';
+import { PushSource, type PushOutcome } from './push-source.ts';
 import { enqueueEnded, Recording } from './recording.ts';
 import { pullSource } from './sources.ts';
 
@@ -21,6 +22,8 @@ export interface RecorderDeps {
   queues: Queues;
   config: Config;
   log: Logger;
+  /** Decides which addresses sources may connect to. */
+  policy: AddressPolicy;
   /** Told when an event starts and when its capture ends (the composition root sends webhooks). */
   onLifecycle?: (type: LifecycleEvent, eventId: string) => void;
 }
@@ -30,9 +33,17 @@ export interface NewEvent {
   host?: string;
   source: SourceSpec;
   reconnectWindowSec: number;
+  /** Fingerprint of the API token that creates it. */
+  owner: string;
 }
 
 export class EventNotLiveError extends Error {}
+
+/** A token already has as many live events as REPLAY_MAX_LIVE_EVENTS_PER_TOKEN allows. */
+export class TooManyLiveEventsError extends Error {}
+
+/** A quiet pusher gives way to a new one after this long (or the idle time, when shorter). */
+const PUSH_TAKEOVER_MS = 2000;
 
 export function hashKey(key: string): string {
   return crypto.createHash('sha256').update(key).digest('hex');
@@ -82,6 +93,10 @@ export class Recorder {
 
   /** Creates the event row and starts recording. Returns the one-time stream key for push events. */
   create(input: NewEvent): { event: EventRow; streamKey?: string } {
+    const max = this.deps.config.limits.liveEventsPerToken;
+    if (this.deps.catalog.liveCount(input.owner) >= max) {
+      throw new TooManyLiveEventsError(`this token already has ${max} live events (REPLAY_MAX_LIVE_EVENTS_PER_TOKEN); end one first`);
+    }
     const id = 'ev_' + crypto.randomBytes(8).toString('hex');
     const streamKey = 'source' in input && 'type' in input.source ? 'sk_' + crypto.randomBytes(24).toString('base64url') : undefined;
     const event = this.deps.catalog.createEvent({
@@ -89,6 +104,7 @@ export class Recorder {
       slug: makeSlug(input.title),
       title: input.title,
       host: input.host ?? null,
+      owner: input.owner,
       source: input.source,
       streamKeyHash: streamKey ? hashKey(streamKey) : null,
       reconnectWindowSec: input.reconnectWindowSec,
@@ -111,8 +127,8 @@ export class Recorder {
     }
   }
 
-  /** Feeds a PUT body to a push event. Throws EventNotLiveError or PushBusyError. */
-  push(id: string, body: Readable): Promise<void> {
+  /** Feeds a PUT body to a push event; resolves with how the request ends. Throws EventNotLiveError or PushBusyError. */
+  push(id: string, body: Readable): Promise<PushOutcome> {
     const src = this.pushSources.get(id);
     if (!src || !this.recordings.has(id)) throw new EventNotLiveError('event is not live');
     return src.offer(body);
@@ -134,9 +150,10 @@ export class Recorder {
     const { config, catalog } = this.deps;
     let source;
     if ('url' in event.source) {
-      source = pullSource(event.source.url, config.allowPrivateSources, Recording.savedHlsState(catalog, event.id));
+      source = pullSource(event.source.url, { policy: this.deps.policy, limits: config.limits }, Recording.savedHlsState(catalog, event.id));
     } else {
-      source = new PushSource();
+      const idleMs = config.pushIdleSec * 1000;
+      source = new PushSource({ idleMs, takeoverMs: Math.min(PUSH_TAKEOVER_MS, idleMs) });
       this.pushSources.set(event.id, source);
     }
     const rec = new Recording(event, source, { ...this.deps, archiver: this.archiver, spoolRoot: this.spoolRoot, log: this.log });

@@ -15,9 +15,9 @@ import type { Logger } from '../shared/log.ts';
 import { jobId, withTimeout, type Queues } from '../shared/queues.ts';
 import type { Archiver } from './archiver.ts';
 import { sleep, type HlsState } from './hls-reader.ts';
-import { redact } from './http-fetch.ts';
 import type { PushSource } from './push-source.ts';
 import { Segmenter, unlistedChunks } from './segmenter.ts';
+import { describeSourceError } from './source-errors.ts';
 import { chunkFiles, readSealedList, removeSessionDirIfDone, sessionDir } from './spool.ts';
 import type { Feed, PullSource } from './sources.ts';
 
@@ -40,6 +40,13 @@ interface ActiveSession {
 }
 
 const MIN_GAP_SEC = 0.05;
+/**
+ * How far behind the live edge a recorder can have been when a source
+ * dropped: what a live source says was lost can exceed the wall-clock time
+ * that passed by at most this much (a playlist claiming a million lost
+ * segments gets the seconds that really passed).
+ */
+export const MAX_SOURCE_BACKLOG_SEC = 60;
 const FIRST_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 2000;
 
@@ -54,6 +61,8 @@ export class Recording {
   /** Media time known to be lost before the next session (HLS); undefined: measure by wall clock. */
   private pendingLostSec?: number;
   private gapReason = 'source dropped';
+  /** Why the event ends when it is ended from inside (a limit), instead of 'ended by request'. */
+  private endReason?: string;
   private hlsKey: string;
   private log: Logger;
 
@@ -65,9 +74,14 @@ export class Recording {
     this.log = deps.log.child(event.id);
     this.hlsKey = `hls:${event.id}`;
     this.done = this.run().catch((err) => {
-      this.log.error('recording crashed', { err: (err as Error).message });
-      deps.catalog.setStatus(event.id, 'failed', `recorder error: ${(err as Error).message}`);
+      const reason = `recorder error: ${describeSourceError(err, this.sourceUrl)}`;
+      this.log.error('recording crashed', { err: reason });
+      deps.catalog.setStatus(event.id, 'failed', reason);
     });
+  }
+
+  private get sourceUrl(): string | undefined {
+    return 'url' in this.event.source ? this.event.source.url : undefined;
   }
 
   /** Graceful end: the last partial chunk is flushed and archived, then the event is ended. */
@@ -88,7 +102,28 @@ export class Recording {
     return 'offer' in this.source;
   }
 
+  /** Ends the event from inside, with the reason it shows (a limit was reached). */
+  private endWith(reason: string): void {
+    if (this.mode !== 'run') return;
+    this.endReason = reason;
+    this.mode = 'end';
+    this.abort.abort();
+  }
+
   private async run(): Promise<void> {
+    const maxSec = this.deps.config.limits.maxEventSec;
+    const lengthTimer = setTimeout(
+      () => this.endWith(`reached the maximum event length (${maxSec} s, REPLAY_MAX_EVENT_SEC)`),
+      Math.max(0, Date.parse(this.event.createdAt) + maxSec * 1000 - Date.now()),
+    );
+    try {
+      await this.record();
+    } finally {
+      clearTimeout(lengthTimer);
+    }
+  }
+
+  private async record(): Promise<void> {
     await this.recoverSpool();
     const windowMs = this.event.reconnectWindowSec * 1000;
     let dropAt = Date.now();
@@ -110,8 +145,8 @@ export class Recording {
         gotData = r.gotData;
         finalEnd = r.finalEnd;
       } catch (err) {
-        if (this.mode === 'run') lastError = (err as Error).message;
-        gotData = (err as any)?.gotData ?? false;
+        if (this.mode === 'run') lastError = describeSourceError(err instanceof FeedError ? err.inner : err, this.sourceUrl);
+        gotData = err instanceof FeedError && err.gotData;
       } finally {
         clearTimeout(timer);
         this.abort.signal.removeEventListener('abort', stop);
@@ -134,7 +169,8 @@ export class Recording {
     await this.deps.archiver.drain(this.event.id);
     fs.rmSync(path.join(this.deps.spoolRoot, this.event.id), { recursive: true, force: true });
     if (this.mode === 'suspend') return;
-    const reason = this.mode === 'end' ? 'ended by request' : finalEnd ? 'source ended' : `source gone for ${this.event.reconnectWindowSec} s${lastError ? `: ${lastError}` : ''}`;
+    const reason =
+      this.mode === 'end' ? (this.endReason ?? 'ended by request') : finalEnd ? 'source ended' : `source gone for ${this.event.reconnectWindowSec} s${lastError ? `: ${lastError}` : ''}`;
     this.finishEvent(reason);
   }
 
@@ -164,7 +200,7 @@ export class Recording {
       const gotData = s.sealedSec > 0;
       this.lastAudioWall = Date.now();
       await this.closeSession();
-      if (r.error && !gotData) throw new Error(redact(feed.url) + ': ' + r.error);
+      if (r.error && !gotData) throw r.error;
       return { gotData, finalEnd: feed.endsAtEof && !r.error && !this.abort.signal.aborted };
     }
     let gotData = false;
@@ -180,14 +216,20 @@ export class Recording {
           continue;
         }
         const s = this.session ?? this.openSession({ kind: 'stdin' });
-        if (!s.seg.stdin!.write(item.data)) await waitDrain(s.seg.stdin!, this.abort.signal);
+        const stdin = s.seg.stdin!;
+        if (!s.seg.dead && !stdin.write(item.data)) await waitDrain(stdin, this.abort.signal, s.seg.exited);
+        if (s.seg.dead) {
+          // ffmpeg quit on what it was given: this connection's bytes cannot be recorded.
+          const reason = describeSourceError((await s.seg.done).error ?? new Error('the segmenter stopped'), this.sourceUrl);
+          feed.close(reason);
+          throw new Error(reason);
+        }
         gotData = true;
         this.lastAudioWall = Date.now();
         if (item.seq !== undefined) this.saveHlsState();
       }
     } catch (err) {
-      (err as any).gotData = gotData;
-      throw err;
+      throw new FeedError(err, gotData);
     } finally {
       this.abort.signal.removeEventListener('abort', onAbort);
     }
@@ -200,6 +242,10 @@ export class Recording {
     let gap = 0;
     if (this.hasAudio) {
       gap = this.pendingLostSec ?? (this.mediaTimed() ? 0 : Math.max(0, (Date.now() - this.lastAudioWall) / 1000));
+    }
+    // What a source claims was lost is held to the time that really passed (plus how far behind live it could have been).
+    if (this.hasAudio && this.pendingLostSec !== undefined) {
+      gap = Math.min(gap, Math.max(0, (Date.now() - this.lastAudioWall) / 1000) + MAX_SOURCE_BACKLOG_SEC);
     }
     const start = this.timelineEnd + gap;
     if (gap >= MIN_GAP_SEC) {
@@ -308,9 +354,23 @@ export async function enqueueEnded(catalog: Catalog, queues: Queues, eventId: st
   catalog.setKv(`ended-queued:${eventId}`, '1');
 }
 
-function waitDrain(stream: NodeJS.WritableStream, signal: AbortSignal): Promise<void> {
+/** An error while reading a feed, saying whether any of its bytes had been written. */
+class FeedError extends Error {
+  constructor(
+    readonly inner: unknown,
+    readonly gotData: boolean,
+  ) {
+    super((inner as Error)?.message ?? String(inner));
+  }
+}
+
+/** Waits until the segmenter takes more bytes, stops (exited), or the recording is aborted. */
+function waitDrain(stream: NodeJS.WritableStream, signal: AbortSignal, exited: Promise<void>): Promise<void> {
   return new Promise((resolve) => {
+    let settled = false;
     const done = () => {
+      if (settled) return;
+      settled = true;
       stream.off('drain', done);
       stream.off('close', done);
       signal.removeEventListener('abort', done);
@@ -319,6 +379,7 @@ function waitDrain(stream: NodeJS.WritableStream, signal: AbortSignal): Promise<
     stream.once('drain', done);
     stream.once('close', done);
     signal.addEventListener('abort', done, { once: true });
+    void exited.then(done);
   });
 }
 

@@ -1,12 +1,14 @@
 // The recorder's HTTP routes: the events API and push ingest.
 // Other stages add their progress to an event's JSON through `extensions`
 // (wired by the composition root), so this file never imports them.
-import express, { Router, type RequestHandler } from 'express';
+import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { Catalog, EventRow, SourceSpec } from '../shared/catalog.ts';
 import type { Config } from '../shared/config.ts';
 import { badRequest, checkEventId, HttpError, notFound, safeEqual } from '../shared/http.ts';
-import { EventNotLiveError, hashKey, type Recorder } from './recorder.ts';
-import { PushBusyError } from './push-source.ts';
+import type { AddressPolicy } from '../shared/net-policy.ts';
+import { redactText } from '../shared/redact.ts';
+import { EventNotLiveError, hashKey, TooManyLiveEventsError, type NewEvent, type Recorder } from './recorder.ts';
+import { PushBusyError, type PushOutcome } from './push-source.ts';
 import { checkSourceUrl, SourceUrlError } from './sources.ts';
 
 /** Adds a stage's fields to an event's JSON (e.g. transcodedSec, urls). */
@@ -16,11 +18,14 @@ export interface RecorderRouteDeps {
   catalog: Catalog;
   config: Config;
   recorder: Recorder;
+  policy: AddressPolicy;
   requireAuth: RequestHandler;
   extensions?: EventExtension[];
 }
 
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
+/** Texts that came from sources and ffmpeg are redacted when written; once more on the way out, in case. */
+const said = (t: string | null) => (t === null ? null : redactText(t));
 
 export function eventJson(ev: EventRow, catalog: Catalog, extensions: EventExtension[] = []): Record<string, unknown> {
   const chunks = catalog.chunks(ev.id);
@@ -37,13 +42,13 @@ export function eventJson(ev: EventRow, catalog: Catalog, extensions: EventExten
     capturedSec: captured,
     archivedSec: captured,
     timelineSec: round3(chunks.reduce((m, c) => Math.max(m, c.startSec + c.durationSec), 0)),
-    gaps: catalog.gaps(ev.id).map((g) => ({ startSec: round3(g.startSec), endSec: round3(g.endSec), reason: g.reason })),
+    gaps: catalog.gaps(ev.id).map((g) => ({ startSec: round3(g.startSec), endSec: round3(g.endSec), reason: said(g.reason) })),
     chunks: chunks.length,
     createdAt: ev.createdAt,
     endedAt: ev.endedAt,
-    endReason: ev.endReason,
-    error: ev.error,
-    failures: catalog.failures(ev.id).map(({ eventId: _e, ...f }) => f),
+    endReason: said(ev.endReason),
+    error: said(ev.error),
+    failures: catalog.failures(ev.id).map(({ eventId: _e, ...f }) => ({ ...f, reason: said(f.reason) })),
   };
   // Stages each add fields; `urls` is merged key by key (a later stage may override an earlier one's URL).
   for (const ext of extensions) {
@@ -54,7 +59,7 @@ export function eventJson(ev: EventRow, catalog: Catalog, extensions: EventExten
   return base;
 }
 
-function parseCreate(body: any, config: Config): { title: string; host?: string; source: SourceSpec; reconnectWindowSec: number } {
+function parseCreate(body: any, config: Config, policy: AddressPolicy, owner: string): NewEvent {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('body', 'body must be a JSON object');
   const { title, host, source, reconnectWindowSec } = body;
   if (typeof title !== 'string' || !title.trim()) throw badRequest('title', 'title is required (a non-empty string)');
@@ -65,7 +70,7 @@ function parseCreate(body: any, config: Config): { title: string; host?: string;
   if (source.type === 'push' && source.url === undefined) spec = { type: 'push' };
   else if (source.type === undefined || source.type === 'pull') {
     try {
-      spec = { url: checkSourceUrl(source.url, config.allowPrivateSources).url };
+      spec = { url: checkSourceUrl(source.url, policy).url };
     } catch (e) {
       if (e instanceof SourceUrlError) throw badRequest('source.url', e.message);
       throw e;
@@ -78,19 +83,46 @@ function parseCreate(body: any, config: Config): { title: string; host?: string;
     }
     window = reconnectWindowSec;
   }
-  return { title: title.trim(), host: host?.trim() || undefined, source: spec, reconnectWindowSec: window };
+  return { title: title.trim(), host: host?.trim() || undefined, source: spec, reconnectWindowSec: window, owner };
+}
+
+/** The stream key of a push: a header (Authorization: Bearer or X-Stream-Key), or ?key= for encoders that can only set a URL. */
+function streamKey(req: Request): string {
+  return (/^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1]) ?? req.get('x-stream-key') ?? (typeof req.query.key === 'string' ? req.query.key : '');
+}
+
+/**
+ * Answers a push that was cut off (idle, taken over, unreadable) while its
+ * body may still be arriving: the answer goes out with Connection: close, then
+ * the connection is closed once the client had a moment to read it.
+ */
+function answerCutOff(req: Request, res: Response, o: Exclude<PushOutcome, { status: 200 }>): void {
+  if (res.headersSent) return void req.socket.destroy();
+  res.set('Connection', 'close').status(o.status).json({ error: o.reason });
+  res.once('finish', () => {
+    req.resume();
+    req.socket.end();
+    setTimeout(() => req.socket.destroy(), 2000).unref();
+  });
 }
 
 export function recorderRoutes(deps: RecorderRouteDeps): Router {
-  const { catalog, config, recorder, requireAuth } = deps;
+  const { catalog, config, recorder, requireAuth, policy } = deps;
   const r = Router();
   const json = express.json({ limit: '64kb' });
   const view = (ev: EventRow) => eventJson(ev, catalog, deps.extensions);
   const find = (id: unknown) => catalog.getEvent(checkEventId(String(id))) ?? (() => { throw notFound('no such event'); })();
 
   r.post('/api/events', requireAuth, json, (req, res) => {
-    const input = parseCreate(req.body, config);
-    const { event, streamKey } = recorder.create(input);
+    const input = parseCreate(req.body, config, policy, String(res.locals.tokenId));
+    let created;
+    try {
+      created = recorder.create(input);
+    } catch (e) {
+      if (e instanceof TooManyLiveEventsError) throw new HttpError(429, e.message);
+      throw e;
+    }
+    const { event, streamKey } = created;
     const out: Record<string, unknown> = { ...view(event) };
     if (streamKey) out.ingest = { url: `${config.publicUrl}/ingest/${event.id}`, key: streamKey };
     res.status(201).location(`/api/events/${event.id}`).json(out);
@@ -118,23 +150,24 @@ export function recorderRoutes(deps: RecorderRouteDeps): Router {
     res.status(202).json(view(catalog.getEvent(ev.id)!));
   });
 
-  // Push ingest: the stream key goes in `Authorization: Bearer`, `X-Stream-Key`, or `?key=` (for encoders that can only set a URL).
+  // Push ingest. The key never reaches a log: the logger redacts key=, and errors log only the path.
   r.put('/ingest/:id', async (req, res) => {
     const ev = find(req.params.id);
-    const given = (/^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1]) ?? req.get('x-stream-key') ?? (typeof req.query.key === 'string' ? req.query.key : '');
+    const given = streamKey(req);
     if (!ev.streamKeyHash || !given || !safeEqual(hashKey(given), ev.streamKeyHash)) {
       req.resume();
       throw new HttpError(401, 'wrong or missing stream key');
     }
     if (ev.status !== 'live') throw new HttpError(409, `event is ${ev.status}`);
-    let consumed: Promise<void>;
+    let consumed: Promise<PushOutcome>;
     try {
       consumed = recorder.push(ev.id, req);
     } catch (e) {
       if (e instanceof PushBusyError || e instanceof EventNotLiveError) throw new HttpError(409, e.message);
       throw e;
     }
-    await consumed;
+    const outcome = await consumed;
+    if (outcome.status !== 200) return answerCutOff(req, res, outcome);
     if (!res.headersSent) res.json(view(catalog.getEvent(ev.id)!));
   });
 

@@ -29,7 +29,10 @@ export class Segmenter {
   readonly stdin?: PassThrough;
   readonly pid: Promise<number>;
   /** Resolves after ffmpeg exited and every chunk it left was delivered; carries ffmpeg's error, if any. */
-  readonly done: Promise<{ error?: string }>;
+  readonly done: Promise<{ error?: Error }>;
+  /** Resolves as soon as ffmpeg has exited (before its last chunks are delivered). */
+  readonly exited: Promise<void>;
+  private hasExited = false;
   private delivered = 0;
   private ff: RunningFfmpeg;
   private timer: NodeJS.Timeout;
@@ -54,10 +57,23 @@ export class Segmenter {
     });
     this.pid = this.ff.pid;
     this.timer = setInterval(() => this.poll(), POLL_MS);
+    this.exited = this.ff.done.then(
+      () => {
+        this.hasExited = true;
+      },
+      () => {
+        this.hasExited = true;
+      },
+    );
     this.done = this.ff.done.then(
       () => this.finish(),
-      (err: Error) => this.finish(err.message),
+      (err: Error) => this.finish(err),
     );
+  }
+
+  /** True once ffmpeg has exited: bytes written to stdin now go nowhere. */
+  get dead(): boolean {
+    return this.hasExited;
   }
 
   /** Graceful stop: ffmpeg flushes the chunk it is writing and lists it. */
@@ -75,7 +91,7 @@ export class Segmenter {
     while (this.delivered < list.length) this.opts.onSealed(list[this.delivered++]);
   }
 
-  private async finish(error?: string): Promise<{ error?: string }> {
+  private async finish(error?: Error): Promise<{ error?: Error }> {
     clearInterval(this.timer);
     this.poll();
     // A chunk ffmpeg did not get to list (it was killed, or the input broke hard).

@@ -14,6 +14,8 @@ export interface EventRow {
   title: string;
   /** Who hosts the conversation, shown on the page, card and artwork. */
   host: string | null;
+  /** Fingerprint of the API token that created the event (live events are capped per token). */
+  owner: string | null;
   source: SourceSpec;
   streamKeyHash: string | null;
   reconnectWindowSec: number;
@@ -136,6 +138,7 @@ function toEvent(r: any): EventRow {
     slug: r.slug,
     title: r.title,
     host: r.host ?? null,
+    owner: r.owner ?? null,
     source: JSON.parse(r.source_json),
     streamKeyHash: r.stream_key_hash,
     reconnectWindowSec: r.reconnect_window_sec,
@@ -185,9 +188,10 @@ export class Catalog {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
-    // Catalogs made before events had a host.
+    // Catalogs made before events had a host or an owner.
     const cols = (this.db.prepare('PRAGMA table_info(events)').all() as { name: string }[]).map((c) => c.name);
     if (!cols.includes('host')) this.db.exec('ALTER TABLE events ADD COLUMN host TEXT');
+    if (!cols.includes('owner')) this.db.exec('ALTER TABLE events ADD COLUMN owner TEXT');
   }
 
   close(): void {
@@ -205,14 +209,21 @@ export class Catalog {
 
   // ---- events
 
-  createEvent(e: Omit<EventRow, 'host' | 'status' | 'createdAt' | 'endedAt' | 'endRequestedAt' | 'endReason' | 'error'> & { host?: string | null }): EventRow {
+  createEvent(
+    e: Omit<EventRow, 'host' | 'owner' | 'status' | 'createdAt' | 'endedAt' | 'endRequestedAt' | 'endReason' | 'error'> & { host?: string | null; owner?: string | null },
+  ): EventRow {
     this.db
       .prepare(
-        `INSERT INTO events (id, slug, title, host, source_json, stream_key_hash, reconnect_window_sec, status, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'live', ?)`,
+        `INSERT INTO events (id, slug, title, host, owner, source_json, stream_key_hash, reconnect_window_sec, status, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'live', ?)`,
       )
-      .run(e.id, e.slug, e.title, e.host ?? null, JSON.stringify(e.source), e.streamKeyHash, e.reconnectWindowSec, now());
+      .run(e.id, e.slug, e.title, e.host ?? null, e.owner ?? null, JSON.stringify(e.source), e.streamKeyHash, e.reconnectWindowSec, now());
     return this.getEvent(e.id)!;
+  }
+
+  /** Live events created with one token. */
+  liveCount(owner: string): number {
+    return (this.q(`SELECT COUNT(*) AS n FROM events WHERE status = 'live' AND owner = ?`).get(owner) as { n: number }).n;
   }
 
   getEvent(id: string): EventRow | undefined {

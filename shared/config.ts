@@ -12,6 +12,26 @@ export interface S3Config {
   secretAccessKey?: string;
   forcePathStyle: boolean;
   publicBaseUrl?: string;
+  /** Bucket for the private objects (source archive, work files); unset: the `private/` prefix of `bucket`. */
+  privateBucket?: string;
+}
+
+/** Caps that keep the cost of any input bounded (README, Security). */
+export interface Limits {
+  /** Live events one API token may have at once. */
+  liveEventsPerToken: number;
+  /** Wall-clock length after which a live event is ended. */
+  maxEventSec: number;
+  /** Largest HLS playlist fetched, in bytes. */
+  maxPlaylistBytes: number;
+  /** Playlists followed from the source URL to a media playlist (a master naming a master counts 2). */
+  maxPlaylistDepth: number;
+  /** Largest HLS segment (or init section) fetched, in bytes. */
+  maxSegmentBytes: number;
+  /** Public reads (GET/HEAD without the API token) per second per client address, 0: unlimited. */
+  publicReadsPerSec: number;
+  /** Burst of public reads a client may make before the rate applies. */
+  publicReadBurst: number;
 }
 
 export interface Config {
@@ -28,6 +48,13 @@ export interface Config {
   chunkSec: number;
   defaultReconnectWindowSec: number;
   allowPrivateSources: boolean;
+  /** `host[:port]` entries let through although they are private (LAN mixers); nothing else private is. */
+  allowedSourceHosts: string[];
+  /** A pusher that sends nothing for this long is cut off; the reconnect window applies. */
+  pushIdleSec: number;
+  /** Express's `trust proxy`: the client address of rate limits comes from X-Forwarded-For. */
+  trustProxy: boolean;
+  limits: Limits;
   whisperModel?: string;
   whisperLanguage: string;
   /**
@@ -51,6 +78,23 @@ function int(env: NodeJS.ProcessEnv, name: string, def: number, min: number, max
   return n;
 }
 
+/** `host[:port],host[:port]`: each entry a URL authority, nothing more (no credentials, path or query). */
+function hostList(env: NodeJS.ProcessEnv, name: string): string[] {
+  const raw = (env[name] ?? '').trim();
+  if (!raw) return [];
+  return raw.split(',').map((entry) => {
+    const e = entry.trim();
+    let ok = /^[^\s/@?#\\]+$/.test(e);
+    try {
+      if (ok) new URL(`http://${e}/`);
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new ConfigError(`${name}: "${e}" is not host or host:port (e.g. mixer.lan:8000,192.168.1.20)`);
+    return e;
+  });
+}
+
 function bool(env: NodeJS.ProcessEnv, name: string): boolean {
   return ['1', 'true', 'yes', 'on'].includes((env[name] ?? '').toLowerCase());
 }
@@ -68,6 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secretAccessKey: env.S3_SECRET_ACCESS_KEY || undefined,
     forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE'),
     publicBaseUrl: env.S3_PUBLIC_BASE_URL || undefined,
+    privateBucket: env.S3_PRIVATE_BUCKET || undefined,
   };
   if (storage === 's3' && !s3.bucket) throw new ConfigError('STORAGE=s3 needs S3_BUCKET');
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
@@ -83,6 +128,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     chunkSec: int(env, 'REPLAY_CHUNK_SEC', 6, 1, 60),
     defaultReconnectWindowSec: int(env, 'REPLAY_RECONNECT_WINDOW_SEC', 60, 0, 1800),
     allowPrivateSources: bool(env, 'REPLAY_ALLOW_PRIVATE_SOURCES'),
+    allowedSourceHosts: hostList(env, 'REPLAY_ALLOWED_SOURCE_HOSTS'),
+    pushIdleSec: int(env, 'REPLAY_PUSH_IDLE_SEC', 10, 1, 600),
+    trustProxy: bool(env, 'REPLAY_TRUST_PROXY'),
+    limits: {
+      liveEventsPerToken: int(env, 'REPLAY_MAX_LIVE_EVENTS_PER_TOKEN', 50, 1, 100_000),
+      maxEventSec: int(env, 'REPLAY_MAX_EVENT_SEC', 12 * 3600, 60, 7 * 24 * 3600),
+      maxPlaylistBytes: int(env, 'REPLAY_MAX_PLAYLIST_BYTES', 1 << 20, 1024, 64 << 20),
+      maxPlaylistDepth: int(env, 'REPLAY_MAX_PLAYLIST_DEPTH', 3, 1, 10),
+      maxSegmentBytes: int(env, 'REPLAY_MAX_SEGMENT_BYTES', 8 << 20, 64 << 10, 256 << 20),
+      publicReadsPerSec: int(env, 'REPLAY_PUBLIC_READS_PER_SEC', 20, 0, 100_000),
+      publicReadBurst: int(env, 'REPLAY_PUBLIC_READ_BURST', 200, 1, 1_000_000),
+    },
     whisperModel: env.WHISPER_MODEL || undefined,
     whisperLanguage: env.WHISPER_LANGUAGE || 'en',
     whisperWordTimestamps: bool(env, 'WHISPER_WORD_TIMESTAMPS'),

@@ -44,11 +44,22 @@ export function safeEqual(a: string, b: string): boolean {
   return crypto.timingSafeEqual(x, y);
 }
 
-/** Mutating calls need `Authorization: Bearer <token>`. */
+/** A token's public fingerprint: what the catalog keeps to count a token's live events. */
+export function tokenId(token: string): string {
+  return crypto.createHash('sha256').update(token).digest('hex').slice(0, 16);
+}
+
+/** True when the request carries `Authorization: Bearer <token>`. */
+export function hasToken(req: Request, token: string): boolean {
+  const m = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '');
+  return !!m && safeEqual(m[1], token);
+}
+
+/** Mutating calls need `Authorization: Bearer <token>`; the token's fingerprint is left in res.locals.tokenId. */
 export function requireToken(token: string): RequestHandler {
-  return (req, _res, next) => {
-    const m = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '');
-    if (!m || !safeEqual(m[1], token)) return next(new HttpError(401, 'missing or wrong bearer token (Authorization: Bearer <REPLAY_API_TOKEN>)'));
+  return (req, res, next) => {
+    if (!hasToken(req, token)) return next(new HttpError(401, 'missing or wrong bearer token (Authorization: Bearer <REPLAY_API_TOKEN>)'));
+    res.locals.tokenId = tokenId(token);
     next();
   };
 }

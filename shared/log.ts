@@ -1,5 +1,8 @@
 // A small structured logger: one line per record, readable by people and
 // greppable by machines. LOG_LEVEL=debug|info|warn|error (default info).
+// Every line passes through the redactor: no URL path, query, credential or
+// token reaches a log, whoever logged it.
+import { redactText } from './redact.ts';
 type Level = 'debug' | 'info' | 'warn' | 'error';
 const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -17,9 +20,12 @@ function threshold(): number {
 }
 
 function format(v: unknown): string {
-  if (v instanceof Error) return JSON.stringify(v.message);
-  if (typeof v === 'string') return /\s|"/.test(v) ? JSON.stringify(v) : v;
-  return JSON.stringify(v);
+  if (v instanceof Error) return JSON.stringify(redactText(v.message));
+  if (typeof v === 'string') {
+    const r = redactText(v);
+    return /\s|"/.test(r) ? JSON.stringify(r) : r;
+  }
+  return redactText(JSON.stringify(v) ?? 'undefined');
 }
 
 export function createLogger(scope = 'replay'): Logger {
@@ -28,7 +34,7 @@ export function createLogger(scope = 'replay'): Logger {
     const extra = fields
       ? Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) => ` ${k}=${format(v)}`).join('')
       : '';
-    const line = `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} [${scope}] ${msg}${extra}\n`;
+    const line = `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} [${scope}] ${redactText(msg)}${extra}\n`;
     (level === 'error' || level === 'warn' ? process.stderr : process.stdout).write(line);
   };
   return {

@@ -10,6 +10,7 @@ import { Worker } from 'bullmq';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Catalog } from '../shared/catalog.ts';
 import { createLogger } from '../shared/log.ts';
+import { AddressPolicy } from '../shared/net-policy.ts';
 import { QUEUE, openQueues, redisConnection, type Queues, type WebhookJob } from '../shared/queues.ts';
 import { WebhookStore } from '../publisher/webhook-store.ts';
 import { emit, processWebhook, verify } from '../publisher/webhooks.ts';
@@ -59,7 +60,7 @@ it('retries a failed delivery with backoff until the endpoint accepts it', async
   const store = new WebhookStore(new Catalog(':memory:').db);
   const endpoint = store.createEndpoint({ url, events: ['event.published'] });
   const log = createLogger('test');
-  const deps = { store, config: { allowPrivateSources: true }, log };
+  const deps = { store, policy: new AddressPolicy({ allowPrivate: true }), log };
   worker = new Worker<WebhookJob>(QUEUE.webhook, (job) => processWebhook(job, deps), {
     connection: redisConnection(path.join(dir, 'redis.sock')),
     prefix: 'test',

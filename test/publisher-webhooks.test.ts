@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UnrecoverableError } from 'bullmq';
 import { Catalog } from '../shared/catalog.ts';
 import { createLogger } from '../shared/log.ts';
+import { AddressPolicy } from '../shared/net-policy.ts';
 import { WebhookStore, deliveryId, generateSecret } from '../publisher/webhook-store.ts';
 import {
   deliver,
@@ -58,10 +59,13 @@ describe('signing', () => {
   });
 });
 
+const strict = new AddressPolicy({ allowPrivate: false });
+const open = new AddressPolicy({ allowPrivate: true });
+
 describe('endpoint URLs', () => {
   it('accepts http(s) URLs and normalizes them', async () => {
-    expect(await validateWebhookUrl('https://93.184.216.34/hook#frag', false)).toBe('https://93.184.216.34/hook');
-    expect(await validateWebhookUrl('http://127.0.0.1:9/x', true)).toBe('http://127.0.0.1:9/x');
+    expect(await validateWebhookUrl('https://93.184.216.34/hook#frag', strict)).toBe('https://93.184.216.34/hook');
+    expect(await validateWebhookUrl('http://127.0.0.1:9/x', open)).toBe('http://127.0.0.1:9/x');
   });
 
   it.each([
@@ -70,20 +74,20 @@ describe('endpoint URLs', () => {
     ['https://user:pw@93.184.216.34/x', /credentials/],
     ['not a url', /valid absolute URL/],
     ['', /required/],
-    ['http://127.0.0.1/x', /private or loopback/],
-    ['http://localhost:8080/x', /private or loopback/],
-    ['http://[::1]/x', /private or loopback/],
-    ['http://[::ffff:127.0.0.1]/x', /private or loopback/],
-    ['http://169.254.169.254/latest/meta-data', /private or loopback/],
-    ['http://10.1.2.3/x', /private or loopback/],
-    ['http://0x7f.1/x', /private or loopback/],
-    ['http://2130706433/x', /private or loopback/],
+    ['http://127.0.0.1/x', /private address/],
+    ['http://localhost:8080/x', /private address/],
+    ['http://[::1]/x', /private address/],
+    ['http://[::ffff:127.0.0.1]/x', /private address/],
+    ['http://169.254.169.254/latest/meta-data', /private address/],
+    ['http://10.1.2.3/x', /private address/],
+    ['http://0x7f.1/x', /private address/],
+    ['http://2130706433/x', /private address/],
   ])('refuses %s', async (url, message) => {
-    await expect(validateWebhookUrl(url, false)).rejects.toThrow(message);
+    await expect(validateWebhookUrl(url, strict)).rejects.toThrow(message);
   });
 
   it('refuses a non-string', async () => {
-    await expect(validateWebhookUrl(42, false)).rejects.toThrow(/required/);
+    await expect(validateWebhookUrl(42, strict)).rejects.toThrow(/required/);
   });
 });
 
@@ -156,7 +160,7 @@ describe('deliver', () => {
       eventType: 'event.published',
       payload: JSON.stringify({ type: 'event.published', timestamp: '2030-01-01T00:00:00.000Z', data: { id: 'ev_1', title: 'Ünïcode <&>' } }),
     });
-    return { store, endpoint, delivery, deps: { store, config: { allowPrivateSources }, log, timeoutMs: 500 } };
+    return { store, endpoint, delivery, deps: { store, policy: new AddressPolicy({ allowPrivate: allowPrivateSources }), log, timeoutMs: 500 } };
   }
 
   it('POSTs the signed JSON body and records the delivery', async () => {
@@ -217,7 +221,7 @@ describe('deliver', () => {
       const err = await deliver(delivery.id, deps).catch((e) => e);
       expect(err).toBeInstanceOf(UnrecoverableError);
       expect(store.getDelivery(delivery.id)).toMatchObject({ status: 'failed', attempts: 1 });
-      expect(store.getDelivery(delivery.id)!.lastError).toMatch(/private or loopback/);
+      expect(store.getDelivery(delivery.id)!.lastError).toMatch(/private address/);
     }
     expect(received).toHaveLength(0);
   });

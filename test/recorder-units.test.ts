@@ -6,18 +6,23 @@ import { HlsReader, parsePlaylist, stripId3 } from '../recorder/hls-reader.ts';
 import { openHttp } from '../recorder/http-fetch.ts';
 import { makeSlug } from '../recorder/recorder.ts';
 import { checkSourceUrl, pullSource } from '../recorder/sources.ts';
-import { isPrivateAddress } from '../shared/net-guard.ts';
+import { AddressPolicy, addressRange } from '../shared/net-policy.ts';
+
+const strict = new AddressPolicy({ allowPrivate: false });
+const open = new AddressPolicy({ allowPrivate: true });
+const limits = { maxPlaylistBytes: 1 << 20, maxPlaylistDepth: 3, maxSegmentBytes: 8 << 20 };
+const isPrivateAddress = (ip: string) => addressRange(ip) !== undefined;
 
 describe('source URL policy', () => {
   it('allows only http(s), rtmp(s) and srt, and file: only with REPLAY_ALLOW_PRIVATE_SOURCES', () => {
-    expect(checkSourceUrl('https://example.com/live.m3u8', false).kind).toBe('http');
-    expect(checkSourceUrl('rtmp://example.com/app/key', false).kind).toBe('rtmp');
-    expect(checkSourceUrl('srt://example.com:9000', false).kind).toBe('srt');
+    expect(checkSourceUrl('https://example.com/live.m3u8', strict).kind).toBe('http');
+    expect(checkSourceUrl('rtmp://example.com/app/key', strict).kind).toBe('rtmp');
+    expect(checkSourceUrl('srt://example.com:9000', strict).kind).toBe('srt');
     for (const bad of ['ftp://example.com/x', 'concat:a|b', 'gopher://x', 'data:audio/aac;base64,AAAA', 'subfile:,start,0,end,1,:/etc/passwd', 'javascript:alert(1)']) {
-      expect(() => checkSourceUrl(bad, true), bad).toThrow();
+      expect(() => checkSourceUrl(bad, open), bad).toThrow();
     }
-    expect(() => checkSourceUrl('file:///etc/passwd', false)).toThrow(/REPLAY_ALLOW_PRIVATE_SOURCES/);
-    expect(checkSourceUrl('file:///tmp/a.aac', true).kind).toBe('file');
+    expect(() => checkSourceUrl('file:///etc/passwd', strict)).toThrow(/REPLAY_ALLOW_PRIVATE_SOURCES/);
+    expect(checkSourceUrl('file:///tmp/a.aac', open).kind).toBe('file');
   });
 
   it('classifies private, loopback, link-local and mapped addresses', () => {
@@ -38,12 +43,12 @@ describe('source URL policy', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const port = (server.address() as AddressInfo).port;
     try {
-      await expect(openHttp(`http://localhost:${port}/x`, { allowPrivate: false })).rejects.toThrow(/private or loopback/);
-      const ok = await openHttp(`http://localhost:${port}/x`, { allowPrivate: true });
+      await expect(openHttp(`http://localhost:${port}/x`, { policy: strict })).rejects.toThrow(/private address/);
+      const ok = await openHttp(`http://localhost:${port}/x`, { policy: open });
       ok.resume();
       // An rtmp source is checked before ffmpeg is given it.
-      await expect(pullSource('rtmp://127.0.0.1/app/key', false).connect(new AbortController().signal)).rejects.toThrow(/private or loopback/);
-      await expect(openHttp(`http://localhost:${port}/redirect`, { allowPrivate: false })).rejects.toThrow(/private or loopback/);
+      expect(() => pullSource('rtmp://localhost/app/key', { policy: strict, limits })).toThrow(/private address/);
+      await expect(openHttp(`http://localhost:${port}/redirect`, { policy: strict })).rejects.toThrow(/private address/);
     } finally {
       server.close();
     }
@@ -57,7 +62,7 @@ describe('source URL policy', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const port = (server.address() as AddressInfo).port;
     try {
-      await expect(openHttp(`http://127.0.0.1:${port}/`, { allowPrivate: true })).rejects.toThrow(/only http and https/);
+      await expect(openHttp(`http://127.0.0.1:${port}/`, { policy: open })).rejects.toThrow(/only http and https/);
     } finally {
       server.close();
     }
