@@ -130,14 +130,8 @@ export async function startService(config: Config, log: Logger): Promise<Service
   app.use(transcriberRoutes({ catalog, state: transcriberState }));
   app.use(webhookRoutes({ store: webhookStore, policy, log: log.child('webhooks') }, requireAuth));
   app.use(publisherRoutes(publisherRouteDeps));
-  if (storage instanceof FsStorage) {
-    // The unedited source archive and the stages' work files are not for the public.
-    app.use('/files/events/:id/:area', (req, res, next) => {
-      if (['source', 'work'].includes(String(req.params.area))) res.status(404).json({ error: 'not found' });
-      else next();
-    });
-    app.use('/files', serveFsStorage(storage));
-  }
+  // Only the public store is served; the source archive and work files are not (shared/storage/partitioned.ts).
+  if (storage.publicStore instanceof FsStorage) app.use('/files', serveFsStorage(storage.publicStore));
   app.use(errorHandler(log.child('http')));
 
   const server = await new Promise<http.Server>((resolve, reject) => {

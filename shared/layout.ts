@@ -1,9 +1,18 @@
-// Where each stage's published objects live in storage: the contract through
-// which stages meet (a stage reads another's output by these keys, never by
+// Where each stage's objects live in storage: the contract through which
+// stages meet (a stage reads another's output by these keys, never by
 // importing it).
+//
+// Keys under `private/` are private: the unedited source archive and the
+// stages' work files. They live apart from the public objects (another
+// directory, or another bucket or a prefix a bucket policy keeps private),
+// have no public URL and are never served by the app.
+export const PRIVATE_PREFIX = 'private/';
+
 export const keys = {
-  /** Unedited source audio, one MPEG-TS chunk per sealed spool chunk (recorder). */
-  sourceChunk: (eventId: string, sessionNo: number, name: string) => `events/${eventId}/source/s${sessionNo}-${name}`,
+  /** Unedited source audio, one MPEG-TS chunk per sealed spool chunk (recorder). Private. */
+  sourceChunk: (eventId: string, sessionNo: number, name: string) => `${PRIVATE_PREFIX}events/${eventId}/source/s${sessionNo}-${name}`,
+  /** A stage's work file (transcoder PCM and the like). Private. */
+  work: (eventId: string, rest: string) => `${PRIVATE_PREFIX}events/${eventId}/work/${rest}`,
   /** Listener rendition: fMP4 HLS (transcoder). */
   hlsInit: (eventId: string) => `events/${eventId}/hls/init.mp4`,
   hlsSegment: (eventId: string, k: number) => `events/${eventId}/hls/seg-${k}.m4s`,

@@ -18,7 +18,7 @@ import { concatDuration, hlsSegmentFiles, sha256 } from './helpers/audio.ts';
 import { liveHls } from './helpers/live-source.ts';
 import { tcpRedis } from './helpers/redis.ts';
 import { s3rverProcess } from './helpers/s3rver.ts';
-import { startService, type RunningService } from './helpers/service.ts';
+import { startService, storedFile, type RunningService } from './helpers/service.ts';
 
 const OUTAGE_MS = 12_000;
 const SOURCE_SEC = 38;
@@ -112,7 +112,7 @@ describe.concurrent('recorder outages: capture goes on into the spool, nothing i
     const chunks = await chunksOf(svc, id);
     expectContiguous(chunks);
     for (const c of chunks) {
-      const file = path.join(svc.dataDir, 'storage', c.key);
+      const file = storedFile(svc.dataDir, c.key);
       expect(fs.existsSync(file), c.key).toBe(true);
       expect(sha256(file)).toBe(c.sha256);
     }
@@ -199,7 +199,7 @@ describe.concurrent('recorder outages: capture goes on into the spool, nothing i
       expect(buf.length, c.key).toBe(c.bytes);
       expect(crypto.createHash('sha256').update(buf).digest('hex'), c.key).toBe(c.sha256);
     }
-    const listed = (await storage.list(`events/${id}/source/`)).map((o) => o.key).sort();
+    const listed = (await storage.list(`private/events/${id}/source/`)).map((o) => o.key).sort();
     expect(listed).toEqual(chunks.map((c) => c.key).sort());
     // The spool was emptied: everything left the machine.
     expect(fs.existsSync(path.join(svc.dataDir, 'spool', id))).toBe(false);

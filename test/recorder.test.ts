@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { concatDuration, hlsSegmentFiles, sha256 } from './helpers/audio.ts';
 import { liveHls, liveHttpStream } from './helpers/live-source.ts';
-import { startService, type RunningService } from './helpers/service.ts';
+import { startService, storedFile, type RunningService } from './helpers/service.ts';
 
 let svc: RunningService;
 
@@ -28,7 +28,7 @@ async function expectArchiveConsistent(id: string) {
   const ev = (await svc.api('GET', `/api/events/${id}`)).body;
   let t = 0;
   for (const c of body.chunks) {
-    const file = path.join(svc.dataDir, 'storage', c.key);
+    const file = storedFile(svc.dataDir, c.key);
     expect(fs.existsSync(file), c.key).toBe(true);
     expect(sha256(file)).toBe(c.sha256);
     const gap = ev.gaps.find((g: any) => Math.abs(g.startSec - t) < 0.002);
@@ -121,6 +121,7 @@ describe.concurrent('live capture', () => {
     expect((await push('sk_wrong', 3)).status).toBe(401);
     expect((await svc.api('GET', `/api/events/${body.id}`)).body.chunks).toBe(0);
     expect(fs.existsSync(path.join(svc.dataDir, 'storage', 'events', body.id))).toBe(false);
+    expect(fs.existsSync(path.join(svc.dataDir, 'private', 'events', body.id))).toBe(false);
     const spool = path.join(svc.dataDir, 'spool', body.id);
     expect(fs.existsSync(spool) ? fs.readdirSync(spool) : []).toEqual([]);
 

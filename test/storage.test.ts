@@ -317,17 +317,28 @@ describe('FsStorage specifics', () => {
 });
 
 describe('createStorage', () => {
-  it('builds the configured driver', () => {
+  it('builds the configured driver, private objects apart from the public ones', async () => {
     const dataDir = tmpDir('cfg');
     const fsCfg = loadConfig({ REPLAY_DATA_DIR: dataDir, PORT: '9999' });
     const a = createStorage(fsCfg);
-    expect(a).toBeInstanceOf(FsStorage);
-    expect((a as FsStorage).root).toBe(path.join(dataDir, 'storage'));
+    expect(a.publicStore).toBeInstanceOf(FsStorage);
+    expect((a.publicStore as FsStorage).root).toBe(path.join(dataDir, 'storage'));
     expect(a.publicUrl('x/y.mp3')).toBe('http://127.0.0.1:9999/files/x/y.mp3');
-    expect((createStorage(fsCfg, { fsRoot: path.join(dataDir, 'alt') }) as FsStorage).root).toBe(path.join(dataDir, 'alt'));
+    await a.put('events/e/hls/a.m4s', 'pub');
+    await a.put('private/events/e/source/s1-c000000.ts', 'priv');
+    // The private object is outside the served root, and has no public URL.
+    expect(fs.readFileSync(path.join(dataDir, 'private/events/e/source/s1-c000000.ts'), 'utf8')).toBe('priv');
+    expect(fs.existsSync(path.join(dataDir, 'storage/private'))).toBe(false);
+    expect(() => a.publicUrl('private/events/e/source/s1-c000000.ts')).toThrow(StorageKeyError);
+    expect((await a.list('')).map((o) => o.key)).toEqual(['events/e/hls/a.m4s', 'private/events/e/source/s1-c000000.ts']);
+    expect((await a.list('private/')).map((o) => o.key)).toEqual(['private/events/e/source/s1-c000000.ts']);
+    expect((await a.get('private/events/e/source/s1-c000000.ts')).toString()).toBe('priv');
     const s3 = createStorage(loadConfig({ STORAGE: 's3', S3_BUCKET: 'b', S3_PUBLIC_BASE_URL: 'https://cdn.example.com' }));
     expect(s3.kind).toBe('s3');
+    expect(s3.privateStore).toBe(s3.publicStore);
     expect(s3.publicUrl('x/y.mp3')).toBe('https://cdn.example.com/x/y.mp3');
+    const split = createStorage(loadConfig({ STORAGE: 's3', S3_BUCKET: 'b', S3_PRIVATE_BUCKET: 'p' }));
+    expect((split.privateStore as S3Storage).bucket).toBe('p');
   });
 });
 

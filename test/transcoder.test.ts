@@ -208,7 +208,7 @@ describe('transcoder', () => {
     expect(segs.length).toBe(Math.ceil(Math.round(timelineEnd * RATE / FRAME) / SEGMENT_FRAMES));
     expect((await storage.head(transcoderKeys.segment(EVENT, 0)))!.cacheControl).toContain('immutable');
     // work PCM is gone, the transcriber's PCM is there
-    expect(await storage.list(`events/${EVENT}/work/pcm48/`)).toEqual([]);
+    expect(await storage.list(`private/events/${EVENT}/work/pcm48/`)).toEqual([]);
     expect(pcmJobs.map((j) => j.key)).toEqual(segs.map((s) => transcoderKeys.pcm16(EVENT, Number(s.slice(4, -4)))));
 
     // Finalizing again is a no-op that produces the same playlist; late jobs are ignored.

@@ -4,7 +4,7 @@
 //
 // Flow for one event (all steps idempotent, see state.ts):
 //   ingestChunk     decode a chunk seamlessly to its 48 kHz timeline piece
-//                   (decode.ts) and store it at events/<id>/work/pcm48/<seq>.f32
+//                   (decode.ts) and store it at private/events/<id>/work/pcm48/<seq>.f32
 //   buildReady      make every segment whose timeline is known through its end
 //                   + 2 frames (live), or every remaining segment (final):
 //                   assemble PCM from the pieces (silence in gaps), encode with
@@ -67,9 +67,9 @@ export const transcoderKeys = {
   peaks: keys.peaks,
   loudness: keys.loudness,
   /** 48 kHz mono f32le timeline piece of one source chunk (work data, deleted once no segment needs it). */
-  pcm48: (eventId: string, seq: number) => `events/${eventId}/work/pcm48/${seq}.f32`,
+  pcm48: (eventId: string, seq: number) => keys.work(eventId, `pcm48/${seq}.f32`),
   /** 16 kHz mono s16le of one rendition segment, for the transcriber. */
-  pcm16: (eventId: string, k: number) => `events/${eventId}/work/pcm16/seg-${k}.s16le`,
+  pcm16: (eventId: string, k: number) => keys.work(eventId, `pcm16/seg-${k}.s16le`),
 };
 
 export const CACHE = {

@@ -1,6 +1,9 @@
 // Serves objects of the filesystem driver over HTTP; the app mounts this at
 // `/files`, which is the fs driver's publicUrl base. (With S3 the bucket or its
-// CDN serves objects directly and this router is not used.)
+// CDN serves objects directly and this router is not used.) Only the public
+// store is mounted; private objects live elsewhere, and a request path that
+// names one in any encoding is refused before anything is opened.
+import path from 'node:path';
 import { pipeline } from 'node:stream';
 import express, { type Response } from 'express';
 import { log } from '../log.ts';
@@ -28,6 +31,32 @@ export function parseRange(header: string | undefined, size: number): { start: n
   if (b !== undefined && b < a) return undefined; // syntactically invalid: ignore
   if (a >= size) return 'unsatisfiable';
   return { start: a, end: Math.min(b ?? size - 1, size - 1) };
+}
+
+/**
+ * The key a request path names after every decoding a client, proxy or
+ * server might apply (%2F, %252F, ...), with backslashes as slashes, `.` and
+ * `..` resolved, and case folded.
+ */
+export function canonicalKeyPath(rawPath: string): string {
+  let p = rawPath;
+  for (let i = 0; i < 8; i++) {
+    let d: string;
+    try {
+      d = decodeURIComponent(p);
+    } catch {
+      break;
+    }
+    if (d === p) break;
+    p = d;
+  }
+  return path.posix.normalize('/' + p.replace(/\\/g, '/')).replace(/^\/+/, '').toLowerCase();
+}
+
+/** True for the private prefix, and for the source and work areas of the old layout (objects stored before they moved). */
+export function isPrivatePath(rawPath: string): boolean {
+  const k = canonicalKeyPath(rawPath);
+  return k === 'private' || k.startsWith('private/') || /^events\/[^/]*\/(source|work)(\/|$)/.test(k);
 }
 
 function notFound(res: Response): void {
@@ -61,6 +90,7 @@ export function serveFsStorage(storage: FsStorage): express.Router {
   // array of decoded segments. A `%2F` decodes into a segment, so the joined key
   // contains `..` or an empty segment and fails validation. GET routes also match HEAD.
   router.get('/*key', async (req, res) => {
+    if (isPrivatePath(req.path)) return notFound(res);
     const raw = (req.params as Record<string, unknown>).key;
     const key = Array.isArray(raw) ? raw.join('/') : String(raw);
     try {

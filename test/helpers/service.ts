@@ -9,6 +9,11 @@ import path from 'node:path';
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const TOKEN = 'test-token-0123456789';
 
+/** Where the fs storage of a service keeps an object: private keys under DATA_DIR/private, public ones under DATA_DIR/storage. */
+export function storedFile(dataDir: string, key: string): string {
+  return key.startsWith('private/') ? path.join(dataDir, key) : path.join(dataDir, 'storage', key);
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const s = net.createServer();
