@@ -8,11 +8,13 @@ import type http from 'node:http';
 import path from 'node:path';
 import { Catalog } from '../shared/catalog.ts';
 import type { Config } from '../shared/config.ts';
+import { lockDataDir, type DataDirLock } from '../shared/data-dir.ts';
 import { assertPrograms, warmUpFfmpeg } from '../shared/ffmpeg.ts';
-import { errorHandler, loadApiToken, requireToken } from '../shared/http.ts';
+import { errorHandler, hasToken, loadApiToken, requireToken, securityHeaders } from '../shared/http.ts';
 import type { Logger } from '../shared/log.ts';
 import { AddressPolicy } from '../shared/net-policy.ts';
 import { openQueues, QUEUE, redisConnection, type QueueName, type Queues } from '../shared/queues.ts';
+import { publicReadLimit } from '../shared/rate-limit.ts';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../shared/redis-server.ts';
 import { createStorage, FsStorage } from '../shared/storage/index.ts';
 import { serveFsStorage } from '../shared/storage/serve.ts';
@@ -45,6 +47,17 @@ export interface Service {
 }
 
 export async function startService(config: Config, log: Logger): Promise<Service> {
+  // Before anything else: a second service on this data dir stops here, touching nothing.
+  const lock = lockDataDir(config.dataDir);
+  try {
+    return await start(config, log, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Service> {
   assertPrograms(['ffmpeg', 'ffprobe', ...(config.redisUrl ? [] : ['redis-server'])]);
   await warmUpFfmpeg();
   const { token, created } = loadApiToken(config.dataDir, config.apiToken);
@@ -122,10 +135,12 @@ export async function startService(config: Config, log: Logger): Promise<Service
   const extensions = [transcoderView(transcoderState, storage), transcriberView(transcriberState, config), publisherView(publisherRouteDeps)];
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  app.set('trust proxy', config.trustProxy);
+  app.use(securityHeaders());
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });
+  app.use(publicReadLimit({ perSec: config.limits.publicReadsPerSec, burst: config.limits.publicReadBurst, exempt: (req) => hasToken(req, token) }));
   app.use(recorderRoutes({ catalog, config, recorder, policy, requireAuth, extensions }));
   app.use(transcriberRoutes({ catalog, state: transcriberState }));
   app.use(webhookRoutes({ store: webhookStore, policy, log: log.child('webhooks') }, requireAuth));
@@ -156,6 +171,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
       await queues.close();
       catalog.close();
       await redis?.stop();
+      lock.release();
     })());
 
   return { url, token, tokenCreated: created, catalog, queues, recorder, server, close };

@@ -45,6 +45,7 @@ export function publisherRoutes(deps: PublisherRouteDeps): Router {
     const live = ev.status === 'live' || !pub;
     const urls = eventUrls(config, storage, ev);
     const t = Number(req.query.t);
+    const embed = 'embed' in req.query;
     const nonce = crypto.randomBytes(16).toString('base64');
     const segments = await transcriptSegments(storage, ev.id);
     const html = renderReplayPage({
@@ -54,11 +55,13 @@ export function publisherRoutes(deps: PublisherRouteDeps): Router {
       gaps: catalog.gaps(ev.id),
       nonce,
       live,
-      embed: 'embed' in req.query,
+      embed,
       startAtSec: Number.isFinite(t) && t > 0 ? t : undefined,
       audioType: 'audio/mp4',
     });
-    res.set('Content-Security-Policy', replayPageCsp(nonce, { mediaOrigins: [urls.audio], frameAncestors: ["'self'", 'https://twitter.com', 'https://x.com'] }));
+    // Only the embed player may be framed (by any site that embeds it: X's player card, oEmbed consumers).
+    res.set('Content-Security-Policy', replayPageCsp(nonce, { mediaOrigins: [urls.audio], frameAncestors: embed ? ['*'] : ["'none'"] }));
+    if (embed) res.removeHeader('X-Frame-Options');
     res.set('Cache-Control', live ? 'no-cache' : 'public, max-age=60');
     res.type('html').send(html);
   });

@@ -64,6 +64,23 @@ export function requireToken(token: string): RequestHandler {
   };
 }
 
+/**
+ * Headers every response carries: no MIME sniffing, no full URLs in the
+ * Referer sent to other sites, and no framing. A page that may be framed (the
+ * embed player) sets its own frame-ancestors and drops X-Frame-Options.
+ */
+export function securityHeaders(): RequestHandler {
+  return (_req, res, next) => {
+    res.set({
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'strict-origin-when-cross-origin',
+      'Content-Security-Policy': "frame-ancestors 'none'",
+      'X-Frame-Options': 'DENY',
+    });
+    next();
+  };
+}
+
 /** Express 5 forwards rejected promises here: answer JSON, never a stack trace. */
 export function errorHandler(log: Logger) {
   return (err: any, req: Request, res: Response, _next: NextFunction) => {

@@ -40,12 +40,14 @@ export interface EventEndedJob {
 
 export interface PcmReadyJob {
   eventId: string;
-  /** Storage key of a 16 kHz mono s16le PCM file. */
+  /** Storage key of a 16 kHz mono s16le PCM file; empty for a silent piece. */
   key: string;
   startSec: number;
   durationSec: number;
   /** Set on the event's last piece: no audio follows. */
   final?: boolean;
+  /** The piece is silence (a gap on the timeline): nothing was stored and nothing needs transcribing. */
+  silent?: boolean;
 }
 
 /** The rendition of an ended event is complete (ENDLIST written, loudness and peaks final). */

@@ -71,6 +71,12 @@ export function peaksOf(span: PcmSpan, start: number, end: number): PeaksPart {
   return { firstPixel, data };
 }
 
+/** peaksOf of silence, without reading any samples: a gap costs the same whatever its length. */
+export function silentPeaks(start: number, end: number): PeaksPart {
+  const firstPixel = Math.floor(start / PEAKS_SAMPLES_PER_PIXEL);
+  return { firstPixel, data: new Array<number>(2 * (Math.ceil(end / PEAKS_SAMPLES_PER_PIXEL) - firstPixel)).fill(0) };
+}
+
 /** Merges parts into the whole-timeline waveform of `totalSamples` samples (pixels nothing covers are 0, 0). */
 export function mergePeaks(parts: PeaksPart[], totalSamples: number): PeaksJson {
   const length = Math.ceil(totalSamples / PEAKS_SAMPLES_PER_PIXEL);
@@ -190,6 +196,12 @@ export function loudnessOf(span: PcmSpan, start: number, end: number): LoudnessP
     if (m > truePeak) truePeak = m;
   }
   return { firstCell, sums, samplePeak, truePeak: Math.max(truePeak, samplePeak) };
+}
+
+/** loudnessOf of silence (after silence), without filtering any samples. */
+export function silentLoudness(start: number, end: number): LoudnessPart {
+  const firstCell = Math.floor(start / LOUDNESS_CELL);
+  return { firstCell, sums: new Array<number>(Math.ceil(end / LOUDNESS_CELL) - firstCell).fill(0), samplePeak: 0, truePeak: 0 };
 }
 
 const lufs = (meanSquare: number) => -0.691 + 10 * Math.log10(meanSquare);

@@ -8,7 +8,7 @@
 import { encodePcm } from '../shared/ffmpeg.ts';
 import { f32Bytes } from './decode.ts';
 import { initSegment, mediaSegment, parseAdts } from './fmp4.ts';
-import { ENCODER_PRIMING_PACKETS, FRAME, POST_ROLL, PRE_ROLL, PRE_ROLL_FRAMES, RATE, RENDITION_BITRATE } from './grid.ts';
+import { ENCODER_PRIMING_PACKETS, FRAME, POST_ROLL, PRE_ROLL, PRE_ROLL_FRAMES, RATE, RENDITION_BITRATE, SEGMENT_FRAMES } from './grid.ts';
 
 export const RENDITION_TRACK = { sampleRate: RATE, channels: 1, bitrate: RENDITION_BITRATE, frameSamples: FRAME };
 
@@ -23,7 +23,30 @@ export function renditionInit(): Buffer {
  * POST_ROLL after (silence where the timeline has none).
  */
 export async function encodeSegment(opts: { pcm: Float32Array; startFrame: number; frames: number; sequence: number }): Promise<Buffer> {
-  const { pcm, frames } = opts;
+  return muxSegment(opts, await encodeFrames(opts.pcm, opts.frames));
+}
+
+function muxSegment(opts: { startFrame: number; sequence: number }, frames: Buffer[]): Buffer {
+  return mediaSegment({ sequence: opts.sequence, baseDecodeTime: opts.startFrame * FRAME, frames, frameSamples: FRAME });
+}
+
+let silence: Promise<Buffer[]> | undefined;
+
+/**
+ * A full segment of silence between silence, exactly as encodeSegment makes
+ * it, but with the AAC frames encoded once per process and reused: a gap on
+ * the timeline costs a few bytes per segment and no encoding.
+ */
+export async function encodeSilentSegment(opts: { startFrame: number; sequence: number }): Promise<Buffer> {
+  silence ??= encodeFrames(new Float32Array(PRE_ROLL + SEGMENT_FRAMES * FRAME + POST_ROLL), SEGMENT_FRAMES).catch((err) => {
+    silence = undefined;
+    throw err;
+  });
+  return muxSegment(opts, await silence);
+}
+
+/** The AAC frames of the `frames` frames after PRE_ROLL in pcm (encoded with pre- and post-roll, then trimmed). */
+async function encodeFrames(pcm: Float32Array, frames: number): Promise<Buffer[]> {
   if (pcm.length !== PRE_ROLL + frames * FRAME + POST_ROLL) {
     throw new Error(`encodeSegment: expected ${PRE_ROLL + frames * FRAME + POST_ROLL} samples, got ${pcm.length}`);
   }
@@ -45,10 +68,5 @@ export async function encodeSegment(opts: { pcm: Float32Array; startFrame: numbe
       throw new Error(`encoder returned unexpected AAC (object type ${p.objectType}, ${p.sampleRate} Hz, ${p.channels} ch)`);
     }
   }
-  return mediaSegment({
-    sequence: opts.sequence,
-    baseDecodeTime: opts.startFrame * FRAME,
-    frames: packets.slice(first, first + frames).map((p) => p.data),
-    frameSamples: FRAME,
-  });
+  return packets.slice(first, first + frames).map((p) => p.data);
 }

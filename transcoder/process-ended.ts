@@ -3,9 +3,8 @@
 // that its last piece has come, and hand the event to the publisher.
 import type { Job } from 'bullmq';
 import { jobId, type EventEndedJob, type Queues } from '../shared/queues.ts';
-import { FRAME, RATE } from './grid.ts';
 import { finalizeRendition } from './process-chunk.ts';
-import type { TranscoderDeps } from './rendition.ts';
+import { pcmReadyJob, type TranscoderDeps } from './rendition.ts';
 import { TranscoderState } from './state.ts';
 
 export interface ProcessEndedDeps extends TranscoderDeps {
@@ -36,11 +35,7 @@ export async function processEventEnded(job: Job<EventEndedJob>, deps: ProcessEn
   const segments = new TranscoderState(deps.catalog).segments(eventId);
   const last = segments[segments.length - 1];
   if (last) {
-    await deps.queues.pcmReady.add(
-      'pcm',
-      { eventId, key: last.pcm16Key, startSec: (last.startFrame * FRAME) / RATE, durationSec: (last.frames * FRAME) / RATE, final: true },
-      { jobId: `${eventId}-pcm-final` },
-    );
+    await deps.queues.pcmReady.add('pcm', { ...pcmReadyJob(eventId, last), final: true }, { jobId: `${eventId}-pcm-final` });
   }
   await deps.queues.renditionReady.add('rendition', { eventId }, { jobId: jobId.rendition(eventId) });
 }

@@ -26,11 +26,15 @@ import {
   loudnessOf,
   mergePeaks,
   peaksOf,
+  silentLoudness,
+  silentPeaks,
+  type LoudnessPart,
   type LoudnessSummary,
   type PeaksJson,
+  type PeaksPart,
 } from './analysis.ts';
 import { contiguous, decodePiece, f32, f32Bytes, probeChunk, runPosition, type ChunkRef, type SourceFormat } from './decode.ts';
-import { encodeSegment, renditionInit } from './encode.ts';
+import { encodeSegment, encodeSilentSegment, renditionInit } from './encode.ts';
 import {
   ASR_DECIMATION,
   ASR_RATE,
@@ -256,9 +260,10 @@ export interface BuiltSegment {
   pcmReady: PcmReadyJob;
 }
 
-function pcmReadyJob(eventId: string, s: { startFrame: number; frames: number; pcm16Key: string }): PcmReadyJob {
+/** The pcm-ready message of a segment; a silent segment has no PCM in storage (empty key, `silent`). */
+export function pcmReadyJob(eventId: string, s: { startFrame: number; frames: number; pcm16Key: string }): PcmReadyJob {
   const samples16 = Math.ceil((s.frames * FRAME) / ASR_DECIMATION);
-  return { eventId, key: s.pcm16Key, startSec: (s.startFrame * FRAME) / RATE, durationSec: samples16 / ASR_RATE };
+  return { eventId, key: s.pcm16Key, startSec: (s.startFrame * FRAME) / RATE, durationSec: samples16 / ASR_RATE, ...(s.pcm16Key ? {} : { silent: true }) };
 }
 
 async function ensureInit(deps: TranscoderDeps, eventId: string): Promise<void> {
@@ -268,26 +273,41 @@ async function ensureInit(deps: TranscoderDeps, eventId: string): Promise<void> 
   st.markInitWritten(eventId);
 }
 
-/** Makes, uploads and records segment k: frames [startFrame, startFrame + frames). */
+/**
+ * Makes, uploads and records segment k: frames [startFrame, startFrame + frames).
+ * A full segment that no piece of audio reaches (a gap, pre- and post-roll
+ * included) is silence: its frames are reused, its measurements written
+ * down without reading samples, and it has no 16 kHz PCM. A gap costs the
+ * same whatever its length.
+ */
 export async function buildSegment(deps: TranscoderDeps, eventId: string, k: number, frames: number): Promise<BuiltSegment> {
   const st = new TranscoderState(deps.catalog);
   const startFrame = k * SEGMENT_FRAMES;
   const start = startFrame * FRAME;
   const end = start + frames * FRAME;
   const pcmStart = start - PRE_ROLL;
-  const pcm = await assemble(deps, eventId, pcmStart, end + POST_ROLL);
-  const span = { pcm, pcmStart };
-  const media = await encodeSegment({ pcm, startFrame, frames, sequence: k + 1 }); // mfhd sequence numbers start at 1
-  const peaks = peaksOf(span, start, end);
-  const loudness = loudnessOf(span, start, end);
-  const pcm16 = decimateForAsr(span, start, end);
   const key = transcoderKeys.segment(eventId, k);
-  const pcm16Key = transcoderKeys.pcm16(eventId, k);
+  const silent = frames === SEGMENT_FRAMES && st.chunksOverlapping(eventId, pcmStart, end + POST_ROLL).length === 0;
+  let built: { media: Buffer; peaks: PeaksPart; loudness: LoudnessPart; pcm16Key: string; pcm16?: Buffer };
+  if (silent) {
+    built = { media: await encodeSilentSegment({ startFrame, sequence: k + 1 }), peaks: silentPeaks(start, end), loudness: silentLoudness(start, end), pcm16Key: '' };
+  } else {
+    const pcm = await assemble(deps, eventId, pcmStart, end + POST_ROLL);
+    const span = { pcm, pcmStart };
+    built = {
+      media: await encodeSegment({ pcm, startFrame, frames, sequence: k + 1 }), // mfhd sequence numbers start at 1
+      peaks: peaksOf(span, start, end),
+      loudness: loudnessOf(span, start, end),
+      pcm16Key: transcoderKeys.pcm16(eventId, k),
+      pcm16: decimateForAsr(span, start, end),
+    };
+  }
+  const { media, peaks, loudness, pcm16Key, pcm16 } = built;
   await ensureInit(deps, eventId);
   await deps.storage.put(key, media, { contentType: TYPES.mp4, cacheControl: CACHE.immutable });
-  await deps.storage.put(pcm16Key, pcm16, { contentType: TYPES.raw, cacheControl: CACHE.work });
+  if (pcm16) await deps.storage.put(pcm16Key, pcm16, { contentType: TYPES.raw, cacheControl: CACHE.work });
   st.addSegment({ eventId, k, startFrame, frames, key, bytes: media.length, pcm16Key, peaks, loudness });
-  deps.log.debug('segment built', { event: eventId, k, frames, bytes: media.length });
+  deps.log.debug('segment built', { event: eventId, k, frames, bytes: media.length, silent });
   return { k, startFrame, frames, key, pcm16Key, pcmReady: pcmReadyJob(eventId, { startFrame, frames, pcm16Key }) };
 }
 

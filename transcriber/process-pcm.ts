@@ -27,7 +27,7 @@ export async function processPcmReady(job: Job<PcmReadyJob>, deps: ProcessPcmDep
   }
   if (deps.state.status(d.eventId).status === 'unavailable') {
     // No model: nobody will read this audio; keep no work files behind.
-    await deps.storage.delete(d.key).catch(() => {});
+    if (d.key) await deps.storage.delete(d.key).catch(() => {});
     if (d.final) await deps.queues.transcriptReady.add('transcript', { eventId: d.eventId, revision: 0 }, { jobId: jobId.transcript(d.eventId, 0) });
   }
 }

@@ -10,7 +10,7 @@ import type { Logger } from '../shared/log.ts';
 import type { Storage } from '../shared/storage/storage.ts';
 import { toPlainText, toPodcastJson, toSrt, toWebVtt, TRANSCRIPT_TYPES } from './formats.ts';
 import { appendWindow, promptFrom, type StitchState, type TimelineSegment, type TranscribedWindow } from './stitch.ts';
-import type { TranscriberState } from './state.ts';
+import type { PcmPiece, TranscriberState } from './state.ts';
 import { runWhisper, whisperModelPath, WhisperModelMissingError, type WhisperSegment } from './whisper.ts';
 import { isSilent, planWindows, SAMPLE_RATE, slicePcm } from './windows.ts';
 
@@ -74,14 +74,28 @@ async function writeTranscriptFiles(eventId: string, segments: TimelineSegment[]
   return deps.state.bumpRevision(eventId);
 }
 
-/** Loads the PCM from `fromSec` on, as far as the pieces are contiguous. */
-async function contiguousPcm(eventId: string, fromSec: number, deps: TranscriberDeps): Promise<{ pcm: Buffer; startSec: number; reachesFinal: boolean; nextPieceSec?: number }> {
+/**
+ * Loads the PCM from `fromSec` on, as far as the pieces are contiguous and
+ * carry audio. A silent piece (a gap: nothing stored) ends the load:
+ * `endsAtSilence` says the audio stops at a true silence, so its last
+ * window can be cut there.
+ */
+async function contiguousPcm(
+  eventId: string,
+  fromSec: number,
+  deps: TranscriberDeps,
+): Promise<{ pcm: Buffer; startSec: number; reachesFinal: boolean; endsAtSilence: boolean; nextPieceSec?: number }> {
   const pieces = deps.state.pieces(eventId).filter((p) => p.startSec + p.durationSec > fromSec + EDGE_EPS);
   const parts: Buffer[] = [];
   let at = fromSec;
   let reachesFinal = false;
+  let endsAtSilence = false;
   for (const p of pieces) {
     if (p.startSec > at + EDGE_EPS) break; // a hole: wait for the missing piece
+    if (!p.key) {
+      endsAtSilence = parts.length > 0;
+      break;
+    }
     const buf = await deps.storage.get(p.key);
     const skip = Math.max(0, Math.round((at - p.startSec) * SAMPLE_RATE)) * 2;
     parts.push(buf.subarray(skip));
@@ -89,7 +103,20 @@ async function contiguousPcm(eventId: string, fromSec: number, deps: Transcriber
     if (p.final) reachesFinal = true;
   }
   const next = pieces.find((p) => p.startSec > at + EDGE_EPS);
-  return { pcm: Buffer.concat(parts), startSec: fromSec, reachesFinal, nextPieceSec: next?.startSec };
+  return { pcm: Buffer.concat(parts), startSec: fromSec, reachesFinal, endsAtSilence, nextPieceSec: next?.startSec };
+}
+
+/** A run of silent pieces starting at `fromSec`: where it ends, and whether it is the event's end. */
+function silentRun(pieces: PcmPiece[], fromSec: number): { endSec: number; final: boolean } | undefined {
+  let at = fromSec;
+  let final = false;
+  for (const p of pieces) {
+    if (p.startSec + p.durationSec <= at + EDGE_EPS) continue;
+    if (p.startSec > at + EDGE_EPS || p.key) break;
+    at = p.startSec + p.durationSec;
+    final ||= p.final;
+  }
+  return at > fromSec ? { endSec: at, final } : undefined;
 }
 
 /**
@@ -112,50 +139,60 @@ export async function advanceTranscript(eventId: string, deps: TranscriberDeps, 
     return { windowsAdded: 0, complete: false };
   }
 
-  let covered = state.coveredSec(eventId);
-  let { pcm, reachesFinal, nextPieceSec } = await contiguousPcm(eventId, covered, deps);
   const final = state.status(eventId).finalReceived;
-  // At the end, a hole nobody will fill (a transcoder failure, already on the event) is stepped over.
-  if (final && !reachesFinal && nextPieceSec !== undefined && pcm.length === 0) {
-    covered = nextPieceSec;
-    ({ pcm, reachesFinal } = await contiguousPcm(eventId, covered, deps));
-  }
-  const plan = planWindows(pcm, { final: final && reachesFinal });
-  if (plan.windows.length) state.setStatus(eventId, { status: 'running' });
-
   let added = 0;
+  let complete = false;
   // New windows come after every stored one, so appending each to the stitched transcript equals stitching all again.
   let stitched = eventStitch(state, eventId);
   const segments = () => stitched?.segments ?? [];
-  for (const w of plan.windows) {
-    const startSec = covered + w.start / SAMPLE_RATE;
-    const endSec = covered + w.end / SAMPLE_RATE;
-    const audio = slicePcm(pcm, w);
-    if (isSilent(audio)) {
-      state.saveWindow(eventId, { startSec, endSec, status: 'silent', segments: [], error: null });
+  // Pass after pass: silence is stepped over in one window, audio is cut into windows up to the next silence or hole.
+  for (let progressed = true; progressed && !complete; ) {
+    progressed = false;
+    let covered = state.coveredSec(eventId);
+    const silence = silentRun(state.pieces(eventId), covered);
+    if (silence) {
+      state.saveWindow(eventId, { startSec: covered, endSec: silence.endSec, status: 'silent', segments: [], error: null });
       added++;
+      progressed = true;
+      complete = final && silence.final;
       continue;
     }
-    try {
-      const heard = await runWhisper({ pcm: audio, model, language: config.whisperLanguage, threads: config.whisperThreads, wordTimestamps: config.whisperWordTimestamps, signal: deps.signal, prompt: promptFrom(segments()), durationSec: (w.end - w.start) / SAMPLE_RATE, timeoutMs: 10 * 60_000 });
-      state.saveWindow(eventId, { startSec, endSec, status: 'done', segments: heard, error: null });
-      stitched = appendWindow(stitched, asWindow({ startSec, endSec, segments: heard }));
-      added++;
-    } catch (e) {
-      if (!opts.giveUp) {
-        if (added) await writeTranscriptFiles(eventId, segments(), deps);
-        throw e;
-      }
-      const reason = `transcription failed: ${(e as Error).message}`;
-      state.saveWindow(eventId, { startSec, endSec, status: 'failed', segments: [], error: reason });
-      deps.catalog.addFailure({ eventId, stage: 'transcriber', startSec, endSec, reason });
-      log.error('window failed for good', { event: eventId, startSec, endSec, err: (e as Error).message });
-      added++;
+    let { pcm, reachesFinal, endsAtSilence, nextPieceSec } = await contiguousPcm(eventId, covered, deps);
+    // At the end, a hole nobody will fill (a transcoder failure, already on the event) is stepped over.
+    if (final && !reachesFinal && nextPieceSec !== undefined && pcm.length === 0) {
+      covered = nextPieceSec;
+      ({ pcm, reachesFinal, endsAtSilence } = await contiguousPcm(eventId, covered, deps));
     }
+    const plan = planWindows(pcm, { final: (final && reachesFinal) || endsAtSilence });
+    if (plan.windows.length) state.setStatus(eventId, { status: 'running' });
+    for (const w of plan.windows) {
+      const startSec = covered + w.start / SAMPLE_RATE;
+      const endSec = covered + w.end / SAMPLE_RATE;
+      const audio = slicePcm(pcm, w);
+      if (isSilent(audio)) {
+        state.saveWindow(eventId, { startSec, endSec, status: 'silent', segments: [], error: null });
+      } else {
+        try {
+          const heard = await runWhisper({ pcm: audio, model, language: config.whisperLanguage, threads: config.whisperThreads, wordTimestamps: config.whisperWordTimestamps, signal: deps.signal, prompt: promptFrom(segments()), durationSec: (w.end - w.start) / SAMPLE_RATE, timeoutMs: 10 * 60_000 });
+          state.saveWindow(eventId, { startSec, endSec, status: 'done', segments: heard, error: null });
+          stitched = appendWindow(stitched, asWindow({ startSec, endSec, segments: heard }));
+        } catch (e) {
+          if (!opts.giveUp) {
+            if (added) await writeTranscriptFiles(eventId, segments(), deps);
+            throw e;
+          }
+          const reason = `transcription failed: ${(e as Error).message}`;
+          state.saveWindow(eventId, { startSec, endSec, status: 'failed', segments: [], error: reason });
+          deps.catalog.addFailure({ eventId, stage: 'transcriber', startSec, endSec, reason });
+          log.error('window failed for good', { event: eventId, startSec, endSec, err: (e as Error).message });
+        }
+      }
+      added++;
+      progressed = true;
+    }
+    complete = final && reachesFinal && plan.pendingFrom * 2 >= pcm.length && state.coveredSec(eventId) > 0;
   }
 
-  const coveredNow = state.coveredSec(eventId);
-  const complete = final && reachesFinal && plan.pendingFrom * 2 >= pcm.length && coveredNow > 0;
   // The final status is set before the files are written, so the revision that
   // announces the last files also says the transcript is complete.
   if (complete) {
@@ -166,7 +203,7 @@ export async function advanceTranscript(eventId: string, deps: TranscriberDeps, 
   if (added || complete) revision = await writeTranscriptFiles(eventId, segments(), deps);
   if (complete) {
     // The 16 kHz work audio has served its purpose (the rendition keeps the listener audio).
-    for (const p of state.pieces(eventId)) await deps.storage.delete(p.key).catch(() => {});
+    for (const p of state.pieces(eventId)) if (p.key) await deps.storage.delete(p.key).catch(() => {});
   }
   return { windowsAdded: added, complete, revision };
 }

@@ -38,6 +38,15 @@ export interface OpenObject {
   close(): Promise<void>;
 }
 
+async function fsyncDir(dir: string): Promise<void> {
+  const dh = await fsp.open(dir, 'r');
+  try {
+    await dh.sync();
+  } finally {
+    await dh.close();
+  }
+}
+
 const isMissing = (err: unknown) =>
   ['ENOENT', 'ENOTDIR', 'EISDIR'].includes((err as NodeJS.ErrnoException)?.code ?? '');
 
@@ -94,6 +103,8 @@ export class FsStorage implements Storage {
         await fsp.rm(metaFile, { force: true });
       }
       await fsp.rename(tmp, file);
+      // The rename is durable only once the directory entry is: a power loss must not take back a committed object.
+      await fsyncDir(path.dirname(file));
     } catch (err) {
       await fsp.rm(tmp, { force: true });
       throw err;
