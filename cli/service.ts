@@ -147,6 +147,10 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
   app.use(publisherRoutes(publisherRouteDeps));
   // Only the public store is served; the source archive and work files are not (shared/storage/partitioned.ts).
   if (storage.publicStore instanceof FsStorage) app.use('/files', serveFsStorage(storage.publicStore));
+  // Anything else: a JSON 404 that keeps the security headers (Express's own would replace the CSP).
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not found' });
+  });
   app.use(errorHandler(log.child('http')));
 
   const server = await new Promise<http.Server>((resolve, reject) => {

@@ -15,6 +15,9 @@ import type { Feed } from './sources.ts';
 
 export class PushBusyError extends Error {}
 
+/** Nobody pushed within the time the recording waited. */
+export class NoPusherError extends Error {}
+
 /** How a push request ends: 200 when its stream was taken to its end, otherwise why it was cut off. */
 export type PushOutcome = { status: 200 } | { status: 408 | 409 | 422; reason: string };
 
@@ -101,13 +104,13 @@ export class PushSource {
       return Promise.resolve(f);
     }
     return new Promise((resolve, reject) => {
-      if (signal.aborted) return reject(new Error('no pusher connected'));
+      if (signal.aborted) return reject(new NoPusherError('no pusher connected'));
       this.waiter = { resolve };
       signal.addEventListener(
         'abort',
         () => {
           this.waiter = undefined;
-          reject(new Error('no pusher connected'));
+          reject(new NoPusherError('no pusher connected'));
         },
         { once: true },
       );

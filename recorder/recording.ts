@@ -15,7 +15,7 @@ import type { Logger } from '../shared/log.ts';
 import { jobId, withTimeout, type Queues } from '../shared/queues.ts';
 import type { Archiver } from './archiver.ts';
 import { sleep, type HlsState } from './hls-reader.ts';
-import type { PushSource } from './push-source.ts';
+import { NoPusherError, type PushSource } from './push-source.ts';
 import { Segmenter, unlistedChunks } from './segmenter.ts';
 import { describeSourceError } from './source-errors.ts';
 import { chunkFiles, readSealedList, removeSessionDirIfDone, sessionDir } from './spool.ts';
@@ -145,7 +145,8 @@ export class Recording {
         gotData = r.gotData;
         finalEnd = r.finalEnd;
       } catch (err) {
-        if (this.mode === 'run') lastError = describeSourceError(err instanceof FeedError ? err.inner : err, this.sourceUrl);
+        // Waiting in vain for a pusher says less than why the last one was lost: keep that.
+        if (this.mode === 'run' && !(err instanceof NoPusherError && lastError)) lastError = describeSourceError(err instanceof FeedError ? err.inner : err, this.sourceUrl);
         gotData = err instanceof FeedError && err.gotData;
       } finally {
         clearTimeout(timer);

@@ -133,7 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: bool(env, 'REPLAY_TRUST_PROXY'),
     limits: {
       liveEventsPerToken: int(env, 'REPLAY_MAX_LIVE_EVENTS_PER_TOKEN', 50, 1, 100_000),
-      maxEventSec: int(env, 'REPLAY_MAX_EVENT_SEC', 12 * 3600, 60, 7 * 24 * 3600),
+      maxEventSec: int(env, 'REPLAY_MAX_EVENT_SEC', 12 * 3600, 5, 7 * 24 * 3600),
       maxPlaylistBytes: int(env, 'REPLAY_MAX_PLAYLIST_BYTES', 1 << 20, 1024, 64 << 20),
       maxPlaylistDepth: int(env, 'REPLAY_MAX_PLAYLIST_DEPTH', 3, 1, 10),
       maxSegmentBytes: int(env, 'REPLAY_MAX_SEGMENT_BYTES', 8 << 20, 64 << 10, 256 << 20),

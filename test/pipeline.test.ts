@@ -19,6 +19,9 @@ import { concatDuration, hlsSegmentFiles } from './helpers/audio.ts';
 import { liveHls, type LiveSource } from './helpers/live-source.ts';
 import { s3rverProcess, type S3rverProcess } from './helpers/s3rver.ts';
 import { ROOT, startService, type RunningService } from './helpers/service.ts';
+import { S3Storage } from '../shared/storage/s3.ts';
+
+const PRIVATE_BUCKET = 'replay-pipeline-private';
 
 const SOURCE_SEC = 120;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -92,11 +95,11 @@ beforeAll(async () => {
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
   receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
 
-  s3 = await s3rverProcess('replay-pipeline');
+  s3 = await s3rverProcess('replay-pipeline', [PRIVATE_BUCKET]);
   const env = { WHISPER_MODEL: model };
   [fsSvc, s3Svc] = await Promise.all([
     startService({ env }),
-    startService({ env: { ...env, ...s3.env, S3_PUBLIC_BASE_URL: `${s3.endpoint}/${s3.bucket}` } }),
+    startService({ env: { ...env, ...s3.env, S3_PUBLIC_BASE_URL: `${s3.endpoint}/${s3.bucket}`, S3_PRIVATE_BUCKET: PRIVATE_BUCKET } }),
   ]);
 
   const hook = await fsSvc.api('POST', '/api/webhooks', { url: receiverUrl, events: ['event.started', 'event.ended', 'event.published', 'event.updated'] });
@@ -248,6 +251,26 @@ describe('after the end', () => {
     expect(page).toMatch(/<meta name="twitter:card" content="player"/);
     const card = await fetch(fsEvent.urls.card);
     expect(card.headers.get('content-type')).toBe('image/png');
+  });
+
+  it('keeps the source archive out of the public bucket: not reachable through the public base URL', async () => {
+    const { chunks } = (await s3Svc.api('GET', `/api/events/${s3Event.id}/chunks`)).body;
+    expect(chunks.length).toBeGreaterThan(5);
+    const priv = new S3Storage({ endpoint: s3.endpoint, region: 'us-east-1', bucket: PRIVATE_BUCKET, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true });
+    try {
+      for (const c of chunks) {
+        expect(c.key.startsWith('private/')).toBe(true);
+        const viaPublic = await fetch(`${s3.endpoint}/${s3.bucket}/${c.key}`);
+        expect(viaPublic.status, c.key).toBe(404);
+        await viaPublic.arrayBuffer();
+        // It is in the private bucket, intact.
+        expect(crypto.createHash('sha256').update(await priv.get(c.key)).digest('hex')).toBe(c.sha256);
+      }
+      // The public objects are where the public base URL says.
+      expect((await fetch(s3Event.urls.audio)).status).toBe(200);
+    } finally {
+      priv.client.destroy();
+    }
   });
 
   it('gives one publication with the same URLs when the end is signalled again', async () => {

@@ -13,7 +13,7 @@ import { freePort } from './service.ts';
 const CHILD = `
 const S3rver = require(process.argv[1]);
 const server = new S3rver({ address: '127.0.0.1', port: Number(process.argv[4]), silent: true, directory: process.argv[2],
-  configureBuckets: [{ name: process.argv[3], configs: [] }] });
+  configureBuckets: process.argv[3].split(',').map((name) => ({ name, configs: [] })) });
 server.run().then((a) => console.log(JSON.stringify({ port: a.port })), (e) => { console.error(e); process.exit(1); });
 process.stdin.on('end', () => server.close().finally(() => process.exit(0))).resume();
 `;
@@ -31,7 +31,8 @@ export interface S3rverProcess {
   close(): Promise<void>;
 }
 
-export async function s3rverProcess(bucket = 'replay-outage'): Promise<S3rverProcess> {
+/** `more` buckets are made beside `bucket` (e.g. a private one). */
+export async function s3rverProcess(bucket = 'replay-outage', more: string[] = []): Promise<S3rverProcess> {
   const script = createRequire(import.meta.url).resolve('s3rver');
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replay-s3rver-'));
@@ -51,7 +52,7 @@ export async function s3rverProcess(bucket = 'replay-outage'): Promise<S3rverPro
       S3_REGION: 'us-east-1',
     },
     ...restartable(dir, async () => {
-      const p = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD, script, dir, bucket, String(port)], {
+      const p = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD, script, dir, [bucket, ...more].join(','), String(port)], {
         stdio: ['pipe', 'pipe', 'pipe'],
       });
       let err = '';
