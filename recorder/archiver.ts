@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Catalog, ChunkRow } from '../shared/catalog.ts';
-import { keys } from '../shared/layout.ts';
+import { CACHE_CONTROL, keys } from '../shared/layout.ts';
 import type { Logger } from '../shared/log.ts';
 import { jobId, withTimeout, type Queues } from '../shared/queues.ts';
 import type { Storage } from '../shared/storage/storage.ts';
@@ -125,7 +125,7 @@ export class Archiver {
     }
     const { sha256, bytes } = await sha256File(file);
     const key = keys.sourceChunk(item.eventId, item.sessionNo, item.name);
-    await storage.putFile(key, file, { contentType: 'video/mp2t', cacheControl: 'private, max-age=31536000, immutable' });
+    await storage.putFile(key, file, { contentType: 'video/mp2t', cacheControl: CACHE_CONTROL.privateArchive });
     const chunk = catalog.addChunk({
       eventId: item.eventId,
       sessionNo: item.sessionNo,
@@ -136,6 +136,7 @@ export class Archiver {
       sha256,
       key,
     });
+    // The catalog commits durably (synchronous=FULL): only now may the spool copy go.
     removeSpooled(item.dir, item.name);
     return chunk;
   }

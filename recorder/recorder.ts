@@ -10,6 +10,7 @@ import type { AddressPolicy } from '../shared/net-policy.ts';
 import type { Queues } from '../shared/queues.ts';
 import type { Storage } from '../shared/storage/storage.ts';
 import { Archiver } from './archiver.ts';
+import { moveChunksToPrivate } from './move-private.ts';
 import { PushSource, type PushOutcome } from './push-source.ts';
 import { enqueueEnded, Recording } from './recording.ts';
 import { pullSource } from './sources.ts';
@@ -79,6 +80,9 @@ export class Recorder {
 
   /** Resumes every live event (after a restart or crash) and starts the catch-up sweeps. */
   start(): void {
+    moveChunksToPrivate(this.deps.catalog, this.deps.storage, this.log).catch((e) =>
+      this.log.warn('could not move source chunks of an earlier layout under private/; retried at the next start', { err: e }),
+    );
     this.archiver.startSweep();
     for (const ev of this.deps.catalog.liveEvents()) {
       this.log.info('resuming live event', { event: ev.id });

@@ -312,6 +312,15 @@ export class Catalog {
     })();
   }
 
+  /** Chunks archived by versions that kept the source archive beside the public objects (not under `private/`). */
+  chunksOutsidePrivate(limit = 500): ChunkRow[] {
+    return this.q(`SELECT * FROM chunks WHERE key NOT LIKE 'private/%' ORDER BY event_id, seq LIMIT ?`).all(limit).map(toChunk);
+  }
+
+  setChunkKey(eventId: string, seq: number, key: string): void {
+    this.q('UPDATE chunks SET key = ? WHERE event_id = ? AND seq = ?').run(key, eventId, seq);
+  }
+
   chunkBySpoolName(eventId: string, spoolName: string): ChunkRow | undefined {
     const r = this.q('SELECT * FROM chunks WHERE event_id = ? AND spool_name = ?').get(eventId, spoolName);
     return r ? toChunk(r) : undefined;

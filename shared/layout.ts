@@ -43,4 +43,6 @@ export const CACHE_CONTROL = {
   livePlaylist: 'public, max-age=2',
   short: 'public, max-age=60',
   private: 'private, no-store',
+  /** The source archive: never changes, never for shared caches. */
+  privateArchive: 'private, max-age=31536000, immutable',
 };

@@ -34,7 +34,11 @@ const SECRET_PARAMS =
 const TOKENS = /\b(rpl|sk|whsec)_[A-Za-z0-9_+/=-]{6,}/g;
 const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/-]+=*/gi;
 
-/** The pieces of a URL that may be secret: userinfo, long path segments and query values (raw and decoded). */
+/**
+ * The pieces of a URL that may be secret, raw and decoded: userinfo, the path,
+ * every path segment after the first (RTMP: app/STREAMKEY; the app itself only
+ * when long enough not to be a common word), the query and its values.
+ */
 export function urlSecrets(url: string): string[] {
   let u: URL;
   try {
@@ -49,9 +53,12 @@ export function urlSecrets(url: string): string[] {
   add(u.username, 1);
   add(u.password, 1);
   if (u.pathname.length > 1) add(u.pathname, 2);
-  for (const seg of u.pathname.split('/')) add(seg, 6);
+  u.pathname
+    .split('/')
+    .filter(Boolean)
+    .forEach((seg, i) => add(seg, i === 0 ? 8 : 3));
   if (u.search.length > 1) add(u.search.slice(1), 2);
-  for (const [, v] of new URLSearchParams(u.search)) add(v, 4);
+  for (const [, v] of new URLSearchParams(u.search)) add(v, 3);
   // Longest first, so a secret that contains another is removed whole.
   return [...out].sort((a, b) => b.length - a.length);
 }
