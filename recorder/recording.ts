@@ -242,11 +242,10 @@ export class Recording {
     const { catalog, config, archiver } = this.deps;
     let gap = 0;
     if (this.hasAudio) {
-      gap = this.pendingLostSec ?? (this.mediaTimed() ? 0 : Math.max(0, (Date.now() - this.lastAudioWall) / 1000));
-    }
-    // What a source claims was lost is held to the time that really passed (plus how far behind live it could have been).
-    if (this.hasAudio && this.pendingLostSec !== undefined) {
-      gap = Math.min(gap, Math.max(0, (Date.now() - this.lastAudioWall) / 1000) + MAX_SOURCE_BACKLOG_SEC);
+      const sinceAudio = Math.max(0, (Date.now() - this.lastAudioWall) / 1000);
+      // What a source claims was lost is held to the time that really passed (plus how far behind live it could have been).
+      if (this.pendingLostSec !== undefined) gap = Math.min(this.pendingLostSec, sinceAudio + MAX_SOURCE_BACKLOG_SEC);
+      else gap = this.mediaTimed() ? 0 : sinceAudio;
     }
     const start = this.timelineEnd + gap;
     if (gap >= MIN_GAP_SEC) {

@@ -6,7 +6,6 @@ import type { Catalog, EventRow, SourceSpec } from '../shared/catalog.ts';
 import type { Config } from '../shared/config.ts';
 import { badRequest, checkEventId, HttpError, notFound, safeEqual } from '../shared/http.ts';
 import type { AddressPolicy } from '../shared/net-policy.ts';
-import { redactText } from '../shared/redact.ts';
 import { EventNotLiveError, hashKey, TooManyLiveEventsError, type NewEvent, type Recorder } from './recorder.ts';
 import { PushBusyError, type PushOutcome } from './push-source.ts';
 import { checkSourceUrl, SourceUrlError } from './sources.ts';
@@ -24,8 +23,6 @@ export interface RecorderRouteDeps {
 }
 
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
-/** Texts that came from sources and ffmpeg are redacted when written; once more on the way out, in case. */
-const said = (t: string | null) => (t === null ? null : redactText(t));
 
 export function eventJson(ev: EventRow, catalog: Catalog, extensions: EventExtension[] = []): Record<string, unknown> {
   const chunks = catalog.chunks(ev.id);
@@ -42,13 +39,13 @@ export function eventJson(ev: EventRow, catalog: Catalog, extensions: EventExten
     capturedSec: captured,
     archivedSec: captured,
     timelineSec: round3(chunks.reduce((m, c) => Math.max(m, c.startSec + c.durationSec), 0)),
-    gaps: catalog.gaps(ev.id).map((g) => ({ startSec: round3(g.startSec), endSec: round3(g.endSec), reason: said(g.reason) })),
+    gaps: catalog.gaps(ev.id).map((g) => ({ startSec: round3(g.startSec), endSec: round3(g.endSec), reason: g.reason })),
     chunks: chunks.length,
     createdAt: ev.createdAt,
     endedAt: ev.endedAt,
-    endReason: said(ev.endReason),
-    error: said(ev.error),
-    failures: catalog.failures(ev.id).map(({ eventId: _e, ...f }) => ({ ...f, reason: said(f.reason) })),
+    endReason: ev.endReason,
+    error: ev.error,
+    failures: catalog.failures(ev.id).map(({ eventId: _e, ...f }) => f),
   };
   // Stages each add fields; `urls` is merged key by key (a later stage may override an earlier one's URL).
   for (const ext of extensions) {

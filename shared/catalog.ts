@@ -1,9 +1,11 @@
 // The catalog: events, capture sessions, chunks, gaps and failures, in SQLite
 // (better-sqlite3, WAL). It is the source of truth the stages share; queue
-// messages only say "look at this row".
+// messages only say "look at this row". The texts it keeps for the public
+// (errors, end reasons, gap and failure reasons) are redacted on the way in.
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
+import { redactText } from './redact.ts';
 
 export type EventStatus = 'live' | 'ended' | 'publishing' | 'published' | 'failed';
 export type SourceSpec = { url: string } | { type: 'push' };
@@ -193,10 +195,22 @@ export class Catalog {
     const cols = (this.db.prepare('PRAGMA table_info(events)').all() as { name: string }[]).map((c) => c.name);
     if (!cols.includes('host')) this.db.exec('ALTER TABLE events ADD COLUMN host TEXT');
     if (!cols.includes('owner')) this.db.exec('ALTER TABLE events ADD COLUMN owner TEXT');
+    this.redactEarlierTexts();
   }
 
   close(): void {
     this.db.close();
+  }
+
+  /** Catalogs written before texts were redacted on the way in: redacted once, in place. */
+  private redactEarlierTexts(): void {
+    if (this.getKv('texts-redacted')) return;
+    this.db.function('redact_text', { deterministic: true }, (t: unknown) => (typeof t === 'string' ? redactText(t) : t));
+    this.db.transaction(() => {
+      this.db.exec(`UPDATE events SET error = redact_text(error), end_reason = redact_text(end_reason);
+        UPDATE gaps SET reason = redact_text(reason); UPDATE failures SET reason = redact_text(reason);`);
+      this.setKv('texts-redacted', '1');
+    })();
   }
 
   private stmts = new Map<string, Database.Statement>();
@@ -257,12 +271,12 @@ export class Catalog {
   markEnded(id: string, reason: string): boolean {
     const r = this.db
       .prepare(`UPDATE events SET status = 'ended', ended_at = ?, end_reason = ? WHERE id = ? AND status = 'live'`)
-      .run(now(), reason, id);
+      .run(now(), redactText(reason), id);
     return r.changes > 0;
   }
 
   setStatus(id: string, status: EventStatus, error?: string): void {
-    this.q('UPDATE events SET status = ?, error = COALESCE(?, error) WHERE id = ?').run(status, error ?? null, id);
+    this.q('UPDATE events SET status = ?, error = COALESCE(?, error) WHERE id = ?').run(status, error === undefined ? null : redactText(error), id);
   }
 
   // ---- capture sessions
@@ -365,7 +379,7 @@ export class Catalog {
     if (!(g.endSec > g.startSec)) return;
     this.db
       .prepare('INSERT OR IGNORE INTO gaps (event_id, start_sec, end_sec, reason) VALUES (?, ?, ?, ?)')
-      .run(g.eventId, g.startSec, g.endSec, g.reason);
+      .run(g.eventId, g.startSec, g.endSec, redactText(g.reason));
   }
 
   gaps(eventId: string): GapRow[] {
@@ -378,7 +392,7 @@ export class Catalog {
   addFailure(f: Omit<FailureRow, 'at'>): void {
     this.db
       .prepare('INSERT INTO failures (event_id, stage, start_sec, end_sec, reason, at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(f.eventId, f.stage, f.startSec, f.endSec, f.reason, now());
+      .run(f.eventId, f.stage, f.startSec, f.endSec, redactText(f.reason), now());
   }
 
   failures(eventId: string): FailureRow[] {
