@@ -41,6 +41,16 @@ function evilHandler(req: import('node:http').IncomingMessage, res: import('node
       return playlist(`#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:2,\n${target}\n#EXT-X-ENDLIST\n`);
     case 'map':
       return playlist(`#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MAP:URI="${target}"\n#EXTINF:2,\n/seg.m4s\n#EXT-X-ENDLIST\n`);
+    case 'big':
+      // A playlist past REPLAY_MAX_PLAYLIST_BYTES (1 MiB).
+      return playlist('#EXTM3U\n' + '#EXT-X-COMMENT:' + 'x'.repeat(2 << 20) + '\n');
+    case 'bigseg':
+      return playlist('#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\n/huge/0.ts\n#EXT-X-ENDLIST\n');
+    case 'huge':
+      // A segment past REPLAY_MAX_SEGMENT_BYTES (8 MiB), without a Content-Length to check first.
+      res.writeHead(200, { 'content-type': 'video/mp2t' });
+      for (let i = 0; i < 10; i++) res.write(Buffer.alloc(1 << 20));
+      return res.end();
     case 'nest':
       // A master naming a master naming a master...: followed only so deep.
       nestedRequests++;
@@ -139,6 +149,16 @@ describe('addresses: zero connections reach the listener', () => {
     expect(ev.error).toMatch(/nested deeper than 3 levels/);
     // 3 levels, retried 3 times at the most: the recursion has an end.
     expect(nestedRequests).toBeLessThanOrEqual(9);
+  });
+});
+
+describe('sizes', () => {
+  it('fetches no playlist past REPLAY_MAX_PLAYLIST_BYTES and no segment past REPLAY_MAX_SEGMENT_BYTES', async () => {
+    const [big, bigseg] = await createAll([`${evil.url}/big/0.m3u8`, `${evil.url}/bigseg/0.m3u8`]);
+    expect(big.status).toBe('failed');
+    expect(big.error).toMatch(/HLS playlist larger than 1048576 bytes/);
+    expect(bigseg.status).toBe('failed');
+    expect(bigseg.error).toMatch(/HLS segment larger than 8388608 bytes/);
   });
 });
 
