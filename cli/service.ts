@@ -4,13 +4,13 @@
 // below say which stage's processor takes each one.
 import { Worker, type Job, type Processor } from 'bullmq';
 import express from 'express';
-import type http from 'node:http';
+import http from 'node:http';
 import path from 'node:path';
 import { Catalog } from '../shared/catalog.ts';
 import type { Config } from '../shared/config.ts';
 import { lockDataDir, type DataDirLock } from '../shared/data-dir.ts';
 import { assertPrograms, warmUpFfmpeg } from '../shared/ffmpeg.ts';
-import { errorHandler, hasToken, loadApiToken, requireToken, securityHeaders } from '../shared/http.ts';
+import { errorHandler, hasToken, idleRequests, loadApiToken, requireToken, securityHeaders } from '../shared/http.ts';
 import type { Logger } from '../shared/log.ts';
 import { AddressPolicy } from '../shared/net-policy.ts';
 import { openQueues, QUEUE, redisConnection, type QueueName, type Queues } from '../shared/queues.ts';
@@ -137,6 +137,7 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
   app.use(securityHeaders());
+  app.use(idleRequests(30_000, /^\/ingest\//));
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });
@@ -153,12 +154,16 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
   });
   app.use(errorHandler(log.child('http')));
 
-  const server = await new Promise<http.Server>((resolve, reject) => {
-    const s = app.listen(config.port, config.host, () => resolve(s));
-    s.once('error', reject);
+  // Idle and slow clients: a connection that sends nothing is closed after 10 s, and a request head must
+  // arrive within 10 s (checked every 2 s). Pushed audio is a long-lived request, so there is no
+  // whole-request timeout; other requests' sockets close after 30 s without traffic (idleRequests), and
+  // push ingest has its own idle limit.
+  const server = http.createServer({ headersTimeout: 10_000, requestTimeout: 0, connectionsCheckingInterval: 2_000 }, app);
+  server.timeout = 10_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
   });
-  // Pushed audio is a long-lived request: no request timeout.
-  server.requestTimeout = 0;
   const url = config.publicUrl;
 
   let closing: Promise<void> | undefined;

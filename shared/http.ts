@@ -81,6 +81,16 @@ export function securityHeaders(): RequestHandler {
   };
 }
 
+/** Closes the socket of a request (other than those matching `except`) that sees no traffic for `ms`: slow clients hold nothing for long. */
+export function idleRequests(ms: number, except: RegExp): RequestHandler {
+  return (req, _res, next) => {
+    // A kept-alive socket carries the timeout of its last request: set it (or clear it) every time.
+    if (except.test(req.path)) req.socket.setTimeout(0);
+    else req.setTimeout(ms, () => req.socket.destroy());
+    next();
+  };
+}
+
 /** Express 5 forwards rejected promises here: answer JSON, never a stack trace. */
 export function errorHandler(log: Logger) {
   return (err: any, req: Request, res: Response, _next: NextFunction) => {

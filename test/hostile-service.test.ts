@@ -4,7 +4,9 @@
 // service on the same data dir, and the headers, limits and permissions that
 // keep a public service bounded.
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -268,6 +270,30 @@ describe('one service per data dir', () => {
     expect(fs.statSync(svc.dataDir).mode & 0o777).toBe(0o700);
     expect(fs.statSync(path.join(svc.dataDir, 'catalog.sqlite')).mode & 0o777).toBe(0o600);
     expect(fs.statSync(path.join(svc.dataDir, 'private')).mode & 0o077).toBe(0);
+  });
+});
+
+describe('idle and garbage clients', () => {
+  it('closes a connection that never sends a request, and answers garbage with 400', async () => {
+    const u = new URL(svc.url);
+    const idle = net.connect(Number(u.port), u.hostname);
+    const closedAfter = await new Promise<number>((resolve) => {
+      const t0 = Date.now();
+      idle.on('close', () => resolve(Date.now() - t0));
+      idle.on('error', () => {});
+    });
+    expect(closedAfter).toBeLessThan(20_000);
+    const garbage = net.connect(Number(u.port), u.hostname);
+    garbage.write(Buffer.concat([Buffer.from('\x16\x03\x01GARBAGE \x00\xff\r\n'), crypto.randomBytes(4096), Buffer.from('\r\n\r\n')]));
+    const answer = await new Promise<string>((resolve) => {
+      let text = '';
+      garbage.on('data', (d) => (text += d));
+      garbage.on('close', () => resolve(text));
+      garbage.on('error', () => resolve(text));
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400/);
+    // The service is still there.
+    expect((await rawGet(svc.url, '/healthz')).status).toBe(200);
   });
 });
 
