@@ -10,7 +10,11 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Catalog } from '../shared/catalog.ts';
+import { MIGRATIONS } from '../cli/migrations.ts';
+import { EventCatalog } from '../shared/catalog/events.ts';
+import { openDatabase } from '../shared/db/database.ts';
+import { migrate } from '../shared/db/migrate.ts';
+import { TranscoderState } from '../transcoder/state.ts';
 import { decodeToPcm, ffmpegBuffers, probeAudio } from '../shared/ffmpeg.ts';
 import { createLogger } from '../shared/log.ts';
 import { FsStorage } from '../shared/storage/fs.ts';
@@ -50,29 +54,30 @@ try {
   fs.mkdirSync(dir);
   await ffmpegBuffers(['-loglevel', 'error', '-i', src, '-c', 'copy', '-f', 'segment', '-segment_time', '6',
     '-segment_format', 'mpegts', path.join(dir, '%05d.ts')]);
-  const catalog = new Catalog(path.join(tmp, 'catalog.db'));
+  const db = openDatabase({ sqliteFile: path.join(tmp, 'catalog.db') });
+  await migrate(db, MIGRATIONS);
+  const catalog = new EventCatalog(db);
+  const state = new TranscoderState(db);
   const storage = new FsStorage(path.join(tmp, 'storage'), 'http://127.0.0.1/files');
   const eventId = 'ev_bench';
-  catalog.createEvent({ id: eventId, slug: 'bench', title: 'bench', source: { type: 'push' }, streamKeyHash: null, reconnectWindowSec: 60 });
-  catalog.openSession(eventId, 0);
+  await catalog.createEvent({ id: eventId, slug: 'bench', title: 'bench', source: { type: 'push' }, streamKeyHash: null, reconnectWindowSec: 60 });
   let t = 0;
+  const chunks: { eventId: string; seq: number; sessionNo: number; key: string; startSec: number; durationSec: number; sha256: string }[] = [];
   const bounds: number[] = [];
   for (const name of fs.readdirSync(dir).sort()) {
     const file = path.join(dir, name);
     const d = (await probeAudio(file)).durationSec;
     if (!d) continue;
     const bytes = fs.readFileSync(file);
-    const key = `events/${eventId}/source/s1-${name}`;
+    const key = `private/events/${eventId}/source/s1-${name}`;
     await storage.put(key, bytes);
-    catalog.addChunk({ eventId, sessionNo: 1, spoolName: name, startSec: t, durationSec: d, bytes: bytes.length,
-      sha256: crypto.createHash('sha256').update(bytes).digest('hex'), key });
+    chunks.push({ eventId, seq: chunks.length, sessionNo: 1, key, startSec: t, durationSec: d, sha256: crypto.createHash('sha256').update(bytes).digest('hex') });
     bounds.push(t);
     t += d;
   }
   const timelineSec = t;
-  const chunks = catalog.chunks(eventId);
   let pcmJobs = 0;
-  const deps = { catalog, storage, log, onPcmReady: async () => void pcmJobs++ };
+  const deps = { catalog, state, storage, log, onPcmReady: async () => void pcmJobs++ };
 
   // ---- measured: the live path, chunk by chunk, then the end
   console.log(`transcoding ${chunks.length} chunks (${timelineSec.toFixed(1)} s of audio)...`);
@@ -81,11 +86,11 @@ try {
   const latencies: number[] = [];
   for (const c of chunks) {
     const s = performance.now();
-    await processChunkArchived({ data: { eventId, seq: c.seq, key: c.key, startSec: c.startSec, durationSec: c.durationSec, sha256: c.sha256 } }, deps);
+    await processChunkArchived({ data: c }, deps);
     latencies.push(performance.now() - s);
   }
   const w1 = performance.now();
-  const fin = await finalizeRendition(eventId, deps);
+  const fin = await finalizeRendition(eventId, chunks.length, deps);
   const w2 = performance.now();
   const c1 = cpu();
 
@@ -136,7 +141,7 @@ try {
       `${out.audioSecPerCpuSec} audio s per CPU s; chunk job p50 ${out.chunkJobMs.p50} ms, max ${out.chunkJobMs.max} ms; ` +
       `gapless ${out.gapless.ok ? 'OK' : 'FAILED'} (worst boundary ${Math.max(worstSeg, worstChunk).toFixed(1)} dB, duration error ${durErrMs.toFixed(1)} ms)`,
   );
-  catalog.close();
+  await db.close();
   if (!out.gapless.ok) process.exitCode = 1;
 } finally {
   if (process.env.KEEP_BENCH_DIR) console.log('kept', tmp);

@@ -1,43 +1,30 @@
 // The publisher's library: once the rendition is final, post the event —
 // audio.m4a, the VOD playlist, transcript files, peaks, images and the
 // manifest — then mark it published and tell the webhooks. Everything heavy
-// happened while the event was live; what is left costs seconds.
-import type { Catalog, EventRow } from '../shared/catalog.ts';
+// happened while the event was live; what is left costs seconds. What the
+// publisher knows of the transcript comes from the transcriber's messages
+// (publication-store.ts), never from the transcriber's tables.
+import type { EventCatalog, EventRow } from '../shared/catalog/events.ts';
 import type { Config } from '../shared/config.ts';
 import { CACHE_CONTROL, keys, TRANSCRIPT_TYPES } from '../shared/layout.ts';
 import type { Logger } from '../shared/log.ts';
 import type { Storage } from '../shared/storage/storage.ts';
 import { describe, describeIfPresent, remuxRendition, type ManifestFile } from './assemble.ts';
 import { renderArtwork, renderSocialCard } from './images.ts';
-import type { PublicationStore } from './publication-store.ts';
+import type { PublicationStore, TranscriptInfo } from './publication-store.ts';
 import type { WebhookStore } from './webhook-store.ts';
 import { emit, type EmitDeps } from './webhooks.ts';
 
 export interface PublisherDeps {
-  catalog: Catalog;
+  catalog: EventCatalog;
   storage: Storage;
   config: Config;
   log: Logger;
   publications: PublicationStore;
   webhooks: EmitDeps & { store: WebhookStore };
-  /** How long a publish waits for the transcript to finish before posting without it (it follows as event.updated). */
+  /** How long after the rendition is final a publish waits for the transcript before posting without it (it follows as event.updated). */
   transcriptWaitMs?: number;
 }
-
-export interface TranscriptInfo {
-  status: 'pending' | 'running' | 'complete' | 'unavailable' | 'failed';
-  reason?: string | null;
-  revision: number;
-  coveredSec?: number;
-}
-
-/** What the transcriber published about an event's transcript (catalog key `transcript:<id>`). */
-export function transcriptInfo(catalog: Catalog, eventId: string): TranscriptInfo {
-  const raw = catalog.getKv(`transcript:${eventId}`);
-  return raw ? JSON.parse(raw) : { status: 'pending', revision: 0 };
-}
-
-const transcriptDone = (t: TranscriptInfo) => t.status === 'complete' || t.status === 'unavailable' || t.status === 'failed';
 
 export function eventUrls(config: Config, storage: Storage, ev: EventRow) {
   return {
@@ -74,11 +61,12 @@ async function transcriptFiles(storage: Storage, eventId: string): Promise<Manif
 
 async function writeManifest(deps: PublisherDeps, ev: EventRow, files: ManifestFile[], extra: Record<string, unknown>): Promise<ManifestFile> {
   const { catalog, storage } = deps;
+  const [gaps, failures] = await Promise.all([catalog.gaps(ev.id), catalog.failures(ev.id)]);
   const manifest = {
     version: 1,
     event: { id: ev.id, slug: ev.slug, title: ev.title, host: ev.host, createdAt: ev.createdAt, endedAt: ev.endedAt },
-    gaps: catalog.gaps(ev.id).map((g) => ({ startSec: g.startSec, endSec: g.endSec, reason: g.reason })),
-    failures: catalog.failures(ev.id).map(({ eventId: _e, ...f }) => f),
+    gaps: gaps.map((g) => ({ startSec: g.startSec, endSec: g.endSec, reason: g.reason })),
+    failures: failures.map(({ eventId: _e, ...f }) => f),
     ...extra,
     files,
   };
@@ -87,36 +75,29 @@ async function writeManifest(deps: PublisherDeps, ev: EventRow, files: ManifestF
   return describe(storage, 'manifest', keys.manifest(ev.id), body, 'application/json');
 }
 
-async function waitForTranscript(catalog: Catalog, eventId: string, ms: number): Promise<TranscriptInfo> {
-  const until = Date.now() + ms;
-  let t = transcriptInfo(catalog, eventId);
-  while (!transcriptDone(t) && Date.now() < until) {
-    await new Promise((r) => setTimeout(r, 200));
-    t = transcriptInfo(catalog, eventId);
-  }
-  return t;
-}
-
 /**
- * Publishes an ended event whose rendition is final. Idempotent: a repeated
- * or retried call finds the publication and changes nothing.
+ * Publishes an ended event whose rendition is final, with the transcript as
+ * the transcriber last said it stands. Idempotent: a repeated or retried call
+ * finds the publication and changes nothing; a failed event is never
+ * published.
  */
-export async function publishEvent(eventId: string, deps: PublisherDeps): Promise<'published' | 'already' | 'gone'> {
-  const { catalog, storage, config, log, publications } = deps;
-  const ev = catalog.getEvent(eventId);
-  if (!ev) return 'gone';
-  if (publications.get(eventId)) return 'already';
-  if (ev.status === 'live') throw new Error('event is still live');
-  catalog.setStatus(eventId, 'publishing');
+export async function publishEvent(eventId: string, deps: PublisherDeps): Promise<'published' | 'already' | 'gone' | 'failed'> {
+  const { catalog, storage, log, publications } = deps;
+  const found = await catalog.getEvent(eventId);
+  if (!found) return 'gone';
+  if (await publications.get(eventId)) return 'already';
+  if (found.status === 'live') throw new Error('event is still live');
+  await catalog.transition(eventId, 'publishing');
+  const ev = (await catalog.getEvent(eventId))!;
+  // A failed event stays failed; a published one was published by someone else meanwhile.
+  if (ev.status === 'failed') return 'failed';
+  if (ev.status !== 'publishing') return 'already';
 
-  // The audio does not depend on the transcript: build it while the last window finishes.
-  const [transcript, { files, durationSec, audioBytes }] = await Promise.all([
-    waitForTranscript(catalog, eventId, deps.transcriptWaitMs ?? 4000),
-    remuxRendition(eventId, storage),
-  ]);
+  const { transcript } = await publications.inputs(eventId);
+  const { files, durationSec, audioBytes } = await remuxRendition(eventId, storage);
   const peaks = await readJson<{ data: number[]; bits: 8 }>(storage, keys.peaks(eventId));
   const loudness = await readJson<Record<string, unknown>>(storage, keys.loudness(eventId));
-  const imageOpts = { title: ev.title, host: ev.host ?? undefined, date: ev.createdAt, durationSec, peaks: peaks as any };
+  const imageOpts = { title: ev.title, host: ev.host ?? undefined, date: ev.createdAt, durationSec, peaks };
   const [card, artwork] = await Promise.all([renderSocialCard(imageOpts), renderArtwork(imageOpts)]);
   await storage.put(keys.card(eventId), card, { contentType: 'image/png', cacheControl: CACHE_CONTROL.immutable });
   await storage.put(keys.artwork(eventId), artwork, { contentType: 'image/jpeg', cacheControl: CACHE_CONTROL.immutable });
@@ -126,11 +107,11 @@ export async function publishEvent(eventId: string, deps: PublisherDeps): Promis
     if (f) files.push(f);
   }
   files.push(...(await transcriptFiles(storage, eventId)));
-  await writeManifest(deps, ev, files, { durationSec, loudness: loudness ?? null, transcript: { status: transcript.status, reason: transcript.reason ?? null } });
+  await writeManifest(deps, ev, files, { durationSec, loudness: loudness ?? null, transcript: { status: transcript.status, reason: transcript.reason } });
 
   const publishedAt = new Date();
   const endedAt = ev.endedAt ? Date.parse(ev.endedAt) : publishedAt.getTime();
-  const created = publications.create({
+  const created = await publications.create({
     eventId,
     publishedAt: publishedAt.toISOString(),
     latencyMs: Math.max(0, publishedAt.getTime() - endedAt),
@@ -140,34 +121,31 @@ export async function publishEvent(eventId: string, deps: PublisherDeps): Promis
     transcriptRevision: transcript.revision,
   });
   if (!created) return 'already';
-  // A failed capture stays failed; otherwise the event is now published.
-  if (catalog.getEvent(eventId)!.status === 'publishing') catalog.setStatus(eventId, 'published');
+  await catalog.transition(eventId, 'published');
   log.info('event published', { event: eventId, latencyMs: publishedAt.getTime() - endedAt, durationSec: durationSec.toFixed(3), transcript: transcript.status });
-  await emit('event.published', publishedPayload(deps, eventId), deps.webhooks);
+  await emit('event.published', await publishedPayload(deps, eventId), deps.webhooks);
   return 'published';
 }
 
-/** A transcript that finished after publication: refresh the manifest and tell the webhooks. */
-export async function republishTranscript(eventId: string, deps: PublisherDeps): Promise<boolean> {
+/** The transcript changed after publication: refresh the manifest and tell the webhooks. */
+export async function republishTranscript(eventId: string, t: TranscriptInfo, deps: PublisherDeps): Promise<boolean> {
   const { catalog, publications, storage } = deps;
-  const ev = catalog.getEvent(eventId);
-  const pub = publications.get(eventId);
-  if (!ev || !pub) return false; // not published yet: the publish job will include it
-  const t = transcriptInfo(catalog, eventId);
-  const revision = publications.updateTranscript(eventId, t.status, t.revision);
+  const ev = await catalog.getEvent(eventId);
+  if (!ev || !(await publications.get(eventId))) return false; // not published yet: the publication will include it
+  const revision = await publications.updateTranscript(eventId, t.status, t.revision);
   if (revision === undefined) return false;
-  const manifest = JSON.parse((await storage.get(keys.manifest(eventId))).toString('utf8'));
-  const files = (manifest.files as ManifestFile[]).filter((f) => !f.role.startsWith('transcript-'));
+  const manifest = JSON.parse((await storage.get(keys.manifest(eventId))).toString('utf8')) as { files: ManifestFile[] } & Record<string, unknown>;
+  const files = manifest.files.filter((f) => !f.role.startsWith('transcript-'));
   files.push(...(await transcriptFiles(storage, eventId)));
   const { files: _f, event: _e, gaps: _g, failures: _x, version: _v, ...rest } = manifest;
-  await writeManifest(deps, ev, files, { ...rest, transcript: { status: t.status, reason: t.reason ?? null } });
-  await emit('event.updated', { ...publishedPayload(deps, eventId), change: 'transcript' }, deps.webhooks, { revision });
+  await writeManifest(deps, ev, files, { ...rest, transcript: { status: t.status, reason: t.reason } });
+  await emit('event.updated', { ...(await publishedPayload(deps, eventId)), change: 'transcript' }, deps.webhooks, { revision });
   return true;
 }
 
-export function publishedPayload(deps: Pick<PublisherDeps, 'catalog' | 'config' | 'storage' | 'publications'>, eventId: string) {
-  const ev = deps.catalog.getEvent(eventId)!;
-  const pub = deps.publications.get(eventId);
+export async function publishedPayload(deps: Pick<PublisherDeps, 'catalog' | 'config' | 'storage' | 'publications'>, eventId: string) {
+  const ev = (await deps.catalog.getEvent(eventId))!;
+  const pub = await deps.publications.get(eventId);
   return {
     id: ev.id,
     slug: ev.slug,

@@ -3,7 +3,7 @@
 import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Router } from 'express';
-import type { Catalog, EventRow } from '../shared/catalog.ts';
+import type { EventCatalog, EventRow } from '../shared/catalog/events.ts';
 import type { Config } from '../shared/config.ts';
 import { notFound } from '../shared/http.ts';
 import { keys } from '../shared/layout.ts';
@@ -14,7 +14,7 @@ import type { PublicationStore } from './publication-store.ts';
 import { eventUrls } from './publish.ts';
 
 export interface PublisherRouteDeps {
-  catalog: Catalog;
+  catalog: EventCatalog;
   storage: Storage;
   config: Config;
   publications: PublicationStore;
@@ -26,8 +26,8 @@ const hlsJsFile = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js
 async function transcriptSegments(storage: Storage, eventId: string): Promise<ReplaySegment[] | undefined> {
   const key = keys.transcript(eventId, 'json');
   if (!(await storage.head(key))) return undefined;
-  const j = JSON.parse((await storage.get(key)).toString('utf8'));
-  return (j.segments ?? []).map((s: any) => ({ startSec: s.startTime, endSec: s.endTime, text: String(s.body ?? ''), speaker: s.speaker }));
+  const j = JSON.parse((await storage.get(key)).toString('utf8')) as { segments?: { startTime: number; endTime: number; body?: unknown; speaker?: string }[] };
+  return (j.segments ?? []).map((s) => ({ startSec: s.startTime, endSec: s.endTime, text: String(s.body ?? ''), speaker: s.speaker }));
 }
 
 export function publisherRoutes(deps: PublisherRouteDeps): Router {
@@ -39,9 +39,9 @@ export function publisherRoutes(deps: PublisherRouteDeps): Router {
   });
 
   r.get('/e/:slug', async (req, res) => {
-    const ev = catalog.getEventBySlug(String(req.params.slug));
+    const ev = await catalog.getEventBySlug(String(req.params.slug));
     if (!ev) throw notFound('no such event');
-    const pub = publications.get(ev.id);
+    const pub = await publications.get(ev.id);
     const live = ev.status === 'live' || !pub;
     const urls = eventUrls(config, storage, ev);
     const t = Number(req.query.t);
@@ -49,10 +49,10 @@ export function publisherRoutes(deps: PublisherRouteDeps): Router {
     const nonce = crypto.randomBytes(16).toString('base64');
     const segments = await transcriptSegments(storage, ev.id);
     const html = renderReplayPage({
-      event: { title: ev.title, host: ev.host ?? undefined, startedAt: ev.createdAt, durationSec: pub?.durationSec ?? catalog.timelineEndSec(ev.id), slug: ev.slug },
+      event: { title: ev.title, host: ev.host ?? undefined, startedAt: ev.createdAt, durationSec: pub?.durationSec ?? ev.timelineSec, slug: ev.slug },
       urls: { ...urls, feed: `${config.publicUrl}/feed.xml`, transcript: segments ? urls.transcript : undefined },
       segments: segments ?? [],
-      gaps: catalog.gaps(ev.id),
+      gaps: await catalog.gaps(ev.id),
       nonce,
       live,
       embed,
@@ -66,9 +66,11 @@ export function publisherRoutes(deps: PublisherRouteDeps): Router {
     res.type('html').send(html);
   });
 
-  r.get('/feed.xml', (_req, res) => {
-    const items = publications.published().flatMap((p) => {
-      const ev = catalog.getEvent(p.eventId);
+  r.get('/feed.xml', async (_req, res) => {
+    const pubs = await publications.published();
+    const events = await catalog.eventsById(pubs.map((p) => p.eventId));
+    const items = pubs.flatMap((p) => {
+      const ev = events.get(p.eventId);
       if (!ev) return [];
       const urls = eventUrls(config, storage, ev);
       // Transcript files exist once a window was transcribed; a late one rewrites them at the same URLs.
@@ -105,18 +107,21 @@ export function publisherRoutes(deps: PublisherRouteDeps): Router {
   return r;
 }
 
-/** The publisher's part of an event's JSON: publication time, latency and URLs. */
+/** The publisher's part of events' JSON: publication time, latency and URLs (one query for a whole list). */
 export function publisherView(deps: PublisherRouteDeps) {
-  return (ev: EventRow) => {
-    const pub = deps.publications.get(ev.id);
-    const urls = eventUrls(deps.config, deps.storage, ev);
-    // Before publication the transcoder and transcriber give their own live URLs (hls, transcript).
-    return {
-      publishedAt: pub?.publishedAt ?? null,
-      publishLatencyMs: pub?.latencyMs ?? null,
-      urls: pub
-        ? { page: urls.page, audio: urls.audio, hls: urls.hls, manifest: urls.manifest, card: urls.card, artwork: urls.artwork, peaks: urls.peaks, transcript: pub.transcriptRevision > 0 ? urls.transcript : null }
-        : { page: urls.page, audio: null, manifest: null },
-    };
+  return async (events: EventRow[]): Promise<Record<string, unknown>[]> => {
+    const pubs = await deps.publications.getMany(events.map((e) => e.id));
+    return events.map((ev) => {
+      const pub = pubs.get(ev.id);
+      const urls = eventUrls(deps.config, deps.storage, ev);
+      // Before publication the transcoder and transcriber give their own live URLs (hls, transcript).
+      return {
+        publishedAt: pub?.publishedAt ?? null,
+        publishLatencyMs: pub?.latencyMs ?? null,
+        urls: pub
+          ? { page: urls.page, audio: urls.audio, hls: urls.hls, manifest: urls.manifest, card: urls.card, artwork: urls.artwork, peaks: urls.peaks, transcript: pub.transcriptRevision > 0 ? urls.transcript : null }
+          : { page: urls.page, audio: null, manifest: null },
+      };
+    });
   };
 }

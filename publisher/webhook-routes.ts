@@ -79,11 +79,11 @@ export function webhookRoutes(deps: WebhookRoutesDeps, requireAuth: RequestHandl
         if (err instanceof WebhookUrlError) throw new FieldError('url', err.message);
         throw err;
       }
-      if (deps.store.listEndpoints().length >= MAX_WEBHOOKS) {
+      if ((await deps.store.listEndpoints()).length >= MAX_WEBHOOKS) {
         res.status(409).json({ error: `at most ${MAX_WEBHOOKS} webhooks can be registered` });
         return;
       }
-      const e = deps.store.createEndpoint({ url, events });
+      const e = await deps.store.createEndpoint({ url, events });
       log.info('webhook registered', { id: e.id, url: e.url, events: e.events.join(',') });
       res.status(201).location(`/api/webhooks/${e.id}`).json({ ...publicEndpoint(e), secret: e.secret });
     } catch (err) {
@@ -95,24 +95,24 @@ export function webhookRoutes(deps: WebhookRoutesDeps, requireAuth: RequestHandl
     }
   });
 
-  r.get('/api/webhooks', (_req, res) => {
-    res.json({ webhooks: deps.store.listEndpoints().map(publicEndpoint) });
+  r.get('/api/webhooks', async (_req, res) => {
+    res.json({ webhooks: (await deps.store.listEndpoints()).map(publicEndpoint) });
   });
 
-  r.get('/api/webhooks/:id', (req, res) => {
-    const e = deps.store.getEndpoint(req.params.id);
+  r.get('/api/webhooks/:id', async (req, res) => {
+    const e = await deps.store.getEndpoint(req.params.id);
     if (!e) return void res.status(404).json({ error: 'no such webhook' });
     res.json(publicEndpoint(e));
   });
 
-  r.delete('/api/webhooks/:id', (req, res) => {
-    if (!deps.store.deleteEndpoint(req.params.id)) return void res.status(404).json({ error: 'no such webhook' });
+  r.delete('/api/webhooks/:id', async (req, res) => {
+    if (!(await deps.store.deleteEndpoint(req.params.id))) return void res.status(404).json({ error: 'no such webhook' });
     log.info('webhook deleted', { id: req.params.id });
     res.status(204).end();
   });
 
-  r.get('/api/webhooks/:id/deliveries', (req, res) => {
-    if (!deps.store.getEndpoint(req.params.id)) return void res.status(404).json({ error: 'no such webhook' });
+  r.get('/api/webhooks/:id/deliveries', async (req, res) => {
+    if (!(await deps.store.getEndpoint(req.params.id))) return void res.status(404).json({ error: 'no such webhook' });
     const raw = req.query.limit;
     let limit = 100;
     if (raw !== undefined) {
@@ -121,7 +121,7 @@ export function webhookRoutes(deps: WebhookRoutesDeps, requireAuth: RequestHandl
         return void res.status(400).json({ error: 'limit must be an integer from 1 to 500', field: 'limit' });
       }
     }
-    res.json({ deliveries: deps.store.deliveries(req.params.id, limit).map(publicDelivery) });
+    res.json({ deliveries: (await deps.store.deliveries(req.params.id, limit)).map(publicDelivery) });
   });
 
   // Body parser errors (bad JSON, too large) on these routes answer in the same shape.

@@ -1,12 +1,12 @@
-// Webhook endpoints and their delivery log, in the catalog's SQLite database
-// (own tables, created here on the shared handle).
+// Webhook endpoints and their delivery log: the publisher's own tables.
 //
 // A delivery's id is derived from (endpoint, event id, event type, revision):
 // emitting the same logical event twice finds the row that is already there
 // instead of sending a second message. The id doubles as the Standard Webhooks
 // `webhook-id` header (receivers deduplicate on it) and as the BullMQ job id.
 import crypto from 'node:crypto';
-import type Database from 'better-sqlite3';
+import type { Generated, Kysely, Selectable } from 'kysely';
+import type { Db } from '../shared/db/database.ts';
 
 export const WEBHOOK_EVENT_TYPES = ['event.started', 'event.ended', 'event.published', 'event.updated'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
@@ -44,34 +44,38 @@ export interface WebhookDelivery {
   deliveredAt: string | null;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS webhooks (
-  id TEXT PRIMARY KEY,
-  url TEXT NOT NULL,
-  events_json TEXT NOT NULL,
-  secret TEXT NOT NULL,
-  created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS webhook_deliveries (
-  id TEXT PRIMARY KEY,
-  endpoint_id TEXT NOT NULL,
-  event_id TEXT NOT NULL,
-  event_type TEXT NOT NULL,
-  revision INTEGER NOT NULL,
-  payload TEXT NOT NULL,
-  status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
-  attempts INTEGER NOT NULL DEFAULT 0,
-  last_status_code INTEGER,
-  last_error TEXT,
-  last_attempt_at TEXT,
-  created_at TEXT NOT NULL,
-  delivered_at TEXT
-);
-CREATE INDEX IF NOT EXISTS webhook_deliveries_by_endpoint ON webhook_deliveries (endpoint_id, created_at);
-CREATE INDEX IF NOT EXISTS webhook_deliveries_pending ON webhook_deliveries (status) WHERE status = 'pending';
-`;
+interface EndpointsTable {
+  id: string;
+  url: string;
+  events_json: string;
+  secret: string;
+  created_at: string;
+}
 
-const now = () => new Date().toISOString();
+interface DeliveriesTable {
+  id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: WebhookEventType;
+  revision: number;
+  payload: string;
+  status: DeliveryStatus;
+  attempts: Generated<number>;
+  last_status_code: number | null;
+  last_error: string | null;
+  last_attempt_at: string | null;
+  created_at: string;
+  delivered_at: string | null;
+}
+
+export interface WebhookTables {
+  webhooks: EndpointsTable;
+  webhook_deliveries: DeliveriesTable;
+}
+
+let last = 0;
+/** Creation times that increase within the process, so rows made in one millisecond keep their order. */
+const now = () => new Date((last = Math.max(Date.now(), last + 1))).toISOString();
 
 /** `whsec_` + base64 of 24 random bytes. */
 export function generateSecret(): string {
@@ -84,11 +88,11 @@ export function deliveryId(endpointId: string, eventId: string, eventType: strin
   return `msg_${h.slice(0, 32)}`;
 }
 
-function toEndpoint(r: any): WebhookEndpoint {
-  return { id: r.id, url: r.url, events: JSON.parse(r.events_json), secret: r.secret, createdAt: r.created_at };
+function toEndpoint(r: Selectable<EndpointsTable>): WebhookEndpoint {
+  return { id: r.id, url: r.url, events: JSON.parse(r.events_json) as WebhookEventType[], secret: r.secret, createdAt: r.created_at };
 }
 
-function toDelivery(r: any): WebhookDelivery {
+function toDelivery(r: Selectable<DeliveriesTable>): WebhookDelivery {
   return {
     id: r.id,
     endpointId: r.endpoint_id,
@@ -122,91 +126,110 @@ export interface AttemptOutcome {
 }
 
 export class WebhookStore {
-  constructor(readonly db: Database.Database) {
-    db.exec(SCHEMA);
+  private readonly db: Kysely<WebhookTables>;
+
+  constructor(db: Db) {
+    this.db = db.as<WebhookTables>();
   }
 
   // ---- endpoints
 
   /** Stores a new endpoint with a fresh id and secret. The URL must have been validated. */
-  createEndpoint(e: { url: string; events: WebhookEventType[] }): WebhookEndpoint {
+  async createEndpoint(e: { url: string; events: WebhookEventType[] }): Promise<WebhookEndpoint> {
     const id = 'wh_' + crypto.randomBytes(12).toString('base64url');
-    this.db
-      .prepare('INSERT INTO webhooks (id, url, events_json, secret, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(id, e.url, JSON.stringify([...new Set(e.events)]), generateSecret(), now());
-    return this.getEndpoint(id)!;
+    await this.db
+      .insertInto('webhooks')
+      .values({ id, url: e.url, events_json: JSON.stringify([...new Set(e.events)]), secret: generateSecret(), created_at: now() })
+      .execute();
+    return (await this.getEndpoint(id))!;
   }
 
-  getEndpoint(id: string): WebhookEndpoint | undefined {
-    const r = this.db.prepare('SELECT * FROM webhooks WHERE id = ?').get(id);
+  async getEndpoint(id: string): Promise<WebhookEndpoint | undefined> {
+    const r = await this.db.selectFrom('webhooks').selectAll().where('id', '=', id).executeTakeFirst();
     return r ? toEndpoint(r) : undefined;
   }
 
-  listEndpoints(): WebhookEndpoint[] {
-    return this.db.prepare('SELECT * FROM webhooks ORDER BY created_at, rowid').all().map(toEndpoint);
+  async listEndpoints(): Promise<WebhookEndpoint[]> {
+    return (await this.db.selectFrom('webhooks').selectAll().orderBy('created_at').orderBy('id').execute()).map(toEndpoint);
   }
 
-  endpointsFor(eventType: WebhookEventType): WebhookEndpoint[] {
-    return this.listEndpoints().filter((e) => e.events.includes(eventType));
+  async endpointsFor(eventType: WebhookEventType): Promise<WebhookEndpoint[]> {
+    return (await this.listEndpoints()).filter((e) => e.events.includes(eventType));
   }
 
   /** Removes the endpoint and its delivery log; queued jobs for it then find nothing and end. */
-  deleteEndpoint(id: string): boolean {
-    return this.db.transaction(() => {
-      this.db.prepare('DELETE FROM webhook_deliveries WHERE endpoint_id = ?').run(id);
-      return this.db.prepare('DELETE FROM webhooks WHERE id = ?').run(id).changes > 0;
-    })();
+  async deleteEndpoint(id: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('webhook_deliveries').where('endpoint_id', '=', id).execute();
+      const r = await trx.deleteFrom('webhooks').where('id', '=', id).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    });
   }
 
   // ---- deliveries
 
   /** Creates the delivery row once; a repeat returns the existing row with created=false. */
-  createDelivery(d: NewDelivery): { delivery: WebhookDelivery; created: boolean } {
+  async createDelivery(d: NewDelivery): Promise<{ delivery: WebhookDelivery; created: boolean }> {
     const id = deliveryId(d.endpointId, d.eventId, d.eventType, d.revision ?? 0);
-    const r = this.db
-      .prepare(
-        `INSERT OR IGNORE INTO webhook_deliveries (id, endpoint_id, event_id, event_type, revision, payload, status, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)`,
-      )
-      .run(id, d.endpointId, d.eventId, d.eventType, d.revision ?? 0, d.payload, now());
-    return { delivery: this.getDelivery(id)!, created: r.changes > 0 };
+    const r = await this.db
+      .insertInto('webhook_deliveries')
+      .values({
+        id,
+        endpoint_id: d.endpointId,
+        event_id: d.eventId,
+        event_type: d.eventType,
+        revision: d.revision ?? 0,
+        payload: d.payload,
+        status: 'pending',
+        last_status_code: null,
+        last_error: null,
+        last_attempt_at: null,
+        created_at: now(),
+        delivered_at: null,
+      })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .executeTakeFirst();
+    return { delivery: (await this.getDelivery(id))!, created: Number(r.numInsertedOrUpdatedRows ?? 0) > 0 };
   }
 
-  getDelivery(id: string): WebhookDelivery | undefined {
-    const r = this.db.prepare('SELECT * FROM webhook_deliveries WHERE id = ?').get(id);
+  async getDelivery(id: string): Promise<WebhookDelivery | undefined> {
+    const r = await this.db.selectFrom('webhook_deliveries').selectAll().where('id', '=', id).executeTakeFirst();
     return r ? toDelivery(r) : undefined;
   }
 
   /** The delivery log of one endpoint, newest first. */
-  deliveries(endpointId: string, limit = 100): WebhookDelivery[] {
-    return this.db
-      .prepare('SELECT * FROM webhook_deliveries WHERE endpoint_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?')
-      .all(endpointId, limit)
-      .map(toDelivery);
+  async deliveries(endpointId: string, limit = 100): Promise<WebhookDelivery[]> {
+    const rows = await this.db
+      .selectFrom('webhook_deliveries')
+      .selectAll()
+      .where('endpoint_id', '=', endpointId)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map(toDelivery);
   }
 
-  pendingDeliveries(limit = 1000): WebhookDelivery[] {
-    return this.db
-      .prepare(`SELECT * FROM webhook_deliveries WHERE status = 'pending' ORDER BY created_at, rowid LIMIT ?`)
-      .all(limit)
-      .map(toDelivery);
+  async pendingDeliveries(limit = 1000): Promise<WebhookDelivery[]> {
+    const rows = await this.db.selectFrom('webhook_deliveries').selectAll().where('status', '=', 'pending').orderBy('created_at').orderBy('id').limit(limit).execute();
+    return rows.map(toDelivery);
   }
 
   /** Counts one attempt. A delivered message stays delivered whatever a late attempt reports. */
-  recordAttempt(id: string, o: AttemptOutcome): WebhookDelivery | undefined {
+  async recordAttempt(id: string, o: AttemptOutcome): Promise<WebhookDelivery | undefined> {
     const at = now();
-    this.db
-      .prepare(
-        `UPDATE webhook_deliveries SET
-           attempts = attempts + 1,
-           last_status_code = ?,
-           last_error = ?,
-           last_attempt_at = ?,
-           status = CASE WHEN status = 'delivered' THEN status ELSE ? END,
-           delivered_at = CASE WHEN ? = 'delivered' THEN COALESCE(delivered_at, ?) ELSE delivered_at END
-         WHERE id = ?`,
-      )
-      .run(o.statusCode ?? null, o.error ?? null, at, o.status, o.status, at, id);
+    await this.db
+      .updateTable('webhook_deliveries')
+      .set((eb) => ({
+        attempts: eb('attempts', '+', 1),
+        last_status_code: o.statusCode ?? null,
+        last_error: o.error ?? null,
+        last_attempt_at: at,
+        status: eb.case().when('status', '=', 'delivered').then('delivered' as DeliveryStatus).else(o.status).end(),
+        delivered_at: o.status === 'delivered' ? eb.fn.coalesce('delivered_at', eb.val(at)) : eb.ref('delivered_at'),
+      }))
+      .where('id', '=', id)
+      .execute();
     return this.getDelivery(id);
   }
 }

@@ -19,7 +19,7 @@ import https from 'node:https';
 import { UnrecoverableError, type Job, type JobsOptions, type Queue } from 'bullmq';
 import { log as rootLog, type Logger } from '../shared/log.ts';
 import { BlockedAddressError, type AddressPolicy } from '../shared/net-policy.ts';
-import { withTimeout, type WebhookJob } from '../shared/queues.ts';
+import { jobOptions, QUEUE_SPECS, withTimeout, type WebhookJob } from '../shared/queues.ts';
 import { isWebhookEventType, type WebhookDelivery, type WebhookEventType, type WebhookStore } from './webhook-store.ts';
 
 export { generateSecret, WEBHOOK_EVENT_TYPES, type WebhookEventType } from './webhook-store.ts';
@@ -194,9 +194,9 @@ export interface DeliverOptions {
  */
 export async function deliver(deliveryId: string, deps: DeliverDeps, opts: DeliverOptions = {}): Promise<WebhookDelivery | undefined> {
   const log = (deps.log ?? rootLog).child('webhook');
-  const delivery = deps.store.getDelivery(deliveryId);
+  const delivery = await deps.store.getDelivery(deliveryId);
   if (!delivery) return undefined;
-  const endpoint = deps.store.getEndpoint(delivery.endpointId);
+  const endpoint = await deps.store.getEndpoint(delivery.endpointId);
   if (!endpoint) return undefined;
   if (delivery.status === 'delivered') return delivery;
 
@@ -212,13 +212,13 @@ export async function deliver(deliveryId: string, deps: DeliverDeps, opts: Deliv
 
   if (statusCode !== null && statusCode >= 200 && statusCode < 300) {
     log.info('webhook delivered', { ...fields, status: statusCode });
-    return deps.store.recordAttempt(delivery.id, { status: 'delivered', statusCode });
+    return await deps.store.recordAttempt(delivery.id, { status: 'delivered', statusCode });
   }
 
   const blocked = error instanceof BlockedAddressError;
   const reason = error ? describe(error) : `endpoint answered HTTP ${statusCode}`;
   const giveUp = blocked || opts.final === true;
-  deps.store.recordAttempt(delivery.id, { status: giveUp ? 'failed' : 'pending', statusCode, error: reason });
+  await deps.store.recordAttempt(delivery.id, { status: giveUp ? 'failed' : 'pending', statusCode, error: reason });
   log.warn(giveUp ? 'webhook failed, giving up' : 'webhook attempt failed, will retry', { ...fields, status: statusCode ?? undefined, error: reason });
   if (blocked) throw new UnrecoverableError(reason);
   throw new Error(reason);
@@ -239,13 +239,13 @@ export async function processWebhook(
     log.warn('webhook job without a valid deliveryId, dropped', { job: job.id });
     return;
   }
-  const delivery = deps.store.getDelivery(id);
+  const delivery = await deps.store.getDelivery(id);
   if (!delivery) {
     log.info('webhook delivery no longer exists, skipped', { delivery: id });
     return;
   }
   if (delivery.status !== 'pending') return;
-  if (!deps.store.getEndpoint(delivery.endpointId)) {
+  if (!await deps.store.getEndpoint(delivery.endpointId)) {
     log.info('webhook endpoint no longer exists, skipped', { delivery: id });
     return;
   }
@@ -255,13 +255,8 @@ export async function processWebhook(
 
 // ---- emitting
 
-/** 10 attempts, 10 s doubling: the last retry comes about 85 minutes after the first try. */
-export const webhookJobOptions: JobsOptions = {
-  attempts: 10,
-  backoff: { type: 'exponential', delay: 10_000 },
-  removeOnComplete: { age: 2 * 24 * 3600 },
-  removeOnFail: { age: 7 * 24 * 3600 },
-};
+/** The webhook queue's options (shared/queues.ts: 10 attempts, 10 s doubling). */
+export const webhookJobOptions: JobsOptions = jobOptions('webhook');
 
 export interface EmitDeps {
   store: WebhookStore;
@@ -292,7 +287,7 @@ export interface EmitResult {
 async function enqueue(deliveryId: string, deps: EmitDeps): Promise<boolean> {
   try {
     await withTimeout(
-      deps.queue.add('deliver', { deliveryId }, { ...webhookJobOptions, ...deps.jobOptions, jobId: deliveryId }),
+      deps.queue.add('deliver', { deliveryId }, { ...webhookJobOptions, ...deps.jobOptions, jobId: QUEUE_SPECS.webhook.jobId({ deliveryId }) }),
       deps.enqueueTimeoutMs ?? 5000,
       'webhook enqueue',
     );
@@ -316,8 +311,8 @@ export async function emit(eventType: WebhookEventType, data: WebhookEventData, 
   const revision = opts.revision ?? 0;
   const payload = JSON.stringify({ type: eventType, timestamp: (deps.now ?? (() => new Date()))().toISOString(), data });
   const results: EmitResult[] = [];
-  for (const endpoint of deps.store.endpointsFor(eventType)) {
-    const { delivery, created } = deps.store.createDelivery({ endpointId: endpoint.id, eventId: data.id, eventType, revision, payload });
+  for (const endpoint of await deps.store.endpointsFor(eventType)) {
+    const { delivery, created } = await deps.store.createDelivery({ endpointId: endpoint.id, eventId: data.id, eventType, revision, payload });
     const enqueued = delivery.status === 'pending' ? await enqueue(delivery.id, deps) : false;
     results.push({ deliveryId: delivery.id, endpointId: endpoint.id, created, enqueued });
   }
@@ -327,6 +322,6 @@ export async function emit(eventType: WebhookEventType, data: WebhookEventData, 
 /** Queues every pending delivery again (job ids dedupe): run at startup, after Redis was away. */
 export async function requeuePending(deps: EmitDeps): Promise<number> {
   let n = 0;
-  for (const d of deps.store.pendingDeliveries()) if (await enqueue(d.id, deps)) n++;
+  for (const d of await deps.store.pendingDeliveries()) if (await enqueue(d.id, deps)) n++;
   return n;
 }

@@ -6,12 +6,12 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Catalog, ChunkRow } from '../shared/catalog.ts';
 import { CACHE_CONTROL, keys } from '../shared/layout.ts';
 import type { Logger } from '../shared/log.ts';
-import { jobId, withTimeout, type Queues } from '../shared/queues.ts';
+import { withTimeout, type Queues } from '../shared/queues.ts';
 import type { Storage } from '../shared/storage/storage.ts';
 import { removeSpooled } from './spool.ts';
+import type { CaptureStore, ChunkRow } from './store.ts';
 
 export interface SpooledChunk {
   eventId: string;
@@ -23,7 +23,7 @@ export interface SpooledChunk {
 }
 
 export interface ArchiverDeps {
-  catalog: Catalog;
+  capture: CaptureStore;
   storage: Storage;
   queues: Queues;
   log: Logger;
@@ -76,7 +76,7 @@ export class Archiver {
   startSweep(intervalMs = 2000): void {
     const tick = async () => {
       try {
-        for (const c of this.deps.catalog.unqueuedChunks()) {
+        for (const c of await this.deps.capture.unqueuedChunks()) {
           if (this.closed || !(await this.enqueue(c))) break;
         }
       } finally {
@@ -115,10 +115,10 @@ export class Archiver {
 
   /** Idempotent: a chunk archived before a crash is found by its spool name and not stored twice. */
   private async archive(item: SpooledChunk): Promise<ChunkRow> {
-    const { catalog, storage } = this.deps;
+    const { capture, storage } = this.deps;
     const name = spoolName(item.sessionNo, item.name);
     const file = path.join(item.dir, item.name);
-    const known = catalog.chunkBySpoolName(item.eventId, name);
+    const known = await capture.chunkBySpoolName(item.eventId, name);
     if (known) {
       removeSpooled(item.dir, item.name);
       return known;
@@ -126,7 +126,7 @@ export class Archiver {
     const { sha256, bytes } = await sha256File(file);
     const key = keys.sourceChunk(item.eventId, item.sessionNo, item.name);
     await storage.putFile(key, file, { contentType: 'video/mp2t', cacheControl: CACHE_CONTROL.privateArchive });
-    const chunk = catalog.addChunk({
+    const chunk = await capture.addChunk({
       eventId: item.eventId,
       sessionNo: item.sessionNo,
       spoolName: name,
@@ -145,15 +145,11 @@ export class Archiver {
   private async enqueue(c: ChunkRow): Promise<boolean> {
     try {
       await withTimeout(
-        this.deps.queues.chunkArchived.add(
-          'chunk',
-          { eventId: c.eventId, seq: c.seq, key: c.key, startSec: c.startSec, durationSec: c.durationSec, sha256: c.sha256 },
-          { jobId: jobId.chunk(c.eventId, c.seq) },
-        ),
+        this.deps.queues.add('chunk-archived', { eventId: c.eventId, seq: c.seq, sessionNo: c.sessionNo, key: c.key, startSec: c.startSec, durationSec: c.durationSec, sha256: c.sha256 }),
         ENQUEUE_TIMEOUT_MS,
         'enqueue',
       );
-      this.deps.catalog.markChunkQueued(c.eventId, c.seq);
+      await this.deps.capture.markChunkQueued(c.eventId, c.seq);
       return true;
     } catch (err) {
       this.deps.log.warn('queue unreachable; chunk will be enqueued by the sweep', { event: c.eventId, seq: c.seq, err: (err as Error).message });

@@ -3,21 +3,21 @@
 // policy on events/* would expose them. At start they are moved: copied to
 // their private key, the catalog row pointed at it, then the old object
 // deleted. Each step is safe to repeat, so a crash midway loses nothing.
-import type { Catalog } from '../shared/catalog.ts';
 import { CACHE_CONTROL, PRIVATE_PREFIX } from '../shared/layout.ts';
 import type { Logger } from '../shared/log.ts';
 import type { Storage } from '../shared/storage/storage.ts';
+import type { CaptureStore } from './store.ts';
 
-export async function moveChunksToPrivate(catalog: Catalog, storage: Storage, log: Logger): Promise<number> {
+export async function moveChunksToPrivate(capture: CaptureStore, storage: Storage, log: Logger): Promise<number> {
   let moved = 0;
-  for (let batch = catalog.chunksOutsidePrivate(); batch.length; batch = catalog.chunksOutsidePrivate()) {
+  for (let batch = await capture.chunksOutsidePrivate(); batch.length; batch = await capture.chunksOutsidePrivate()) {
     for (const c of batch) {
       const to = PRIVATE_PREFIX + c.key;
       if (!(await storage.head(to))) {
         if (!(await storage.head(c.key))) throw new Error(`archived chunk ${c.key} is missing from storage`);
         await storage.put(to, await storage.get(c.key), { contentType: 'video/mp2t', cacheControl: CACHE_CONTROL.privateArchive });
       }
-      catalog.setChunkKey(c.eventId, c.seq, to);
+      await capture.setChunkKey(c.eventId, c.seq, to);
       await storage.delete(c.key);
       moved++;
     }

@@ -3,7 +3,7 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { Catalog, EventRow, SourceSpec } from '../shared/catalog.ts';
+import type { EventCatalog, EventRow, SourceSpec } from '../shared/catalog/events.ts';
 import type { Config } from '../shared/config.ts';
 import type { Logger } from '../shared/log.ts';
 import type { AddressPolicy } from '../shared/net-policy.ts';
@@ -14,11 +14,13 @@ import { moveChunksToPrivate } from './move-private.ts';
 import { PushSource, type PushOutcome } from './push-source.ts';
 import { enqueueEnded, Recording } from './recording.ts';
 import { pullSource } from './sources.ts';
+import type { CaptureStore } from './store.ts';
 
 export type LifecycleEvent = 'event.started' | 'event.ended';
 
 export interface RecorderDeps {
-  catalog: Catalog;
+  catalog: EventCatalog;
+  capture: CaptureStore;
   storage: Storage;
   queues: Queues;
   config: Config;
@@ -67,6 +69,8 @@ export function makeSlug(title: string): string {
 export class Recorder {
   readonly archiver: Archiver;
   private recordings = new Map<string, Recording>();
+  /** Pull events whose saved progress is being read (so a resume and a create cannot both start one). */
+  private starting = new Set<string>();
   private sweepTimer?: NodeJS.Timeout;
   private pushSources = new Map<string, PushSource>();
   private readonly spoolRoot: string;
@@ -79,31 +83,31 @@ export class Recorder {
   }
 
   /** Resumes every live event (after a restart or crash) and starts the catch-up sweeps. */
-  start(): void {
-    moveChunksToPrivate(this.deps.catalog, this.deps.storage, this.log).catch((e) =>
+  async start(): Promise<void> {
+    moveChunksToPrivate(this.deps.capture, this.deps.storage, this.log).catch((e) =>
       this.log.warn('could not move source chunks of an earlier layout under private/; retried at the next start', { err: e }),
     );
     this.archiver.startSweep();
-    for (const ev of this.deps.catalog.liveEvents()) {
+    for (const ev of await this.deps.catalog.liveEvents()) {
       this.log.info('resuming live event', { event: ev.id });
-      this.run(ev);
+      await this.run(ev);
     }
     // Ends that could not reach the queue (Redis away at that moment) are enqueued when it is back.
     const sweep = () => this.sweepEnded().catch(() => {});
-    sweep();
+    void sweep();
     this.sweepTimer = setInterval(sweep, 5000);
     this.sweepTimer.unref();
   }
 
   /** Creates the event row and starts recording. Returns the one-time stream key for push events. */
-  create(input: NewEvent): { event: EventRow; streamKey?: string } {
+  async create(input: NewEvent): Promise<{ event: EventRow; streamKey?: string }> {
     const max = this.deps.config.limits.liveEventsPerToken;
-    if (this.deps.catalog.liveCount(input.owner) >= max) {
+    if ((await this.deps.catalog.liveCount(input.owner)) >= max) {
       throw new TooManyLiveEventsError(`this token already has ${max} live events (REPLAY_MAX_LIVE_EVENTS_PER_TOKEN); end one first`);
     }
     const id = 'ev_' + crypto.randomBytes(8).toString('hex');
-    const streamKey = 'source' in input && 'type' in input.source ? 'sk_' + crypto.randomBytes(24).toString('base64url') : undefined;
-    const event = this.deps.catalog.createEvent({
+    const streamKey = 'type' in input.source ? 'sk_' + crypto.randomBytes(24).toString('base64url') : undefined;
+    const event = await this.deps.catalog.createEvent({
       id,
       slug: makeSlug(input.title),
       title: input.title,
@@ -115,19 +119,19 @@ export class Recorder {
     });
     this.log.info('event created', { event: id, source: 'url' in input.source ? 'pull' : 'push' });
     this.deps.onLifecycle?.('event.started', id);
-    this.run(event);
+    await this.run(event);
     return { event, streamKey };
   }
 
   /** Ends an event gracefully; a repeated call waits for the same end. */
   async end(id: string): Promise<void> {
     const rec = this.recordings.get(id);
-    this.deps.catalog.requestEnd(id);
+    await this.deps.catalog.requestEnd(id);
     if (rec) return rec.end();
     // Live in the catalog but not running here (e.g. another node): end it in the catalog.
-    if (this.deps.catalog.markEnded(id, 'ended by request')) {
+    if (await this.deps.catalog.transition(id, 'ended', { reason: 'ended by request' })) {
       this.deps.onLifecycle?.('event.ended', id);
-      await enqueueEnded(this.deps.catalog, this.deps.queues, id).catch(() => {});
+      await enqueueEnded(this.deps, id).catch(() => {});
     }
   }
 
@@ -149,12 +153,17 @@ export class Recorder {
     await this.archiver.close();
   }
 
-  private run(event: EventRow): void {
-    if (this.recordings.has(event.id)) return;
-    const { config, catalog } = this.deps;
+  private async run(event: EventRow): Promise<void> {
+    if (this.recordings.has(event.id) || this.starting.has(event.id)) return;
+    const { config } = this.deps;
     let source;
     if ('url' in event.source) {
-      source = pullSource(event.source.url, { policy: this.deps.policy, limits: config.limits }, Recording.savedHlsState(catalog, event.id));
+      this.starting.add(event.id);
+      try {
+        source = pullSource(event.source.url, { policy: this.deps.policy, limits: config.limits }, await Recording.savedHlsState(this.deps.capture, event.id));
+      } finally {
+        this.starting.delete(event.id);
+      }
     } else {
       const idleMs = config.pushIdleSec * 1000;
       source = new PushSource({ idleMs, takeoverMs: Math.min(PUSH_TAKEOVER_MS, idleMs) });
@@ -162,7 +171,7 @@ export class Recorder {
     }
     const rec = new Recording(event, source, { ...this.deps, archiver: this.archiver, spoolRoot: this.spoolRoot, log: this.log });
     this.recordings.set(event.id, rec);
-    rec.done.finally(() => {
+    void rec.done.finally(() => {
       this.recordings.delete(event.id);
       this.pushSources.delete(event.id);
     });
@@ -170,10 +179,9 @@ export class Recorder {
 
   /** Ended events whose end never reached the queue (Redis was down) are enqueued now. */
   private async sweepEnded(): Promise<void> {
-    const { catalog, queues } = this.deps;
-    for (const ev of catalog.listEvents(1000)) {
-      if (ev.status === 'live' || this.recordings.has(ev.id) || catalog.getKv(`ended-queued:${ev.id}`)) continue;
-      if (!(await enqueueEnded(catalog, queues, ev.id).then(() => true, () => false))) return;
+    for (const id of await this.deps.capture.endsNotEnqueued()) {
+      if (this.recordings.has(id)) continue;
+      if (!(await enqueueEnded(this.deps, id).then(() => true, () => false))) return;
     }
   }
 }

@@ -9,10 +9,10 @@
 // time between the last byte received and the first byte of the new session.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Catalog, EventRow } from '../shared/catalog.ts';
+import type { EventCatalog, EventRow } from '../shared/catalog/events.ts';
 import type { Config } from '../shared/config.ts';
 import type { Logger } from '../shared/log.ts';
-import { jobId, withTimeout, type Queues } from '../shared/queues.ts';
+import { withTimeout, type Queues } from '../shared/queues.ts';
 import type { Archiver } from './archiver.ts';
 import { sleep, type HlsState } from './hls-reader.ts';
 import { NoPusherError, type PushSource } from './push-source.ts';
@@ -20,10 +20,12 @@ import { Segmenter, unlistedChunks } from './segmenter.ts';
 import { describeSourceError } from './source-errors.ts';
 import { chunkFiles, readSealedList, removeSessionDirIfDone, sessionDir } from './spool.ts';
 import type { Feed, PullSource } from './sources.ts';
+import type { CaptureStore, SavedHls } from './store.ts';
 
 export interface RecordingDeps {
   onLifecycle?: (type: 'event.ended', eventId: string) => void;
-  catalog: Catalog;
+  catalog: EventCatalog;
+  capture: CaptureStore;
   archiver: Archiver;
   queues: Queues;
   config: Config;
@@ -63,7 +65,8 @@ export class Recording {
   private gapReason = 'source dropped';
   /** Why the event ends when it is ended from inside (a limit), instead of 'ended by request'. */
   private endReason?: string;
-  private hlsKey: string;
+  /** Where the current session started counting HLS media time (SavedHls.baseSec). */
+  private hlsBase?: { sessionNo: number; baseSec: number };
   private log: Logger;
 
   constructor(
@@ -72,11 +75,10 @@ export class Recording {
     private readonly deps: RecordingDeps,
   ) {
     this.log = deps.log.child(event.id);
-    this.hlsKey = `hls:${event.id}`;
-    this.done = this.run().catch((err) => {
+    this.done = this.run().catch(async (err) => {
       const reason = `recorder error: ${describeSourceError(err, this.sourceUrl)}`;
       this.log.error('recording crashed', { err: reason });
-      deps.catalog.setStatus(event.id, 'failed', reason);
+      await deps.catalog.transition(event.id, 'failed', { error: reason }).catch(() => {});
     });
   }
 
@@ -172,18 +174,19 @@ export class Recording {
     if (this.mode === 'suspend') return;
     const reason =
       this.mode === 'end' ? (this.endReason ?? 'ended by request') : finalEnd ? 'source ended' : `source gone for ${this.event.reconnectWindowSec} s${lastError ? `: ${lastError}` : ''}`;
-    this.finishEvent(reason);
+    await this.finishEvent(reason);
   }
 
-  private finishEvent(reason: string): void {
-    const { catalog, queues } = this.deps;
-    if (catalog.markEnded(this.event.id, reason)) this.deps.onLifecycle?.('event.ended', this.event.id);
+  private async finishEvent(reason: string): Promise<void> {
+    const { catalog } = this.deps;
+    if (await catalog.transition(this.event.id, 'ended', { reason })) this.deps.onLifecycle?.('event.ended', this.event.id);
     if (!this.hasAudio) {
-      catalog.setStatus(this.event.id, 'failed', `no audio was captured (${reason})`);
-      catalog.addFailure({ eventId: this.event.id, stage: 'recorder', startSec: null, endSec: null, reason: `no audio was captured (${reason})` });
+      const error = `no audio was captured (${reason})`;
+      await catalog.transition(this.event.id, 'failed', { error });
+      await catalog.addFailure({ eventId: this.event.id, stage: 'recorder', startSec: null, endSec: null, reason: error });
     }
-    this.log.info('event ended', { reason, capturedSec: catalog.capturedSec(this.event.id).toFixed(3) });
-    enqueueEnded(catalog, queues, this.event.id).catch(() => {});
+    this.log.info('event ended', { reason, capturedSec: ((await catalog.getEvent(this.event.id))?.capturedSec ?? 0).toFixed(3) });
+    await enqueueEnded(this.deps, this.event.id).catch(() => {});
   }
 
   /** HLS keeps its media clock across reconnects: its session can stay open while we re-join. */
@@ -193,7 +196,7 @@ export class Recording {
 
   private async consume(feed: Feed): Promise<{ gotData: boolean; finalEnd: boolean }> {
     if (feed.kind === 'url') {
-      const s = this.openSession({ kind: 'url', url: feed.url, inputOptions: feed.inputOptions });
+      const s = await this.openSession({ kind: 'url', url: feed.url, inputOptions: feed.inputOptions });
       const stopOnAbort = () => s.seg.stop();
       this.abort.signal.addEventListener('abort', stopOnAbort, { once: true });
       const r = await s.seg.done;
@@ -216,7 +219,7 @@ export class Recording {
           this.gapReason = item.reason;
           continue;
         }
-        const s = this.session ?? this.openSession({ kind: 'stdin' });
+        const s = this.session ?? (await this.openSession({ kind: 'stdin' }));
         const stdin = s.seg.stdin!;
         if (!s.seg.dead && !stdin.write(item.data)) await waitDrain(stdin, this.abort.signal, s.seg.exited);
         if (s.seg.dead) {
@@ -227,7 +230,7 @@ export class Recording {
         }
         gotData = true;
         this.lastAudioWall = Date.now();
-        if (item.seq !== undefined) this.saveHlsState();
+        if (item.seq !== undefined) await this.saveHlsState();
       }
     } catch (err) {
       throw new FeedError(err, gotData);
@@ -238,8 +241,8 @@ export class Recording {
     return { gotData, finalEnd: !!hls && !this.abort.signal.aborted };
   }
 
-  private openSession(input: { kind: 'stdin' } | { kind: 'url'; url: string; inputOptions: string[] }): ActiveSession {
-    const { catalog, config, archiver } = this.deps;
+  private async openSession(input: { kind: 'stdin' } | { kind: 'url'; url: string; inputOptions: string[] }): Promise<ActiveSession> {
+    const { catalog, capture, config, archiver } = this.deps;
     let gap = 0;
     if (this.hasAudio) {
       const sinceAudio = Math.max(0, (Date.now() - this.lastAudioWall) / 1000);
@@ -249,12 +252,12 @@ export class Recording {
     }
     const start = this.timelineEnd + gap;
     if (gap >= MIN_GAP_SEC) {
-      catalog.addGap({ eventId: this.event.id, startSec: this.timelineEnd, endSec: start, reason: this.gapReason });
+      await catalog.addGap({ eventId: this.event.id, startSec: this.timelineEnd, endSec: start, reason: this.gapReason });
       this.log.warn('gap recorded', { startSec: this.timelineEnd.toFixed(3), endSec: start.toFixed(3), reason: this.gapReason });
     }
     this.pendingLostSec = undefined;
     this.gapReason = 'source dropped';
-    const row = catalog.openSession(this.event.id, start);
+    const row = await capture.openSession(this.event.id, start);
     const dir = sessionDir(this.deps.spoolRoot, this.event.id, row.no);
     const session: ActiveSession = {
       no: row.no,
@@ -273,9 +276,13 @@ export class Recording {
         },
       }),
     };
-    session.seg.pid.then((pid) => pid > 0 && catalog.setSessionPid(this.event.id, row.no, pid));
+    session.seg.pid.then((pid) => (pid > 0 ? capture.setSessionPid(this.event.id, row.no, pid) : undefined)).catch(() => {});
     this.session = session;
-    if (this.mediaTimed()) this.saveHlsState();
+    if (this.mediaTimed()) {
+      // deliveredSec counts from the start of this session.
+      this.hlsBase = { sessionNo: row.no, baseSec: (this.source as PullSource).hlsState?.()?.deliveredSec ?? 0 };
+      await this.saveHlsState();
+    }
     return session;
   }
 
@@ -286,25 +293,19 @@ export class Recording {
     s.seg.stop();
     await s.seg.done;
     this.timelineEnd = s.timelineStartSec + s.sealedSec;
-    this.deps.catalog.closeSession(this.event.id, s.no);
+    await this.deps.capture.closeSession(this.event.id, s.no);
   }
 
-  private saveHlsState(): void {
+  private async saveHlsState(): Promise<void> {
     const st = (this.source as PullSource).hlsState?.();
-    if (!st || !this.session) return;
-    const prev = this.deps.catalog.getKv(this.hlsKey);
-    const p = prev ? JSON.parse(prev) : undefined;
-    // deliveredSec counts from the start of the current session.
-    const base = p && p.sessionNo === this.session.no ? p.baseSec : st.deliveredSec;
-    this.deps.catalog.setKv(this.hlsKey, JSON.stringify({ lastSeq: st.lastSeq, deliveredSec: st.deliveredSec, sessionNo: this.session.no, baseSec: base }));
+    if (!st || !this.session || this.hlsBase?.sessionNo !== this.session.no) return;
+    await this.deps.capture.saveHlsState(this.event.id, { lastSeq: st.lastSeq, deliveredSec: st.deliveredSec, ...this.hlsBase });
   }
 
   /** HLS progress saved by a previous process, to resume after its last segment. */
-  static savedHlsState(catalog: Catalog, eventId: string): HlsState | undefined {
-    const raw = catalog.getKv(`hls:${eventId}`);
-    if (!raw) return undefined;
-    const p = JSON.parse(raw);
-    return { lastSeq: p.lastSeq, deliveredSec: p.deliveredSec };
+  static async savedHlsState(capture: CaptureStore, eventId: string): Promise<HlsState | undefined> {
+    const p = await capture.hlsState(eventId);
+    return p ? { lastSeq: p.lastSeq, deliveredSec: p.deliveredSec } : undefined;
   }
 
   /**
@@ -312,9 +313,9 @@ export class Recording {
    * chunks and the torn one), and sets where the timeline continues.
    */
   private async recoverSpool(): Promise<void> {
-    const { catalog, archiver } = this.deps;
-    const hlsSaved = catalog.getKv(this.hlsKey);
-    for (const s of catalog.sessions(this.event.id)) {
+    const { capture, archiver } = this.deps;
+    const hlsSaved: SavedHls | undefined = await capture.hlsState(this.event.id);
+    for (const s of await capture.sessions(this.event.id)) {
       const dir = sessionDir(this.deps.spoolRoot, this.event.id, s.no);
       if (s.closedAt === null) {
         if (s.pid) await killOrphan(s.pid, dir);
@@ -325,33 +326,37 @@ export class Recording {
           archiver.submit({ eventId: this.event.id, sessionNo: s.no, dir, name: e.name, startSec: s.timelineStartSec + off, durationSec: e.durationSec });
           off += e.durationSec;
         }
-        catalog.closeSession(this.event.id, s.no);
-        const fromCatalog = catalog.sessionChunks(this.event.id, s.no);
+        await capture.closeSession(this.event.id, s.no);
+        const fromCatalog = await capture.sessionChunks(this.event.id, s.no);
         const lastChunkAt = fromCatalog.length ? Date.parse(fromCatalog[fromCatalog.length - 1].createdAt) : 0;
         this.lastAudioWall = Math.max(this.lastAudioWall, lastChunkAt, ...mtimes);
         const end = Math.max(s.timelineStartSec + off, ...fromCatalog.map((c) => c.startSec + c.durationSec));
         this.timelineEnd = Math.max(this.timelineEnd, end);
         if (off > 0 || fromCatalog.length) this.hasAudio = true;
         // HLS: what was handed to the killed ffmpeg but never reached the disk is known in media time.
-        if (hlsSaved) {
-          const p = JSON.parse(hlsSaved);
-          if (p.sessionNo === s.no) this.pendingLostSec = Math.max(0, p.deliveredSec - p.baseSec - (end - s.timelineStartSec));
-        }
+        if (hlsSaved?.sessionNo === s.no) this.pendingLostSec = Math.max(0, hlsSaved.deliveredSec - hlsSaved.baseSec - (end - s.timelineStartSec));
         this.gapReason = 'recorder restarted';
         this.log.info('recovered spool after restart', { session: s.no, chunks: entries.length, sessionSec: off.toFixed(3) });
       } else {
         removeSessionDirIfDone(dir);
       }
     }
-    this.timelineEnd = Math.max(this.timelineEnd, catalog.timelineEndSec(this.event.id));
-    if (catalog.chunks(this.event.id).length) this.hasAudio = true;
+    const ev = await this.deps.catalog.getEvent(this.event.id);
+    this.timelineEnd = Math.max(this.timelineEnd, ev?.timelineSec ?? 0);
+    if (ev?.chunkCount) this.hasAudio = true;
   }
 }
 
-/** Enqueues the event's end for the publisher, once (idempotent job id). */
-export async function enqueueEnded(catalog: Catalog, queues: Queues, eventId: string): Promise<void> {
-  await withTimeout(queues.eventEnded.add('ended', { eventId }, { jobId: jobId.ended(eventId) }), 3000, 'enqueue');
-  catalog.setKv(`ended-queued:${eventId}`, '1');
+/**
+ * Enqueues the event's end for the transcoder, once (idempotent job id). The
+ * message says how many chunks were archived, so the transcoder knows when it
+ * has them all.
+ */
+export async function enqueueEnded(deps: { catalog: EventCatalog; capture: CaptureStore; queues: Queues }, eventId: string): Promise<void> {
+  const ev = await deps.catalog.getEvent(eventId);
+  if (!ev) return;
+  await withTimeout(deps.queues.add('event-ended', { eventId, chunks: ev.chunkCount }), 3000, 'enqueue');
+  await deps.capture.markEndEnqueued(eventId);
 }
 
 /** An error while reading a feed, saying whether any of its bytes had been written. */

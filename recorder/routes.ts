@@ -2,19 +2,25 @@
 // Other stages add their progress to an event's JSON through `extensions`
 // (wired by the composition root), so this file never imports them.
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
-import type { Catalog, EventRow, SourceSpec } from '../shared/catalog.ts';
+import type { EventCatalog, EventRow, SourceSpec } from '../shared/catalog/events.ts';
 import type { Config } from '../shared/config.ts';
 import { badRequest, checkEventId, HttpError, notFound, safeEqual } from '../shared/http.ts';
 import type { AddressPolicy } from '../shared/net-policy.ts';
 import { EventNotLiveError, hashKey, TooManyLiveEventsError, type NewEvent, type Recorder } from './recorder.ts';
 import { PushBusyError, type PushOutcome } from './push-source.ts';
 import { checkSourceUrl, SourceUrlError } from './sources.ts';
+import type { CaptureStore } from './store.ts';
 
-/** Adds a stage's fields to an event's JSON (e.g. transcodedSec, urls). */
-export type EventExtension = (event: EventRow) => Record<string, unknown>;
+/**
+ * Adds a stage's fields to events' JSON (e.g. transcodedSec, urls), for a
+ * whole list at once (one element per event, in order), so listing events
+ * costs a fixed number of queries whatever its length.
+ */
+export type EventExtension = (events: EventRow[]) => Promise<Record<string, unknown>[]>;
 
 export interface RecorderRouteDeps {
-  catalog: Catalog;
+  catalog: EventCatalog;
+  capture: CaptureStore;
   config: Config;
   recorder: Recorder;
   policy: AddressPolicy;
@@ -24,36 +30,39 @@ export interface RecorderRouteDeps {
 
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
-export function eventJson(ev: EventRow, catalog: Catalog, extensions: EventExtension[] = []): Record<string, unknown> {
-  const chunks = catalog.chunks(ev.id);
-  // Every captured chunk is archived before it is recorded, so captured and archived seconds are one sum.
-  const captured = round3(chunks.reduce((s, c) => s + c.durationSec, 0));
-  const base: Record<string, unknown> = {
-    id: ev.id,
-    slug: ev.slug,
-    title: ev.title,
-    host: ev.host,
-    status: ev.status,
-    source: 'url' in ev.source ? { type: 'pull' } : { type: 'push' },
-    reconnectWindowSec: ev.reconnectWindowSec,
-    capturedSec: captured,
-    archivedSec: captured,
-    timelineSec: round3(chunks.reduce((m, c) => Math.max(m, c.startSec + c.durationSec), 0)),
-    gaps: catalog.gaps(ev.id).map((g) => ({ startSec: round3(g.startSec), endSec: round3(g.endSec), reason: g.reason })),
-    chunks: chunks.length,
-    createdAt: ev.createdAt,
-    endedAt: ev.endedAt,
-    endReason: ev.endReason,
-    error: ev.error,
-    failures: catalog.failures(ev.id).map(({ eventId: _e, ...f }) => f),
-  };
-  // Stages each add fields; `urls` is merged key by key (a later stage may override an earlier one's URL).
-  for (const ext of extensions) {
-    const { urls, ...rest } = ext(ev) as { urls?: Record<string, unknown> };
-    Object.assign(base, rest);
-    if (urls) base.urls = { ...(base.urls as object | undefined), ...urls };
-  }
-  return base;
+export async function eventsJson(events: EventRow[], catalog: EventCatalog, extensions: EventExtension[] = []): Promise<Record<string, unknown>[]> {
+  const ids = events.map((e) => e.id);
+  const [gaps, failures, ...parts] = await Promise.all([catalog.gapsOf(ids), catalog.failuresOf(ids), ...extensions.map((x) => x(events))]);
+  return events.map((ev, i) => {
+    // Every captured chunk is archived before it is counted, so captured and archived seconds are one sum.
+    const captured = round3(ev.capturedSec);
+    const base: Record<string, unknown> = {
+      id: ev.id,
+      slug: ev.slug,
+      title: ev.title,
+      host: ev.host,
+      status: ev.status,
+      source: 'url' in ev.source ? { type: 'pull' } : { type: 'push' },
+      reconnectWindowSec: ev.reconnectWindowSec,
+      capturedSec: captured,
+      archivedSec: captured,
+      timelineSec: round3(ev.timelineSec),
+      gaps: (gaps.get(ev.id) ?? []).map((g) => ({ startSec: round3(g.startSec), endSec: round3(g.endSec), reason: g.reason })),
+      chunks: ev.chunkCount,
+      createdAt: ev.createdAt,
+      endedAt: ev.endedAt,
+      endReason: ev.endReason,
+      error: ev.error,
+      failures: (failures.get(ev.id) ?? []).map(({ eventId: _e, ...f }) => f),
+    };
+    // Stages each add fields; `urls` is merged key by key (a later stage may override an earlier one's URL).
+    for (const part of parts) {
+      const { urls, ...rest } = part[i] as { urls?: Record<string, unknown> };
+      Object.assign(base, rest);
+      if (urls) base.urls = { ...(base.urls as object | undefined), ...urls };
+    }
+    return base;
+  });
 }
 
 function parseCreate(body: any, config: Config, policy: AddressPolicy, owner: string): NewEvent {
@@ -104,52 +113,56 @@ function answerCutOff(req: Request, res: Response, o: Exclude<PushOutcome, { sta
 }
 
 export function recorderRoutes(deps: RecorderRouteDeps): Router {
-  const { catalog, config, recorder, requireAuth, policy } = deps;
+  const { catalog, capture, config, recorder, requireAuth, policy } = deps;
   const r = Router();
   const json = express.json({ limit: '64kb' });
-  const view = (ev: EventRow) => eventJson(ev, catalog, deps.extensions);
-  const find = (id: unknown) => catalog.getEvent(checkEventId(String(id))) ?? (() => { throw notFound('no such event'); })();
+  const view = async (ev: EventRow) => (await eventsJson([ev], catalog, deps.extensions))[0];
+  const find = async (id: unknown): Promise<EventRow> => {
+    const ev = await catalog.getEvent(checkEventId(String(id)));
+    if (!ev) throw notFound('no such event');
+    return ev;
+  };
 
-  r.post('/api/events', requireAuth, json, (req, res) => {
+  r.post('/api/events', requireAuth, json, async (req, res) => {
     const input = parseCreate(req.body, config, policy, String(res.locals.tokenId));
     let created;
     try {
-      created = recorder.create(input);
+      created = await recorder.create(input);
     } catch (e) {
       if (e instanceof TooManyLiveEventsError) throw new HttpError(429, e.message);
       throw e;
     }
     const { event, streamKey } = created;
-    const out: Record<string, unknown> = { ...view(event) };
+    const out: Record<string, unknown> = { ...(await view(event)) };
     if (streamKey) out.ingest = { url: `${config.publicUrl}/ingest/${event.id}`, key: streamKey };
     res.status(201).location(`/api/events/${event.id}`).json(out);
   });
 
-  r.get('/api/events', (_req, res) => {
-    res.json({ events: catalog.listEvents().map(view) });
+  r.get('/api/events', async (_req, res) => {
+    res.json({ events: await eventsJson(await catalog.listEvents(), catalog, deps.extensions) });
   });
 
-  r.get('/api/events/:id', (req, res) => {
-    res.json(view(find(req.params.id)));
+  r.get('/api/events/:id', async (req, res) => {
+    res.json(await view(await find(req.params.id)));
   });
 
   // The archive's index: every chunk with its place on the timeline and its checksum.
-  r.get('/api/events/:id/chunks', (req, res) => {
-    const ev = find(req.params.id);
+  r.get('/api/events/:id/chunks', async (req, res) => {
+    const ev = await find(req.params.id);
     res.json({
-      chunks: catalog.chunks(ev.id).map((c) => ({ seq: c.seq, startSec: c.startSec, durationSec: c.durationSec, bytes: c.bytes, sha256: c.sha256, key: c.key })),
+      chunks: (await capture.chunks(ev.id)).map((c) => ({ seq: c.seq, startSec: c.startSec, durationSec: c.durationSec, bytes: c.bytes, sha256: c.sha256, key: c.key })),
     });
   });
 
   r.post('/api/events/:id/end', requireAuth, async (req, res) => {
-    const ev = find(req.params.id);
+    const ev = await find(req.params.id);
     if (ev.status === 'live') await recorder.end(ev.id);
-    res.status(202).json(view(catalog.getEvent(ev.id)!));
+    res.status(202).json(await view((await catalog.getEvent(ev.id))!));
   });
 
   // Push ingest. The key never reaches a log: the logger redacts key=, and errors log only the path.
   r.put('/ingest/:id', async (req, res) => {
-    const ev = find(req.params.id);
+    const ev = await find(req.params.id);
     const given = streamKey(req);
     if (!ev.streamKeyHash || !given || !safeEqual(hashKey(given), ev.streamKeyHash)) {
       req.resume();
@@ -165,7 +178,7 @@ export function recorderRoutes(deps: RecorderRouteDeps): Router {
     }
     const outcome = await consumed;
     if (outcome.status !== 200) return answerCutOff(req, res, outcome);
-    if (!res.headersSent) res.json(view(catalog.getEvent(ev.id)!));
+    if (!res.headersSent) res.json(await view((await catalog.getEvent(ev.id))!));
   });
 
   return r;

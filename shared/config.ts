@@ -34,6 +34,14 @@ export interface Limits {
   publicReadBurst: number;
 }
 
+/** Jobs each worker process runs at once, per stage. */
+export interface Concurrency {
+  transcoder: number;
+  transcriber: number;
+  publisher: number;
+  webhooks: number;
+}
+
 export interface Config {
   host: string;
   port: number;
@@ -42,6 +50,8 @@ export interface Config {
   dataDir: string;
   /** Unset: an embedded redis-server child is started under dataDir. */
   redisUrl?: string;
+  /** `postgres://…`: the catalog on PostgreSQL (many machines). Unset: SQLite in the data dir. */
+  databaseUrl?: string;
   apiToken?: string;
   storage: 'fs' | 's3';
   s3: S3Config;
@@ -64,6 +74,7 @@ export interface Config {
   whisperThreads: number;
   /** Word-level timings (whisper.cpp token timestamps): finer cue splitting, a little slower. */
   whisperWordTimestamps: boolean;
+  concurrency: Concurrency;
 }
 
 export class ConfigError extends Error {}
@@ -95,6 +106,12 @@ function hostList(env: NodeJS.ProcessEnv, name: string): string[] {
   });
 }
 
+function databaseUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const url = env.DATABASE_URL || undefined;
+  if (url && !/^postgres(ql)?:\/\/./.test(url)) throw new ConfigError('DATABASE_URL must be a postgres:// URL (unset: SQLite in the data dir)');
+  return url;
+}
+
 function bool(env: NodeJS.ProcessEnv, name: string): boolean {
   return ['1', 'true', 'yes', 'on'].includes((env[name] ?? '').toLowerCase());
 }
@@ -116,12 +133,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
   if (storage === 's3' && !s3.bucket) throw new ConfigError('STORAGE=s3 needs S3_BUCKET');
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const cores = os.availableParallelism();
+  const whisperThreads = int(env, 'WHISPER_THREADS', Math.max(1, Math.min(4, cores - 1)), 1, 64);
   return {
     host,
     port,
     publicUrl: (env.REPLAY_PUBLIC_URL || `http://${shownHost}:${port}`).replace(/\/+$/, ''),
     dataDir: path.resolve(env.REPLAY_DATA_DIR || './data'),
     redisUrl: env.REDIS_URL || undefined,
+    databaseUrl: databaseUrl(env),
     apiToken: env.REPLAY_API_TOKEN || undefined,
     storage,
     s3,
@@ -143,6 +163,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     whisperModel: env.WHISPER_MODEL || undefined,
     whisperLanguage: env.WHISPER_LANGUAGE || 'en',
     whisperWordTimestamps: bool(env, 'WHISPER_WORD_TIMESTAMPS'),
-    whisperThreads: int(env, 'WHISPER_THREADS', Math.max(1, Math.min(4, os.availableParallelism() - 1)), 1, 64),
+    whisperThreads,
+    concurrency: {
+      // Chunk decoding and segment encoding are short ffmpeg runs: one per core but one (left to capture).
+      transcoder: int(env, 'TRANSCODER_CONCURRENCY', Math.max(1, cores - 1), 1, 256),
+      // Each whisper.cpp run takes WHISPER_THREADS cores; together they leave one core free.
+      transcriber: int(env, 'TRANSCRIBER_CONCURRENCY', Math.max(1, Math.floor((cores - 1) / whisperThreads)), 1, 256),
+      publisher: int(env, 'PUBLISHER_CONCURRENCY', 2, 1, 64),
+      webhooks: int(env, 'WEBHOOK_CONCURRENCY', 4, 1, 256),
+    },
   };
 }

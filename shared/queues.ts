@@ -25,7 +25,10 @@ export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 /** A sealed chunk of unedited source audio, archived in storage and recorded in the catalog. */
 export interface ChunkArchivedJob {
   eventId: string;
+  /** 0, 1, 2, ... per event: a missing number is a chunk whose message has not arrived yet. */
   seq: number;
+  /** The capture session (one per connection): chunks of one session are contiguous on the timeline. */
+  sessionNo: number;
   /** Storage key of the archived chunk (MPEG-TS, source codec). */
   key: string;
   /** Position of the chunk's first sample on the event timeline, in seconds. */
@@ -36,6 +39,8 @@ export interface ChunkArchivedJob {
 
 export interface EventEndedJob {
   eventId: string;
+  /** How many chunks were archived: the rendition is final once all of them were transcoded. */
+  chunks: number;
 }
 
 export interface PcmReadyJob {
@@ -55,30 +60,63 @@ export interface RenditionReadyJob {
   eventId: string;
 }
 
-/** The event's transcript files in storage changed (complete, or a window finished late). */
+export type TranscriptStatus = 'pending' | 'running' | 'complete' | 'unavailable' | 'failed';
+
+/** The event's transcript files in storage changed (complete, or a window finished late), and where the transcript stands. */
 export interface TranscriptReadyJob {
   eventId: string;
+  /** Bumped each time the files change. */
   revision: number;
+  status: TranscriptStatus;
+  /** Why it is unavailable or failed. */
+  reason: string | null;
+  /** The transcript will not change any more (complete, unavailable or failed). */
+  final: boolean;
 }
 
 export interface WebhookJob {
   deliveryId: string;
 }
 
-export const jobId = {
-  chunk: (eventId: string, seq: number) => `${eventId}-chunk-${seq}`,
-  ended: (eventId: string) => `${eventId}-ended`,
-  rendition: (eventId: string) => `${eventId}-rendition`,
-  transcript: (eventId: string, revision: number) => `${eventId}-transcript-${revision}`,
+/** The message each queue carries. */
+export interface JobPayloads {
+  'chunk-archived': ChunkArchivedJob;
+  'pcm-ready': PcmReadyJob;
+  'event-ended': EventEndedJob;
+  'rendition-ready': RenditionReadyJob;
+  'transcript-ready': TranscriptReadyJob;
+  webhook: WebhookJob;
+}
+
+/** A queue's contract: how often a job is tried, the first retry's delay (doubling), and its job id. */
+export interface QueueSpec<Q extends QueueName> {
+  attempts: number;
+  backoffMs: number;
+  /** Derived from the subject, so a repeated enqueue is a no-op rather than a duplicate. */
+  jobId: (data: JobPayloads[Q]) => string;
+}
+
+export const QUEUE_SPECS: { [Q in QueueName]: QueueSpec<Q> } = {
+  'chunk-archived': { attempts: 8, backoffMs: 1000, jobId: (d) => `${d.eventId}-chunk-${d.seq}` },
+  // The final piece repeats the last segment's PCM with `final` set: its own id.
+  'pcm-ready': { attempts: 8, backoffMs: 1000, jobId: (d) => (d.final ? `${d.eventId}-pcm-final` : `${d.eventId}-pcm-${Math.round(d.startSec * 48000)}`) },
+  'event-ended': { attempts: 8, backoffMs: 1000, jobId: (d) => `${d.eventId}-ended` },
+  'rendition-ready': { attempts: 8, backoffMs: 1000, jobId: (d) => `${d.eventId}-rendition` },
+  'transcript-ready': { attempts: 8, backoffMs: 1000, jobId: (d) => `${d.eventId}-transcript-${d.revision}` },
+  // 10 attempts, 10 s doubling: the last retry comes about 85 minutes after the first try.
+  webhook: { attempts: 10, backoffMs: 10_000, jobId: (d) => d.deliveryId },
 };
 
 /** PeerTube-like defaults: exponential backoff, keep completed 2 days and failed 7 days. */
-export const defaultJobOptions: JobsOptions = {
-  attempts: 8,
-  backoff: { type: 'exponential', delay: 1000 },
-  removeOnComplete: { age: 2 * 24 * 3600 },
-  removeOnFail: { age: 7 * 24 * 3600 },
-};
+export function jobOptions<Q extends QueueName>(name: Q): JobsOptions {
+  const spec = QUEUE_SPECS[name];
+  return {
+    attempts: spec.attempts,
+    backoff: { type: 'exponential', delay: spec.backoffMs },
+    removeOnComplete: { age: 2 * 24 * 3600 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  };
+}
 
 /** Parses REDIS_URL (redis://, rediss://) or a unix socket path into BullMQ connection options. */
 export function redisConnection(urlOrSocket: string): ConnectionOptions {
@@ -96,30 +134,28 @@ export function redisConnection(urlOrSocket: string): ConnectionOptions {
 }
 
 export interface Queues {
-  chunkArchived: Queue<ChunkArchivedJob>;
-  pcmReady: Queue<PcmReadyJob>;
-  eventEnded: Queue<EventEndedJob>;
-  renditionReady: Queue<RenditionReadyJob>;
-  transcriptReady: Queue<TranscriptReadyJob>;
-  webhook: Queue<WebhookJob>;
+  /** The queue of one name, typed with its message. */
+  get<Q extends QueueName>(name: Q): Queue<JobPayloads[Q]>;
+  /** Enqueues a message with its queue's job id (a repeat is a no-op) and options. */
+  add<Q extends QueueName>(name: Q, data: JobPayloads[Q]): Promise<void>;
   close(): Promise<void>;
 }
 
 export function openQueues(connection: ConnectionOptions, prefix = 'replay'): Queues {
-  const mk = <T>(name: QueueName) =>
-    new Queue<T>(name, { connection, prefix, defaultJobOptions });
-  const q = {
-    chunkArchived: mk<ChunkArchivedJob>(QUEUE.chunkArchived),
-    pcmReady: mk<PcmReadyJob>(QUEUE.pcmReady),
-    eventEnded: mk<EventEndedJob>(QUEUE.eventEnded),
-    renditionReady: mk<RenditionReadyJob>(QUEUE.renditionReady),
-    transcriptReady: mk<TranscriptReadyJob>(QUEUE.transcriptReady),
-    webhook: mk<WebhookJob>(QUEUE.webhook),
+  const queues = new Map<QueueName, Queue>();
+  const get = <Q extends QueueName>(name: Q): Queue<JobPayloads[Q]> => {
+    let q = queues.get(name);
+    if (!q) queues.set(name, (q = new Queue(name, { connection, prefix, defaultJobOptions: jobOptions(name) })));
+    return q as Queue<JobPayloads[Q]>;
   };
   return {
-    ...q,
+    get,
+    async add(name, data) {
+      // BullMQ's Queue.add types its name and data through generics a mapped payload type cannot satisfy: go through the plain queue.
+      await (get(name) as Queue).add(name, data, { jobId: QUEUE_SPECS[name].jobId(data) });
+    },
     async close() {
-      await Promise.all(Object.values(q).map((x) => x.close()));
+      await Promise.all([...queues.values()].map((q) => q.close()));
     },
   };
 }

@@ -8,10 +8,10 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'bullmq';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Catalog } from '../shared/catalog.ts';
 import { createLogger } from '../shared/log.ts';
+import { testDatabase } from './helpers/db.ts';
 import { AddressPolicy } from '../shared/net-policy.ts';
-import { QUEUE, openQueues, redisConnection, type Queues, type WebhookJob } from '../shared/queues.ts';
+import { openQueues, redisConnection, type Queues, type WebhookJob } from '../shared/queues.ts';
 import { WebhookStore } from '../publisher/webhook-store.ts';
 import { emit, processWebhook, verify } from '../publisher/webhooks.ts';
 
@@ -57,26 +57,26 @@ it('retries a failed delivery with backoff until the endpoint accepts it', async
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
 
-  const store = new WebhookStore(new Catalog(':memory:').db);
-  const endpoint = store.createEndpoint({ url, events: ['event.published'] });
+  const store = new WebhookStore((await testDatabase('sqlite')).db);
+  const endpoint = await store.createEndpoint({ url, events: ['event.published'] });
   const log = createLogger('test');
   const deps = { store, policy: new AddressPolicy({ allowPrivate: true }), log };
-  worker = new Worker<WebhookJob>(QUEUE.webhook, (job) => processWebhook(job, deps), {
+  worker = new Worker<WebhookJob>('webhook', (job) => processWebhook(job, deps), {
     connection: redisConnection(path.join(dir, 'redis.sock')),
     prefix: 'test',
   });
 
-  const emitDeps = { store, queue: queues.webhook, log, jobOptions: { backoff: { type: 'exponential', delay: 100 } } };
+  const emitDeps = { store, queue: queues.get('webhook'), log, jobOptions: { backoff: { type: 'exponential', delay: 100 } } };
   const [r] = await emit('event.published', { id: 'ev_1', title: 'Hello' }, emitDeps);
   expect(r.enqueued).toBe(true);
   // emitting again while the job exists adds nothing
   await emit('event.published', { id: 'ev_1', title: 'Hello' }, emitDeps);
-  const job = await queues.webhook.getJob(r.deliveryId);
+  const job = await queues.get('webhook').getJob(r.deliveryId);
   expect(job?.opts.attempts).toBe(10);
 
   await done;
-  for (let i = 0; i < 50 && store.getDelivery(r.deliveryId)!.status !== 'delivered'; i++) await new Promise((res) => setTimeout(res, 20));
-  expect(store.getDelivery(r.deliveryId)).toMatchObject({ status: 'delivered', attempts: 2, lastStatusCode: 200 });
+  for (let i = 0; i < 50 && (await store.getDelivery(r.deliveryId))!.status !== 'delivered'; i++) await new Promise((res) => setTimeout(res, 20));
+  expect(await store.getDelivery(r.deliveryId)).toMatchObject({ status: 'delivered', attempts: 2, lastStatusCode: 200 });
   expect(hits).toHaveLength(2);
   expect(hits[0].headers['webhook-id']).toBe(r.deliveryId);
   expect(hits[1].headers['webhook-id']).toBe(r.deliveryId);

@@ -2,8 +2,8 @@ import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
 import express, { type RequestHandler } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Catalog } from '../shared/catalog.ts';
 import { createLogger } from '../shared/log.ts';
+import { testDatabase } from './helpers/db.ts';
 import { AddressPolicy } from '../shared/net-policy.ts';
 import { WebhookStore } from '../publisher/webhook-store.ts';
 import { webhookRoutes } from '../publisher/webhook-routes.ts';
@@ -16,8 +16,8 @@ const requireAuth: RequestHandler = (req, res, next) => {
   next();
 };
 
-function serve(allowPrivateSources: boolean) {
-  const store = new WebhookStore(new Catalog(':memory:').db);
+async function serve(allowPrivateSources: boolean) {
+  const store = new WebhookStore((await testDatabase('sqlite')).db);
   const app = express();
   app.use(webhookRoutes({ store, policy: new AddressPolicy({ allowPrivate: allowPrivateSources }), log: createLogger('test') }, requireAuth));
   return { store, app };
@@ -31,12 +31,12 @@ describe('webhook routes', () => {
   let strictBase: string;
 
   beforeAll(async () => {
-    const s = serve(true);
+    const s = await serve(true);
     store = s.store;
     server = s.app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    strictServer = serve(false).app.listen(0, '127.0.0.1');
+    strictServer = (await serve(false)).app.listen(0, '127.0.0.1');
     await new Promise((r) => strictServer.once('listening', r));
     strictBase = `http://127.0.0.1:${(strictServer.address() as AddressInfo).port}`;
   });
@@ -75,7 +75,7 @@ describe('webhook routes', () => {
     expect(JSON.stringify(list)).not.toContain('whsec_');
     expect(JSON.stringify(await (await call('GET', `/api/webhooks/${created.id}`)).json())).not.toContain('whsec_');
 
-    store.createDelivery({ endpointId: created.id, eventId: 'ev_1', eventType: 'event.ended', payload: '{"type":"event.ended"}' });
+    await store.createDelivery({ endpointId: created.id, eventId: 'ev_1', eventType: 'event.ended', payload: '{"type":"event.ended"}' });
     const log = await (await call('GET', `/api/webhooks/${created.id}/deliveries`)).json();
     expect(log.deliveries).toHaveLength(1);
     expect(log.deliveries[0]).toMatchObject({ eventId: 'ev_1', eventType: 'event.ended', status: 'pending', attempts: 0, payload: { type: 'event.ended' } });

@@ -2,8 +2,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UnrecoverableError } from 'bullmq';
-import { Catalog } from '../shared/catalog.ts';
 import { createLogger } from '../shared/log.ts';
+import { DIALECTS, testDatabase } from './helpers/db.ts';
 import { AddressPolicy } from '../shared/net-policy.ts';
 import { WebhookStore, deliveryId, generateSecret } from '../publisher/webhook-store.ts';
 import {
@@ -91,28 +91,30 @@ describe('endpoint URLs', () => {
   });
 });
 
-describe('store', () => {
-  it('creates a delivery once per (endpoint, event, type, revision)', () => {
-    const store = new WebhookStore(new Catalog(':memory:').db);
-    const e = store.createEndpoint({ url: 'https://example.com/h', events: ['event.ended', 'event.ended'] });
+describe.each(DIALECTS)('store on %s', (dialect) => {
+  it('creates a delivery once per (endpoint, event, type, revision)', async () => {
+    const t = await testDatabase(dialect);
+    const store = new WebhookStore(t.db);
+    const e = await store.createEndpoint({ url: 'https://example.com/h', events: ['event.ended', 'event.ended'] });
     expect(e.events).toEqual(['event.ended']);
-    const a = store.createDelivery({ endpointId: e.id, eventId: 'ev_1', eventType: 'event.ended', payload: '{"a":1}' });
-    const b = store.createDelivery({ endpointId: e.id, eventId: 'ev_1', eventType: 'event.ended', payload: '{"a":2}' });
+    const a = await store.createDelivery({ endpointId: e.id, eventId: 'ev_1', eventType: 'event.ended', payload: '{"a":1}' });
+    const b = await store.createDelivery({ endpointId: e.id, eventId: 'ev_1', eventType: 'event.ended', payload: '{"a":2}' });
     expect(a.created).toBe(true);
     expect(b.created).toBe(false);
     expect(b.delivery.id).toBe(a.delivery.id);
     expect(b.delivery.payload).toBe('{"a":1}');
     expect(a.delivery.id).toBe(deliveryId(e.id, 'ev_1', 'event.ended', 0));
-    const c = store.createDelivery({ endpointId: e.id, eventId: 'ev_1', eventType: 'event.ended', revision: 1, payload: '{}' });
+    const c = await store.createDelivery({ endpointId: e.id, eventId: 'ev_1', eventType: 'event.ended', revision: 1, payload: '{}' });
     expect(c.created).toBe(true);
     expect(c.delivery.id).not.toBe(a.delivery.id);
-    expect(store.deliveries(e.id)).toHaveLength(2);
-    expect(store.recordAttempt(a.delivery.id, { status: 'delivered', statusCode: 204 })).toMatchObject({ status: 'delivered', attempts: 1 });
+    expect(await store.deliveries(e.id)).toHaveLength(2);
+    expect(await store.recordAttempt(a.delivery.id, { status: 'delivered', statusCode: 204 })).toMatchObject({ status: 'delivered', attempts: 1 });
     // a late failure report does not undo a delivery
-    expect(store.recordAttempt(a.delivery.id, { status: 'pending', statusCode: 500, error: 'x' })).toMatchObject({ status: 'delivered', attempts: 2 });
-    expect(store.deleteEndpoint(e.id)).toBe(true);
-    expect(store.getDelivery(a.delivery.id)).toBeUndefined();
-    expect(store.deleteEndpoint(e.id)).toBe(false);
+    expect(await store.recordAttempt(a.delivery.id, { status: 'pending', statusCode: 500, error: 'x' })).toMatchObject({ status: 'delivered', attempts: 2 });
+    expect(await store.deleteEndpoint(e.id)).toBe(true);
+    expect(await store.getDelivery(a.delivery.id)).toBeUndefined();
+    expect(await store.deleteEndpoint(e.id)).toBe(false);
+    await t.close();
   });
 });
 
@@ -151,10 +153,10 @@ describe('deliver', () => {
     respond = (_q, s) => void s.writeHead(204).end();
   });
 
-  function setup(url: string, allowPrivateSources = true) {
-    const store = new WebhookStore(new Catalog(':memory:').db);
-    const endpoint = store.createEndpoint({ url, events: ['event.published'] });
-    const { delivery } = store.createDelivery({
+  async function setup(url: string, allowPrivateSources = true) {
+    const store = new WebhookStore((await testDatabase('sqlite')).db);
+    const endpoint = await store.createEndpoint({ url, events: ['event.published'] });
+    const { delivery } = await store.createDelivery({
       endpointId: endpoint.id,
       eventId: 'ev_1',
       eventType: 'event.published',
@@ -164,7 +166,7 @@ describe('deliver', () => {
   }
 
   it('POSTs the signed JSON body and records the delivery', async () => {
-    const { endpoint, delivery, deps, store } = setup(`${base}/hook?x=1`);
+    const { endpoint, delivery, deps, store } = await setup(`${base}/hook?x=1`);
     const done = await deliver(delivery.id, deps);
     expect(done).toMatchObject({ status: 'delivered', attempts: 1, lastStatusCode: 204, lastError: null });
     expect(done!.deliveredAt).toBeTruthy();
@@ -179,58 +181,58 @@ describe('deliver', () => {
     // delivered: a repeated job does nothing
     await processWebhook({ id: '1', data: { deliveryId: delivery.id }, attemptsMade: 0, opts: { attempts: 10 } }, deps);
     expect(received).toHaveLength(1);
-    expect(store.getDelivery(delivery.id)!.attempts).toBe(1);
+    expect((await store.getDelivery(delivery.id))!.attempts).toBe(1);
   });
 
   it('throws on a non-2xx answer so the queue retries, and fails on the last attempt', async () => {
     respond = (_q, s) => void s.writeHead(500).end('oops');
-    const { delivery, deps, store } = setup(`${base}/hook`);
+    const { delivery, deps, store } = await setup(`${base}/hook`);
     await expect(processWebhook({ id: '1', data: { deliveryId: delivery.id }, attemptsMade: 0, opts: { attempts: 2 } }, deps)).rejects.toThrow(/HTTP 500/);
-    expect(store.getDelivery(delivery.id)).toMatchObject({ status: 'pending', attempts: 1, lastStatusCode: 500, lastError: 'endpoint answered HTTP 500' });
+    expect(await store.getDelivery(delivery.id)).toMatchObject({ status: 'pending', attempts: 1, lastStatusCode: 500, lastError: 'endpoint answered HTTP 500' });
     await expect(processWebhook({ id: '1', data: { deliveryId: delivery.id }, attemptsMade: 1, opts: { attempts: 2 } }, deps)).rejects.toThrow(/HTTP 500/);
-    expect(store.getDelivery(delivery.id)).toMatchObject({ status: 'failed', attempts: 2 });
+    expect(await store.getDelivery(delivery.id)).toMatchObject({ status: 'failed', attempts: 2 });
     expect(received.map((r) => r.headers['webhook-id'])).toEqual([delivery.id, delivery.id]);
   });
 
   it('does not follow redirects', async () => {
     respond = (_q, s) => void s.writeHead(302, { location: `${base}/elsewhere` }).end();
-    const { delivery, deps } = setup(`${base}/hook`);
+    const { delivery, deps } = await setup(`${base}/hook`);
     await expect(deliver(delivery.id, deps)).rejects.toThrow(/HTTP 302/);
     expect(received.map((r) => r.path)).toEqual(['/hook']);
   });
 
   it('times out a silent endpoint', async () => {
     respond = () => {}; // never answers
-    const { delivery, deps, store } = setup(`${base}/hook`);
+    const { delivery, deps, store } = await setup(`${base}/hook`);
     const t0 = Date.now();
     await expect(deliver(delivery.id, { ...deps, timeoutMs: 300 })).rejects.toThrow(/timed out/);
     expect(Date.now() - t0).toBeLessThan(2000);
-    expect(store.getDelivery(delivery.id)!.lastError).toMatch(/timed out after 300 ms/);
+    expect((await store.getDelivery(delivery.id))!.lastError).toMatch(/timed out after 300 ms/);
   });
 
   it('records a connection error', async () => {
-    const { delivery, deps, store } = setup('http://127.0.0.1:1/hook');
+    const { delivery, deps, store } = await setup('http://127.0.0.1:1/hook');
     await expect(deliver(delivery.id, deps)).rejects.toThrow(/ECONNREFUSED/);
-    expect(store.getDelivery(delivery.id)).toMatchObject({ status: 'pending', lastStatusCode: null });
+    expect(await store.getDelivery(delivery.id)).toMatchObject({ status: 'pending', lastStatusCode: null });
   });
 
   it('refuses private addresses at connect time without retrying (IP literal and resolved name)', async () => {
     const port = (server.address() as AddressInfo).port;
     for (const url of [`${base}/hook`, `http://localhost:${port}/hook`]) {
-      const { delivery, deps, store } = setup(url, false);
+      const { delivery, deps, store } = await setup(url, false);
       const err = await deliver(delivery.id, deps).catch((e) => e);
       expect(err).toBeInstanceOf(UnrecoverableError);
-      expect(store.getDelivery(delivery.id)).toMatchObject({ status: 'failed', attempts: 1 });
-      expect(store.getDelivery(delivery.id)!.lastError).toMatch(/private address/);
+      expect(await store.getDelivery(delivery.id)).toMatchObject({ status: 'failed', attempts: 1 });
+      expect((await store.getDelivery(delivery.id))!.lastError).toMatch(/private address/);
     }
     expect(received).toHaveLength(0);
   });
 
   it('ends quietly when the job is invalid or its subject is gone', async () => {
-    const { delivery, deps, store, endpoint } = setup(`${base}/hook`);
+    const { delivery, deps, store, endpoint } = await setup(`${base}/hook`);
     await processWebhook({ id: '1', data: {} as any, attemptsMade: 0, opts: {} }, deps);
     await processWebhook({ id: '1', data: { deliveryId: 'msg_missing' }, attemptsMade: 0, opts: {} }, deps);
-    store.deleteEndpoint(endpoint.id);
+    await store.deleteEndpoint(endpoint.id);
     await processWebhook({ id: '1', data: { deliveryId: delivery.id }, attemptsMade: 0, opts: {} }, deps);
     expect(await deliver(delivery.id, deps)).toBeUndefined();
     expect(received).toHaveLength(0);
@@ -257,10 +259,10 @@ describe('emit', () => {
   }
 
   it('creates one delivery per subscribed endpoint, idempotently, and enqueues it', async () => {
-    const store = new WebhookStore(new Catalog(':memory:').db);
-    const a = store.createEndpoint({ url: 'https://a.example/h', events: ['event.published', 'event.ended'] });
-    const b = store.createEndpoint({ url: 'https://b.example/h', events: ['event.published'] });
-    store.createEndpoint({ url: 'https://c.example/h', events: ['event.started'] });
+    const store = new WebhookStore((await testDatabase('sqlite')).db);
+    const a = await store.createEndpoint({ url: 'https://a.example/h', events: ['event.published', 'event.ended'] });
+    const b = await store.createEndpoint({ url: 'https://b.example/h', events: ['event.published'] });
+    await store.createEndpoint({ url: 'https://c.example/h', events: ['event.started'] });
     const q = fakeQueue();
     const deps: EmitDeps = { store, queue: q.queue as any, log, now: () => new Date('2030-01-01T00:00:00Z') };
 
@@ -269,16 +271,16 @@ describe('emit', () => {
     expect(first.every((r) => r.created && r.enqueued)).toBe(true);
     expect(q.added).toHaveLength(2);
     expect(q.added[0]).toMatchObject({ data: { deliveryId: first[0].deliveryId }, opts: { jobId: first[0].deliveryId, attempts: webhookJobOptions.attempts, backoff: { type: 'exponential' } } });
-    const d = store.getDelivery(first[0].deliveryId)!;
+    const d = (await store.getDelivery(first[0].deliveryId))!;
     expect(JSON.parse(d.payload)).toEqual({ type: 'event.published', timestamp: '2030-01-01T00:00:00.000Z', data: { id: 'ev_1', title: 'T' } });
 
     const again = await emit('event.published', { id: 'ev_1', title: 'changed' }, deps);
     expect(again.map((r) => r.deliveryId)).toEqual(first.map((r) => r.deliveryId));
     expect(again.every((r) => !r.created)).toBe(true);
-    expect(JSON.parse(store.getDelivery(first[0].deliveryId)!.payload).data.title).toBe('T');
+    expect(JSON.parse((await store.getDelivery(first[0].deliveryId))!.payload).data.title).toBe('T');
 
     // delivered ones are not queued again; a new revision is a new message
-    store.recordAttempt(first[0].deliveryId, { status: 'delivered', statusCode: 200 });
+    await store.recordAttempt(first[0].deliveryId, { status: 'delivered', statusCode: 200 });
     q.added.length = 0;
     await emit('event.published', { id: 'ev_1' }, deps);
     expect(q.added.map((x) => x.data.deliveryId)).toEqual([first[1].deliveryId]);
@@ -291,14 +293,14 @@ describe('emit', () => {
   });
 
   it('keeps the delivery pending when the queue is away, and requeues it later', async () => {
-    const store = new WebhookStore(new Catalog(':memory:').db);
-    store.createEndpoint({ url: 'https://a.example/h', events: ['event.ended'] });
+    const store = new WebhookStore((await testDatabase('sqlite')).db);
+    await store.createEndpoint({ url: 'https://a.example/h', events: ['event.ended'] });
     const q = fakeQueue();
     const deps: EmitDeps = { store, queue: q.queue as any, log };
     q.setFail(true);
     const [r] = await emit('event.ended', { id: 'ev_2' }, deps);
     expect(r).toMatchObject({ created: true, enqueued: false });
-    expect(store.getDelivery(r.deliveryId)!.status).toBe('pending');
+    expect((await store.getDelivery(r.deliveryId))!.status).toBe('pending');
     q.setFail(false);
     expect(await requeuePending(deps)).toBe(1);
     expect(q.added.map((x) => x.opts.jobId)).toEqual([r.deliveryId]);

@@ -12,7 +12,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
-import { jobId, redisConnection } from '../shared/queues.ts';
+import { redisConnection } from '../shared/queues.ts';
 import { S3Storage } from '../shared/storage/s3.ts';
 import { concatDuration, hlsSegmentFiles, sha256 } from './helpers/audio.ts';
 import { liveHls } from './helpers/live-source.ts';
@@ -130,15 +130,15 @@ describe.concurrent('recorder outages: capture goes on into the spool, nothing i
       jobs = await chunkQ.getJobs();
     }
     const catchUpSec = (Date.now() - t0) / 1000;
-    expect(jobs.map((j) => j.id).sort()).toEqual(chunks.map((c) => jobId.chunk(id, c.seq)).sort());
+    expect(jobs.map((j) => j.id).sort()).toEqual(chunks.map((c) => `${id}-chunk-${c.seq}`).sort());
     for (const c of chunks) {
-      const job = await chunkQ.getJob(jobId.chunk(id, c.seq));
+      const job = await chunkQ.getJob(`${id}-chunk-${c.seq}`);
       expect(job, `job for chunk ${c.seq}`).toBeDefined();
-      expect(job!.data).toEqual({ eventId: id, seq: c.seq, key: c.key, startSec: c.startSec, durationSec: c.durationSec, sha256: c.sha256 });
+      expect(job!.data).toEqual({ eventId: id, seq: c.seq, sessionNo: expect.any(Number), key: c.key, startSec: c.startSec, durationSec: c.durationSec, sha256: c.sha256 });
     }
     const counts = await chunkQ.getJobCounts();
     expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(chunks.length);
-    expect(await endedQ.getJob(jobId.ended(id))).toBeDefined();
+    expect(await endedQ.getJob(`${id}-ended`)).toBeDefined();
 
     // The catalog agrees: no chunk is left "archived but not queued".
     await svc.stop();

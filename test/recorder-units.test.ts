@@ -9,7 +9,9 @@ import { HlsReader, parsePlaylist, stripId3 } from '../recorder/hls-reader.ts';
 import { openHttp } from '../recorder/http-fetch.ts';
 import { moveChunksToPrivate } from '../recorder/move-private.ts';
 import { makeSlug } from '../recorder/recorder.ts';
-import { Catalog } from '../shared/catalog.ts';
+import { EventCatalog } from '../shared/catalog/events.ts';
+import { CaptureStore } from '../recorder/store.ts';
+import { DIALECTS, testDatabase } from './helpers/db.ts';
 import { loadConfig } from '../shared/config.ts';
 import { createLogger } from '../shared/log.ts';
 import { createStorage } from '../shared/storage/index.ts';
@@ -110,22 +112,25 @@ it('makes URL-safe, unique slugs from any title', () => {
   expect(makeSlug('x')).not.toBe(makeSlug('x'));
 });
 
-describe('source chunks of the earlier layout', () => {
+describe.each(DIALECTS)('source chunks of the earlier layout, on %s', (dialect) => {
   it('are moved under private/ once, their rows pointed at the new key, nothing lost when repeated', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'replay-move-'));
     const storage = createStorage(loadConfig({ REPLAY_DATA_DIR: dataDir }));
-    const catalog = new Catalog(':memory:');
-    catalog.createEvent({ id: 'ev_0123456789abcdef', slug: 's', title: 't', source: { type: 'push' }, streamKeyHash: null, reconnectWindowSec: 0 });
+    const t = await testDatabase(dialect);
+    const catalog = new EventCatalog(t.db);
+    const capture = new CaptureStore(t.db);
+    await catalog.createEvent({ id: 'ev_0123456789abcdef', slug: 's', title: 't', source: { type: 'push' }, streamKeyHash: null, reconnectWindowSec: 0 });
     const oldKey = 'events/ev_0123456789abcdef/source/s1-c000000.ts';
     await storage.put(oldKey, 'chunk bytes');
-    catalog.addChunk({ eventId: 'ev_0123456789abcdef', sessionNo: 1, spoolName: 's1/c000000.ts', startSec: 0, durationSec: 6, bytes: 11, sha256: 'x', key: oldKey });
+    await capture.addChunk({ eventId: 'ev_0123456789abcdef', sessionNo: 1, spoolName: 's1/c000000.ts', startSec: 0, durationSec: 6, bytes: 11, sha256: 'x', key: oldKey });
     const log = createLogger('test');
-    expect(await moveChunksToPrivate(catalog, storage, log)).toBe(1);
-    const [row] = catalog.chunks('ev_0123456789abcdef');
+    expect(await moveChunksToPrivate(capture, storage, log)).toBe(1);
+    const [row] = await capture.chunks('ev_0123456789abcdef');
     expect(row.key).toBe(`private/${oldKey}`);
     expect((await storage.get(row.key)).toString()).toBe('chunk bytes');
     expect(fs.existsSync(path.join(dataDir, 'private', oldKey))).toBe(true);
     expect(fs.existsSync(path.join(dataDir, 'storage', oldKey))).toBe(false);
-    expect(await moveChunksToPrivate(catalog, storage, log)).toBe(0);
+    expect(await moveChunksToPrivate(capture, storage, log)).toBe(0);
+    await t.close();
   });
 });

@@ -3,7 +3,8 @@
 // check of /files, and the rate limiter's client key.
 import { describe, expect, it } from 'vitest';
 import { describeSourceError } from '../recorder/source-errors.ts';
-import { Catalog } from '../shared/catalog.ts';
+import { EventCatalog } from '../shared/catalog/events.ts';
+import { DIALECTS, testDatabase } from './helpers/db.ts';
 import { FfmpegError } from '../shared/ffmpeg.ts';
 import { AddressPolicy, addressRange, canonicalAddress, canonicalHost } from '../shared/net-policy.ts';
 import { clientKey } from '../shared/rate-limit.ts';
@@ -69,20 +70,22 @@ describe('redactor', () => {
   });
 });
 
-describe('catalog texts', () => {
-  it('are redacted on the way in, whoever writes them', () => {
-    const c = new Catalog(':memory:');
+describe.each(DIALECTS)('catalog texts on %s', (dialect) => {
+  it('are redacted on the way in, whoever writes them', async () => {
+    const t = await testDatabase(dialect);
+    const c = new EventCatalog(t.db);
     const id = 'ev_00000000000000aa';
-    c.createEvent({ id, slug: 'x', title: 't', source: { type: 'push' }, streamKeyHash: null, reconnectWindowSec: 0 });
-    c.addGap({ eventId: id, startSec: 0, endSec: 1, reason: 'lost https://cdn.example/tok/abc?sig=1' });
-    c.addFailure({ eventId: id, stage: 'transcoder', startSec: null, endSec: null, reason: 'failed on srt://h:9?passphrase=xyz123456' });
-    c.markEnded(id, 'gone: rtmp://u:p@h:1935/app/key');
-    c.setStatus(id, 'failed', 'no audio: rtmp://u:p@h:1935/app/key');
-    const ev = c.getEvent(id)!;
+    await c.createEvent({ id, slug: 'x', title: 't', source: { type: 'push' }, streamKeyHash: null, reconnectWindowSec: 0 });
+    await c.addGap({ eventId: id, startSec: 0, endSec: 1, reason: 'lost https://cdn.example/tok/abc?sig=1' });
+    await c.addFailure({ eventId: id, stage: 'transcoder', startSec: null, endSec: null, reason: 'failed on srt://h:9?passphrase=xyz123456' });
+    await c.transition(id, 'ended', { reason: 'gone: rtmp://u:p@h:1935/app/key' });
+    await c.transition(id, 'failed', { error: 'no audio: rtmp://u:p@h:1935/app/key' });
+    const ev = (await c.getEvent(id))!;
     expect(ev.endReason).toBe('gone: rtmp://h:1935');
     expect(ev.error).toBe('no audio: rtmp://h:1935');
-    expect(c.gaps(id)[0].reason).toBe('lost https://cdn.example');
-    expect(c.failures(id)[0].reason).toBe('failed on srt://h:9');
+    expect((await c.gaps(id))[0].reason).toBe('lost https://cdn.example');
+    expect((await c.failures(id))[0].reason).toBe('failed on srt://h:9');
+    await t.close();
   });
 });
 

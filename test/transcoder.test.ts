@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Catalog } from '../shared/catalog.ts';
+import { EventCatalog } from '../shared/catalog/events.ts';
 import { loadConfig } from '../shared/config.ts';
 import { decodeToPcm, ffmpegBuffers, measureEbur128, probeAudio } from '../shared/ffmpeg.ts';
 import { createLogger } from '../shared/log.ts';
@@ -22,6 +22,7 @@ import { FRAME, POST_ROLL, PRE_ROLL, RATE, SEGMENT_FRAMES, SEGMENT_SAMPLES } fro
 import { finalizeRendition, InvalidJobError, processChunkArchived } from '../transcoder/process-chunk.ts';
 import { assemble, ingestChunk, knownThrough, transcoderKeys, type TranscoderDeps } from '../transcoder/rendition.ts';
 import { TranscoderState } from '../transcoder/state.ts';
+import { testDatabase, type TestDatabase } from './helpers/db.ts';
 import { fitTone, maxStep, residualsAt, rms, scanTone } from '../transcoder/verify.ts';
 
 const EVENT = 'ev_tx1';
@@ -41,7 +42,11 @@ interface SrcChunk {
 }
 
 let tmp: string;
-let catalog: Catalog;
+let database: TestDatabase;
+let catalog: EventCatalog;
+let st: TranscoderState;
+/** The archived chunks as their chunk-archived messages describe them. */
+const sources = new Map<string, { seq: number; sessionNo: number; key: string; startSec: number; durationSec: number; sha256: string }[]>();
 let storage: FsStorage;
 /** Makes the next put of a matching key fail, like a worker killed (or storage failing) at that point. */
 let failPut: RegExp | null = null;
@@ -66,7 +71,9 @@ async function makeSession(name: string, seconds: number): Promise<string[]> {
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'replay-transcoder-'));
-  catalog = new Catalog(path.join(tmp, 'catalog.db'));
+  database = await testDatabase('sqlite');
+  catalog = new EventCatalog(database.db);
+  st = new TranscoderState(database.db);
   storage = new FsStorage(path.join(tmp, 'storage'), 'http://127.0.0.1/files');
   const flaky: Storage = Object.assign(Object.create(storage), {
     put: (key: string, body: Buffer | string, opts?: PutOptions) => {
@@ -79,6 +86,7 @@ beforeAll(async () => {
   });
   deps = {
     catalog,
+    state: st,
     storage: flaky,
     config: loadConfig({ REPLAY_DATA_DIR: tmp }),
     log: createLogger('test'),
@@ -86,11 +94,10 @@ beforeAll(async () => {
       pcmJobs.push(j);
     },
   };
-  catalog.createEvent({ id: EVENT, slug: 'tx-test', title: 'Transcoder test', source: { type: 'push' }, streamKeyHash: null, reconnectWindowSec: 60 });
+  await catalog.createEvent({ id: EVENT, slug: 'tx-test', title: 'Transcoder test', source: { type: 'push' }, streamKeyHash: null, reconnectWindowSec: 60 });
 
   const [a, b] = await Promise.all([makeSession('a', TONE_A_SEC), makeSession('b', TONE_B_SEC)]);
   let t = 0;
-  catalog.openSession(EVENT, 0);
   for (const file of a) {
     const d = (await probeAudio(file)).durationSec;
     if (d > 0) chunks.push({ file, session: 1, startSec: t, durationSec: d });
@@ -98,8 +105,7 @@ beforeAll(async () => {
   }
   sessionAEnd = t;
   sessionBStart = t + GAP_SEC;
-  catalog.addGap({ eventId: EVENT, startSec: sessionAEnd, endSec: sessionBStart, reason: 'source dropped' });
-  catalog.openSession(EVENT, sessionBStart);
+  await catalog.addGap({ eventId: EVENT, startSec: sessionAEnd, endSec: sessionBStart, reason: 'source dropped' });
   t = sessionBStart;
   for (const file of b) {
     const d = (await probeAudio(file)).durationSec;
@@ -107,27 +113,27 @@ beforeAll(async () => {
     t += d;
   }
   timelineEnd = t;
-  for (const c of chunks) {
+  const list = [];
+  for (const [seq, c] of chunks.entries()) {
     const bytes = fs.readFileSync(c.file);
-    const name = `${path.basename(path.dirname(c.file))}-${path.basename(c.file)}`;
-    const key = `events/${EVENT}/source/s${c.session}-${path.basename(c.file)}`;
+    const key = `private/events/${EVENT}/source/s${c.session}-${path.basename(c.file)}`;
     await storage.put(key, bytes);
-    catalog.addChunk({
-      eventId: EVENT, sessionNo: c.session, spoolName: name, startSec: c.startSec, durationSec: c.durationSec,
-      bytes: bytes.length, sha256: crypto.createHash('sha256').update(bytes).digest('hex'), key,
-    });
+    list.push({ seq, sessionNo: c.session, key, startSec: c.startSec, durationSec: c.durationSec, sha256: crypto.createHash('sha256').update(bytes).digest('hex') });
   }
+  sources.set(EVENT, list);
 });
 
-afterAll(() => {
-  catalog?.close();
+afterAll(async () => {
+  await database?.close();
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-const jobFor = (seq: number) => {
-  const c = catalog.chunks(EVENT).find((x) => x.seq === seq)!;
-  return { data: { eventId: EVENT, seq, key: c.key, startSec: c.startSec, durationSec: c.durationSec, sha256: c.sha256 } };
+/** The chunk-archived message of chunk `seq`, as the recorder sends it. */
+const jobFor = (seq: number, eventId = EVENT) => {
+  const c = sources.get(eventId)!.find((x) => x.seq === seq)!;
+  return { data: { eventId, ...c } };
 };
+const segRows = async () => (await st.segments(EVENT)).length;
 const file = (key: string) => path.join(storage.root, ...key.split('/'));
 
 describe('transcoder', () => {
@@ -135,7 +141,7 @@ describe('transcoder', () => {
   let finalResult: Awaited<ReturnType<typeof finalizeRendition>>;
 
   it('builds the rendition chunk by chunk while live, then finalizes it', async () => {
-    const rows = catalog.chunks(EVENT);
+    const rows = sources.get(EVENT)!;
     expect(rows.length).toBeGreaterThanOrEqual(11);
     // Jobs arrive one by one; two of them out of order, and one twice (a retry).
     const order = rows.map((r) => r.seq);
@@ -143,19 +149,18 @@ describe('transcoder', () => {
     order.splice(6, 0, order[5]);
     let lastPlaylistSegments = 0;
     let lastTranscoded = 0;
-    const segRows = () => (catalog.db.prepare('SELECT COUNT(*) AS n FROM rendition_segments WHERE event_id = ?').get(EVENT) as { n: number }).n;
     for (const [i, seq] of order.entries()) {
       if (i === 7) {
         // The worker dies after uploading a segment but before recording it...
         failPut = /\/work\/pcm16\//;
-        const rows = segRows();
+        const rows = await segRows();
         await expect(processChunkArchived(jobFor(seq), deps)).rejects.toThrow(/injected/);
-        expect(segRows()).toBe(rows);
+        expect(await segRows()).toBe(rows);
         const orphan = fs.readFileSync(file(transcoderKeys.segment(EVENT, rows)));
         // ...then after recording it but before the playlist: the playlist still lists only what it listed.
         failPut = /index\.m3u8$/;
         await expect(processChunkArchived(jobFor(seq), deps)).rejects.toThrow(/injected/);
-        expect(segRows()).toBe(rows + 1);
+        expect(await segRows()).toBe(rows + 1);
         // the rebuilt segment is byte for byte the one uploaded by the killed attempt
         expect(fs.readFileSync(file(transcoderKeys.segment(EVENT, rows))).equals(orphan)).toBe(true);
         expect((await storage.get(transcoderKeys.playlist(EVENT))).toString().match(/^seg-\d+\.m4s$/gm)!.length).toBe(rows);
@@ -182,23 +187,25 @@ describe('transcoder', () => {
     // about all but the last one or two of the 69 s.
     expect(lastTranscoded).toBeGreaterThan(timelineEnd - 2 * SEGMENT_SAMPLES / RATE - 0.1);
     // A retried or repeated job changes nothing.
-    const before = catalog.db.prepare('SELECT COUNT(*) AS n FROM rendition_segments WHERE event_id = ?').get(EVENT) as { n: number };
+    const before = await segRows();
     const again = await processChunkArchived(jobFor(order[order.length - 1]), deps);
     expect(again.decoded).toBe(false);
     expect(again.segments).toEqual([]);
-    expect((catalog.db.prepare('SELECT COUNT(*) AS n FROM rendition_segments WHERE event_id = ?').get(EVENT) as { n: number }).n).toBe(before.n);
+    expect(await segRows()).toBe(before);
 
     // A segment lost after its work PCM was dropped is rebuilt, byte for byte, by decoding its chunks again.
     const seg1 = fs.readFileSync(file(transcoderKeys.segment(EVENT, 1)));
-    expect(new TranscoderState(catalog).chunk(EVENT, 0)!.pcmDeleted).toBe(true);
-    catalog.db.prepare('DELETE FROM rendition_segments WHERE event_id = ? AND k = 1').run(EVENT);
+    expect((await st.chunk(EVENT, 0))!.pcmDeleted).toBe(true);
+    await database.db.as<{ rendition_segments: { event_id: string; k: number } }>().deleteFrom('rendition_segments').where('event_id', '=', EVENT).where('k', '=', 1).execute();
     expect((await processChunkArchived(jobFor(order[order.length - 1]), deps)).segments).toEqual([1]);
     expect(fs.readFileSync(file(transcoderKeys.segment(EVENT, 1))).equals(seg1)).toBe(true);
-    expect(new TranscoderState(catalog).chunk(EVENT, 0)!.pcmDeleted).toBe(true); // dropped again
+    expect((await st.chunk(EVENT, 0))!.pcmDeleted).toBe(true); // dropped again
     // its row was lost, so its PCM is handed over again (the pcm-ready job id dedupes it downstream)
     expect(pcmJobs.pop()!.key).toBe(transcoderKeys.pcm16(EVENT, 1));
 
-    finalResult = await finalizeRendition(EVENT, deps);
+    // The end's message counts the chunks: one fewer than were archived, and finalizing waits for the missing message.
+    await expect(finalizeRendition(EVENT, rows.length + 1, deps)).rejects.toThrow(/waiting for chunk messages: \d+ of \d+ arrived/);
+    finalResult = await finalizeRendition(EVENT, rows.length, deps);
     expect(finalResult.status).toBe('done');
     expect(finalResult.chunksDecoded).toBe(0); // every chunk was decoded live, once
     expect(finalResult.segmentsBuilt).toBeLessThanOrEqual(2);
@@ -212,7 +219,7 @@ describe('transcoder', () => {
     expect(pcmJobs.map((j) => j.key)).toEqual(segs.map((s) => transcoderKeys.pcm16(EVENT, Number(s.slice(4, -4)))));
 
     // Finalizing again is a no-op that produces the same playlist; late jobs are ignored.
-    const again2 = await finalizeRendition(EVENT, deps);
+    const again2 = await finalizeRendition(EVENT, rows.length, deps);
     expect(again2.segments).toBe(finalResult.segments);
     expect((await storage.get(transcoderKeys.playlist(EVENT))).toString()).toBe(text);
     expect((await processChunkArchived(jobFor(0), deps)).reason).toBe('finalized');
@@ -220,9 +227,8 @@ describe('transcoder', () => {
   });
 
   it('segments carry continuous decode times', async () => {
-    const st = new TranscoderState(catalog);
     let t = 0;
-    for (const s of st.segments(EVENT)) {
+    for (const s of await st.segments(EVENT)) {
       const info = readMediaSegment(fs.readFileSync(file(s.key)));
       expect(info.sequence).toBe(s.k + 1);
       expect(info.baseDecodeTime).toBe(t);
@@ -371,35 +377,40 @@ describe('transcoder', () => {
     const dir = path.join(tmp, id);
     fs.mkdirSync(dir);
     await ffmpegBuffers(['-loglevel', 'error', '-i', src, '-c', 'copy', '-f', 'segment', '-segment_time', '4', '-segment_format', 'mpegts', path.join(dir, '%03d.ts')]);
-    catalog.createEvent({ id, slug: id, title: name, source: { type: 'push' }, streamKeyHash: null, reconnectWindowSec: 60 });
-    catalog.openSession(id, 0);
+    await catalog.createEvent({ id, slug: id, title: name, source: { type: 'push' }, streamKeyHash: null, reconnectWindowSec: 60 });
     let t = 0;
+    const list = [];
     for (const f of fs.readdirSync(dir).sort()) {
       const bytes = fs.readFileSync(path.join(dir, f));
       const d = (await probeAudio(path.join(dir, f))).durationSec;
       if (!d) continue;
-      const key = `events/${id}/source/${f}`;
+      const key = `private/events/${id}/source/s1-${f}`;
       await storage.put(key, bytes);
-      catalog.addChunk({ eventId: id, sessionNo: 1, spoolName: f, startSec: t, durationSec: d, bytes: bytes.length, sha256: '0'.repeat(64), key });
+      list.push({ seq: list.length, sessionNo: 1, key, startSec: t, durationSec: d, sha256: '0'.repeat(64) });
       t += d;
     }
-    for (const c of catalog.chunks(id)) await ingestChunk(deps, id, c.seq);
-    const end = knownThrough(catalog, id, true);
+    sources.set(id, list);
+    for (const c of list) await st.addInput(id, c);
+    for (const c of list) await ingestChunk(deps, id, c.seq);
+    const end = await knownThrough(st, id, true);
     expect(Math.abs(end / RATE - t)).toBeLessThan(1e-3);
     const timeline = await assemble(deps, id, 0, end);
     const stereo = name.includes('stereo');
     const whole = f32(await decodeToPcm(src, { format: 'f32le', channels: 1, filter: `${stereo ? 'pan=mono|c0=0.5*c0+0.5*c1,' : ''}aresample=48000` }));
     let worst = 0;
     for (let n = 0; n < Math.min(whole.length, timeline.length) - 64; n++) worst = Math.max(worst, Math.abs(whole[n] - timeline[n]));
-    console.log(`${name}: ${catalog.chunks(id).length} chunks, timeline ${(end / RATE).toFixed(4)} s, max |timeline - continuous decode| ${worst.toExponential(2)}`);
+    console.log(`${name}: ${list.length} chunks, timeline ${(end / RATE).toFixed(4)} s, max |timeline - continuous decode| ${worst.toExponential(2)}`);
     expect(worst).toBeLessThan(tolerance);
   });
 
   it('validates jobs and skips events that are gone', async () => {
     await expect(processChunkArchived({ data: { eventId: EVENT, seq: -1 } }, deps)).rejects.toBeInstanceOf(InvalidJobError);
     await expect(processChunkArchived({ data: { ...jobFor(0).data, key: '../etc/passwd' } }, deps)).rejects.toBeInstanceOf(InvalidJobError);
-    const r = await processChunkArchived({ data: { ...jobFor(0).data, eventId: 'ev_gone' } }, deps);
+    // Another event's archive is not a key this event's message may name.
+    await expect(processChunkArchived({ data: { ...jobFor(0).data, key: 'private/events/ev_other/source/s1-c000000.ts' } }, deps)).rejects.toBeInstanceOf(InvalidJobError);
+    const gone = jobFor(0).data;
+    const r = await processChunkArchived({ data: { ...gone, eventId: 'ev_gone', key: gone.key.replace(EVENT, 'ev_gone') } }, deps);
     expect(r).toMatchObject({ status: 'skipped', reason: 'event-gone' });
-    expect((await finalizeRendition('ev_gone', deps)).status).toBe('skipped');
+    expect((await finalizeRendition('ev_gone', 3, deps)).status).toBe('skipped');
   });
 });

@@ -2,9 +2,11 @@
 // payload, return early when the subject is gone, delegate to the library).
 //
 // processChunkArchived  one job per archived chunk (queue chunk-archived):
-//                       decode the chunk, make every rendition segment that
-//                       became possible, upload the playlist, hand 16 kHz PCM
-//                       to the transcriber.
+//                       record the chunk the message announces, decode every
+//                       announced chunk whose predecessors are all known
+//                       (messages may arrive out of order), make every
+//                       rendition segment that became possible, upload the
+//                       playlist, hand 16 kHz PCM to the transcriber.
 // finalizeRendition     once at the event's end: last segment(s), ENDLIST,
 //                       waveform and loudness of the whole event.
 //
@@ -29,7 +31,6 @@ import {
   type FinalizeResult,
   type TranscoderDeps,
 } from './rendition.ts';
-import { TranscoderState } from './state.ts';
 
 export type { TranscoderDeps } from './rendition.ts';
 
@@ -47,18 +48,22 @@ export function validateChunkArchived(data: unknown): ChunkArchivedJob {
   const d = data as Record<string, unknown>;
   if (typeof d.eventId !== 'string' || !ID.test(d.eventId) || d.eventId.length > 128) bad('eventId');
   if (!Number.isSafeInteger(d.seq) || (d.seq as number) < 0) bad('seq');
+  if (!Number.isSafeInteger(d.sessionNo) || (d.sessionNo as number) < 1) bad('sessionNo');
   if (typeof d.key !== 'string') bad('key');
   try {
     assertValidKey(d.key as string);
   } catch {
     bad('key');
   }
+  // Only the event's own source archive (under private/, or where earlier versions kept it).
+  if (!(d.key as string).startsWith(`private/events/${d.eventId as string}/source/`) && !(d.key as string).startsWith(`events/${d.eventId as string}/source/`)) bad('key');
   if (typeof d.startSec !== 'number' || !Number.isFinite(d.startSec) || d.startSec < 0) bad('startSec');
   if (typeof d.durationSec !== 'number' || !Number.isFinite(d.durationSec) || d.durationSec <= 0) bad('durationSec');
   if (typeof d.sha256 !== 'string') bad('sha256'); // informative here: the catalog row is what is trusted
   return {
     eventId: d.eventId as string,
     seq: d.seq as number,
+    sessionNo: d.sessionNo as number,
     key: d.key as string,
     startSec: d.startSec as number,
     durationSec: d.durationSec as number,
@@ -89,34 +94,34 @@ export async function processChunkArchived(job: JobLike, deps: TranscoderDeps): 
   const data = validateChunkArchived(job.data);
   const { eventId, seq } = data;
   const log = deps.log.child('transcoder');
-  const skipped = (reason: ChunkJobResult['reason']): ChunkJobResult => ({
-    status: 'skipped', reason, decoded: false, segments: [], transcodedSec: new TranscoderState(deps.catalog).transcodedSec(eventId), pcmReady: [],
+  const st = deps.state;
+  const skipped = async (reason: ChunkJobResult['reason']): Promise<ChunkJobResult> => ({
+    status: 'skipped', reason, decoded: false, segments: [], transcodedSec: await st.transcodedSec(eventId), pcmReady: [],
   });
 
-  if (!deps.catalog.getEvent(eventId)) {
+  if (!(await deps.catalog.getEvent(eventId))) {
     log.info('event is gone; chunk ignored', { event: eventId, seq });
     return skipped('event-gone');
   }
-  const st = new TranscoderState(deps.catalog);
-  if (st.state(eventId)?.finalizedAt) {
+  if ((await st.state(eventId))?.finalizedAt) {
     log.warn('rendition already finalized; chunk ignored (finalize again to include it)', { event: eventId, seq });
     return skipped('finalized');
   }
-  const row = deps.catalog.chunks(eventId).find((c) => c.seq === seq);
-  if (!row) throw new Error(`chunk ${eventId}/${seq} is not in the catalog (yet)`);
-  if (row.key !== data.key || Math.abs(row.startSec - data.startSec) > 1e-6) {
-    log.warn('job payload differs from the catalog; using the catalog', { event: eventId, seq, jobKey: data.key, key: row.key });
-  }
+  await st.addInput(eventId, data);
 
   const l = { ...deps, log };
   return withEventLock(eventId, async () => {
-    if (st.state(eventId)?.finalizedAt) return skipped('finalized');
-    const { decoded } = await ingestChunk(l, eventId, seq);
+    if ((await st.state(eventId))?.finalizedAt) return skipped('finalized');
+    // Every announced chunk whose predecessors are all known, in order (this one, and any that waited for it).
+    let decoded = false;
+    for (const c of await st.inputs(eventId)) {
+      if ((await ingestChunk(l, eventId, c.seq)).decoded && c.seq === seq) decoded = true;
+    }
     const built = await buildReady(l, eventId, { final: false });
     await publishPlaylist(l, eventId, false);
     const sent = await notifyPcmReady(l, eventId);
     await dropWorkPcm(l, eventId);
-    const transcodedSec = st.transcodedSec(eventId);
+    const transcodedSec = await st.transcodedSec(eventId);
     if (built.length) log.info('segments ready', { event: eventId, seq, segments: built.map((b) => b.k).join(','), transcodedSec: transcodedSec.toFixed(3) });
     return {
       status: 'done',
@@ -128,11 +133,11 @@ export async function processChunkArchived(job: JobLike, deps: TranscoderDeps): 
   });
 }
 
-/** Closes the event's rendition (see rendition.ts finalize); skipped when the event is gone. */
-export async function finalizeRendition(eventId: string, deps: TranscoderDeps): Promise<FinalizeResult> {
+/** Closes the event's rendition once its `chunks` chunks were announced (see rendition.ts finalize); skipped when the event is gone. */
+export async function finalizeRendition(eventId: string, chunks: number, deps: TranscoderDeps): Promise<FinalizeResult> {
   const log = deps.log.child('transcoder');
   if (typeof eventId !== 'string' || !ID.test(eventId)) throw new InvalidJobError(`invalid event id ${JSON.stringify(eventId)}`);
-  const event = deps.catalog.getEvent(eventId);
+  const event = await deps.catalog.getEvent(eventId);
   if (!event) {
     log.info('event is gone; nothing to finalize', { event: eventId });
     return {
@@ -141,5 +146,5 @@ export async function finalizeRendition(eventId: string, deps: TranscoderDeps): 
     };
   }
   if (event.status === 'live') log.warn('finalizing the rendition of an event that is still live', { event: eventId });
-  return withEventLock(eventId, () => finalize({ ...deps, log }, eventId));
+  return withEventLock(eventId, () => finalize({ ...deps, log }, eventId, chunks));
 }

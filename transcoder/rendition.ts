@@ -14,7 +14,7 @@
 //                   after its segments were uploaded and recorded
 //   finalize        fix the length, make the last segment(s), ENDLIST, merge
 //                   the measurements, drop the work PCM
-import type { Catalog } from '../shared/catalog.ts';
+import type { EventCatalog } from '../shared/catalog/events.ts';
 import type { Config } from '../shared/config.ts';
 import { CACHE_CONTROL, keys } from '../shared/layout.ts';
 import type { Logger } from '../shared/log.ts';
@@ -51,7 +51,8 @@ import { renderPlaylist } from './playlist.ts';
 import { TranscoderState, type TranscodedChunk } from './state.ts';
 
 export interface TranscoderDeps {
-  catalog: Catalog;
+  catalog: EventCatalog;
+  state: TranscoderState;
   storage: Storage;
   config?: Config;
   log: Logger;
@@ -120,16 +121,6 @@ function cachePut(k: string, pcm: Float32Array) {
 
 // ---- chunks
 
-export function catalogChunks(catalog: Catalog, eventId: string): ChunkRef[] {
-  return catalog.chunks(eventId).map((c) => ({
-    seq: c.seq,
-    sessionNo: c.sessionNo,
-    key: c.key,
-    startSec: c.startSec,
-    durationSec: c.durationSec,
-  }));
-}
-
 export interface IngestResult {
   chunk: TranscodedChunk;
   /** False when the chunk had been decoded before (nothing done). */
@@ -143,18 +134,18 @@ export interface IngestResult {
  * deleted as no longer needed turns out to be needed after all).
  */
 export async function ingestChunk(deps: TranscoderDeps, eventId: string, seq: number, opts: { force?: boolean } = {}): Promise<IngestResult> {
-  const st = new TranscoderState(deps.catalog);
-  const existing = st.chunk(eventId, seq);
+  const st = deps.state;
+  const existing = await st.chunk(eventId, seq);
   // A row means the chunk was decoded; a piece deleted since is decoded again only on demand (loadPiece).
   if (existing && !opts.force) return { chunk: existing, decoded: false };
 
-  const chunks = catalogChunks(deps.catalog, eventId);
+  const chunks = await st.inputs(eventId);
   const run = runPosition(chunks, seq);
   const chunk = chunks.find((c) => c.seq === seq)!;
   const bytes = await Promise.all([...run.prepend, chunk].map((c) => deps.storage.get(c.key)));
 
   let format: SourceFormat | undefined;
-  const before = run.prepend.length ? st.chunk(eventId, run.prepend[run.prepend.length - 1].seq) : undefined;
+  const before = run.prepend.length ? await st.chunk(eventId, run.prepend[run.prepend.length - 1].seq) : undefined;
   if (before) format = { codec: before.srcCodec, sampleRate: before.srcRate, channels: before.srcChannels, frameSize: before.frameSize };
   else if (existing) format = { codec: existing.srcCodec, sampleRate: existing.srcRate, channels: existing.srcChannels, frameSize: existing.frameSize };
   else format = await probeChunk(run.prepend.length ? bytes[0] : bytes[bytes.length - 1]);
@@ -176,13 +167,13 @@ export async function ingestChunk(deps: TranscoderDeps, eventId: string, seq: nu
     shortSamples: piece.shortSamples,
   };
   await deps.storage.put(row.pcmKey, f32Bytes(piece.pcm), { contentType: TYPES.raw, cacheControl: CACHE.work });
-  st.putChunk(row);
+  await st.putChunk(row);
   cachePut(cacheKey(row), piece.pcm);
   if (piece.shortSamples > HOLD_BACK && !existing) {
     const endSec = chunk.startSec + chunk.durationSec;
     const reason = `chunk ${seq} decoded ${(piece.shortSamples / RATE).toFixed(3)} s short; padded with silence`;
     deps.log.warn(reason, { event: eventId, seq });
-    deps.catalog.addFailure({ eventId, stage: 'transcoder', startSec: endSec - piece.shortSamples / RATE, endSec, reason });
+    await deps.catalog.addFailure({ eventId, stage: 'transcoder', startSec: endSec - piece.shortSamples / RATE, endSec, reason });
   }
   deps.log.debug('chunk decoded', { event: eventId, seq, run: run.first.seq, start48: row.start48, end48: row.end48 });
   return { chunk: { ...row, pcmDeleted: false }, decoded: true, pcm: piece.pcm };
@@ -210,9 +201,9 @@ async function loadPiece(deps: TranscoderDeps, row: TranscodedChunk): Promise<Fl
 
 /** Timeline PCM [from, to): the pieces laid down in seq order (a later piece supersedes an earlier one's provisional tail), silence elsewhere. */
 export async function assemble(deps: TranscoderDeps, eventId: string, from: number, to: number): Promise<Float32Array> {
-  const st = new TranscoderState(deps.catalog);
+  const st = deps.state;
   const out = new Float32Array(to - from);
-  for (const row of st.chunksOverlapping(eventId, from, to)) {
+  for (const row of await st.chunksOverlapping(eventId, from, to)) {
     const pcm = await loadPiece(deps, row);
     const a = Math.max(from, row.start48);
     const b = Math.min(to, row.end48);
@@ -227,13 +218,12 @@ export async function assemble(deps: TranscoderDeps, eventId: string, from: numb
  * non-provisional end; silence between runs is known once the next run's
  * first chunk is in the catalog. With `final`, the last run's tail counts too.
  */
-export function knownThrough(catalog: Catalog, eventId: string, final: boolean): number {
-  const st = new TranscoderState(catalog);
-  const rows = new Map(st.chunks(eventId).map((r) => [r.seq, r]));
+export async function knownThrough(state: TranscoderState, eventId: string, final: boolean): Promise<number> {
+  const rows = new Map((await state.chunks(eventId)).map((r) => [r.seq, r]));
   let t = 0;
   let prev: ChunkRef | undefined;
   let prevRow: TranscodedChunk | undefined;
-  for (const c of catalogChunks(catalog, eventId)) {
+  for (const c of await state.inputs(eventId)) {
     const startsRun = !prev || !contiguous(prev, c);
     if (startsRun) {
       if (prevRow) t = Math.max(t, prevRow.end48);
@@ -267,10 +257,10 @@ export function pcmReadyJob(eventId: string, s: { startFrame: number; frames: nu
 }
 
 async function ensureInit(deps: TranscoderDeps, eventId: string): Promise<void> {
-  const st = new TranscoderState(deps.catalog);
-  if (st.ensureState(eventId).initWritten) return;
+  const st = deps.state;
+  if ((await st.ensureState(eventId)).initWritten) return;
   await deps.storage.put(transcoderKeys.init(eventId), renditionInit(), { contentType: TYPES.mp4, cacheControl: CACHE.immutable });
-  st.markInitWritten(eventId);
+  await st.markInitWritten(eventId);
 }
 
 /**
@@ -281,13 +271,13 @@ async function ensureInit(deps: TranscoderDeps, eventId: string): Promise<void> 
  * same whatever its length.
  */
 export async function buildSegment(deps: TranscoderDeps, eventId: string, k: number, frames: number): Promise<BuiltSegment> {
-  const st = new TranscoderState(deps.catalog);
+  const st = deps.state;
   const startFrame = k * SEGMENT_FRAMES;
   const start = startFrame * FRAME;
   const end = start + frames * FRAME;
   const pcmStart = start - PRE_ROLL;
   const key = transcoderKeys.segment(eventId, k);
-  const silent = frames === SEGMENT_FRAMES && st.chunksOverlapping(eventId, pcmStart, end + POST_ROLL).length === 0;
+  const silent = frames === SEGMENT_FRAMES && (await st.chunksOverlapping(eventId, pcmStart, end + POST_ROLL)).length === 0;
   let built: { media: Buffer; peaks: PeaksPart; loudness: LoudnessPart; pcm16Key: string; pcm16?: Buffer };
   if (silent) {
     built = { media: await encodeSilentSegment({ startFrame, sequence: k + 1 }), peaks: silentPeaks(start, end), loudness: silentLoudness(start, end), pcm16Key: '' };
@@ -306,7 +296,7 @@ export async function buildSegment(deps: TranscoderDeps, eventId: string, k: num
   await ensureInit(deps, eventId);
   await deps.storage.put(key, media, { contentType: TYPES.mp4, cacheControl: CACHE.immutable });
   if (pcm16) await deps.storage.put(pcm16Key, pcm16, { contentType: TYPES.raw, cacheControl: CACHE.work });
-  st.addSegment({ eventId, k, startFrame, frames, key, bytes: media.length, pcm16Key, peaks, loudness });
+  await st.addSegment({ eventId, k, startFrame, frames, key, bytes: media.length, pcm16Key, peaks, loudness });
   deps.log.debug('segment built', { event: eventId, k, frames, bytes: media.length, silent });
   return { k, startFrame, frames, key, pcm16Key, pcmReady: pcmReadyJob(eventId, { startFrame, frames, pcm16Key }) };
 }
@@ -317,11 +307,11 @@ export async function buildSegment(deps: TranscoderDeps, eventId: string, k: num
  * all segments up to the rendition's total length (the last one shorter).
  */
 export async function buildReady(deps: TranscoderDeps, eventId: string, opts: { final: boolean; totalFrames?: number }): Promise<BuiltSegment[]> {
-  const st = new TranscoderState(deps.catalog);
-  st.ensureState(eventId);
-  const known = knownThrough(deps.catalog, eventId, opts.final);
+  const st = deps.state;
+  await st.ensureState(eventId);
+  const known = await knownThrough(st, eventId, opts.final);
   const built: BuiltSegment[] = [];
-  for (let k = st.playablePrefix(eventId).segments; ; k++) {
+  for (let k = (await st.playablePrefix(eventId)).segments; ; k++) {
     const startFrame = k * SEGMENT_FRAMES;
     let frames = SEGMENT_FRAMES;
     if (opts.final) {
@@ -329,7 +319,7 @@ export async function buildReady(deps: TranscoderDeps, eventId: string, opts: { 
       if (startFrame >= total) break;
       frames = Math.min(SEGMENT_FRAMES, total - startFrame);
     } else if ((startFrame + frames) * FRAME + POST_ROLL > known) break;
-    if (st.segment(eventId, k)) continue;
+    if (await st.segment(eventId, k)) continue;
     built.push(await buildSegment(deps, eventId, k, frames));
   }
   return built;
@@ -337,9 +327,9 @@ export async function buildReady(deps: TranscoderDeps, eventId: string, opts: { 
 
 /** Uploads the playlist when what it would list changed (segments are uploaded and recorded before). */
 export async function publishPlaylist(deps: TranscoderDeps, eventId: string, final: boolean): Promise<{ key: string; segments: number; written: boolean }> {
-  const st = new TranscoderState(deps.catalog);
-  const state = st.ensureState(eventId);
-  const segments = st.contiguousSegments(eventId);
+  const st = deps.state;
+  const state = await st.ensureState(eventId);
+  const segments = await st.contiguousSegments(eventId);
   const key = transcoderKeys.playlist(eventId);
   if (state.playlistSegments === segments.length && state.playlistFinal === final) return { key, segments: segments.length, written: false };
   if (!segments.length && !final) return { key, segments: 0, written: false };
@@ -353,19 +343,19 @@ export async function publishPlaylist(deps: TranscoderDeps, eventId: string, fin
     contentType: TYPES.playlist,
     cacheControl: final ? CACHE.finalPlaylist : CACHE.livePlaylist,
   });
-  st.markPlaylist(eventId, segments.length, final);
+  await st.markPlaylist(eventId, segments.length, final);
   return { key, segments: segments.length, written: true };
 }
 
 /** Hands finished segments' 16 kHz PCM to deps.onPcmReady (those not handed over yet). */
 export async function notifyPcmReady(deps: TranscoderDeps, eventId: string): Promise<PcmReadyJob[]> {
   if (!deps.onPcmReady) return [];
-  const st = new TranscoderState(deps.catalog);
+  const st = deps.state;
   const sent: PcmReadyJob[] = [];
-  for (const s of st.unnotifiedSegments(eventId)) {
+  for (const s of await st.unnotifiedSegments(eventId)) {
     const job = pcmReadyJob(eventId, s);
     await deps.onPcmReady(job);
-    st.markNotified(eventId, s.k);
+    await st.markNotified(eventId, s.k);
     sent.push(job);
   }
   return sent;
@@ -373,15 +363,15 @@ export async function notifyPcmReady(deps: TranscoderDeps, eventId: string): Pro
 
 /** Deletes work PCM pieces no segment still to be made can need (all of them with `all`). */
 export async function dropWorkPcm(deps: TranscoderDeps, eventId: string, opts: { all?: boolean } = {}): Promise<number> {
-  const st = new TranscoderState(deps.catalog);
-  const doneThrough = st.playablePrefix(eventId).frames * FRAME - PRE_ROLL;
+  const st = deps.state;
+  const doneThrough = (await st.playablePrefix(eventId)).frames * FRAME - PRE_ROLL;
   let n = 0;
-  for (const row of st.chunks(eventId)) {
+  for (const row of await st.chunks(eventId)) {
     if (row.pcmDeleted || !(opts.all || row.end48 <= doneThrough)) continue;
     await deps.storage.delete(row.pcmKey).catch((err) => {
       if (!(err instanceof NotFoundError)) throw err;
     });
-    st.markPcmDeleted(eventId, row.seq);
+    await st.markPcmDeleted(eventId, row.seq);
     pieceCache.delete(cacheKey(row));
     n++;
   }
@@ -390,16 +380,14 @@ export async function dropWorkPcm(deps: TranscoderDeps, eventId: string, opts: {
 
 // ---- the whole-event results
 
-export function eventPeaks(catalog: Catalog, eventId: string, totalSamples?: number): PeaksJson {
-  const st = new TranscoderState(catalog);
-  const segs = st.contiguousSegments(eventId);
+export async function eventPeaks(state: TranscoderState, eventId: string, totalSamples?: number): Promise<PeaksJson> {
+  const segs = await state.contiguousSegments(eventId);
   const total = totalSamples ?? segs.reduce((s, x) => s + x.frames * FRAME, 0);
   return mergePeaks(segs.map((s) => s.peaks), total);
 }
 
-export function eventLoudness(catalog: Catalog, eventId: string, totalSamples?: number): LoudnessSummary {
-  const st = new TranscoderState(catalog);
-  const segs = st.contiguousSegments(eventId);
+export async function eventLoudness(state: TranscoderState, eventId: string, totalSamples?: number): Promise<LoudnessSummary> {
+  const segs = await state.contiguousSegments(eventId);
   const total = totalSamples ?? segs.reduce((s, x) => s + x.frames * FRAME, 0);
   return combineLoudness(segs.map((s) => s.loudness), total);
 }
@@ -422,39 +410,45 @@ export interface FinalizeResult {
   pcmReady: PcmReadyJob[];
 }
 
+/** The messages of some archived chunks have not arrived yet: the rendition cannot be closed now (a retry will). */
+export class ChunksMissingError extends Error {}
+
 /**
- * Closes the rendition at the event's end: decodes any chunk not decoded yet,
- * fixes the length (timeline end rounded to whole frames), makes the
- * remaining segments, uploads the ENDLIST playlist, then the merged waveform
- * and loudness, and drops the work PCM. Idempotent.
+ * Closes the rendition at the event's end, once all `chunks` archived chunks
+ * have been announced: decodes any chunk not decoded yet, fixes the length
+ * (timeline end rounded to whole frames), makes the remaining segments,
+ * uploads the ENDLIST playlist, then the merged waveform and loudness, and
+ * drops the work PCM. Idempotent.
  */
-export async function finalize(deps: TranscoderDeps, eventId: string): Promise<FinalizeResult> {
-  const st = new TranscoderState(deps.catalog);
+export async function finalize(deps: TranscoderDeps, eventId: string, chunks: number): Promise<FinalizeResult> {
+  const st = deps.state;
   const log = deps.log;
-  st.ensureState(eventId);
+  await st.ensureState(eventId);
+  const inputs = await st.inputs(eventId);
+  if (inputs.length < chunks) throw new ChunksMissingError(`waiting for chunk messages: ${inputs.length} of ${chunks} arrived`);
   let chunksDecoded = 0;
-  for (const c of catalogChunks(deps.catalog, eventId)) {
+  for (const c of inputs) {
     if ((await ingestChunk(deps, eventId, c.seq)).decoded) chunksDecoded++;
   }
-  const timelineEnd = knownThrough(deps.catalog, eventId, true);
+  const timelineEnd = await knownThrough(st, eventId, true);
   const totalFrames = totalFramesFor(timelineEnd);
-  const prevTotal = st.state(eventId)!.totalFrames;
+  const prevTotal = (await st.state(eventId))!.totalFrames;
   if (prevTotal !== null && prevTotal !== totalFrames) {
     // Chunks arrived after an earlier finalization: the old last segment is no longer the last.
     const from = Math.floor(prevTotal / SEGMENT_FRAMES);
     log.warn('rendition length changed since the last finalization; rebuilding its end', { event: eventId, prevTotal, totalFrames });
-    deps.catalog.db.prepare('DELETE FROM rendition_segments WHERE event_id = ? AND k >= ?').run(eventId, from);
+    await st.deleteSegmentsFrom(eventId, from);
   }
-  st.setTotalFrames(eventId, totalFrames);
+  await st.setTotalFrames(eventId, totalFrames);
   const built = await buildReady(deps, eventId, { final: true, totalFrames });
   const pl = await publishPlaylist(deps, eventId, true);
   const sent = await notifyPcmReady(deps, eventId);
   const totalSamples = totalFrames * FRAME;
-  const loudness = eventLoudness(deps.catalog, eventId, totalSamples);
-  const peaks = eventPeaks(deps.catalog, eventId, totalSamples);
+  const loudness = await eventLoudness(st, eventId, totalSamples);
+  const peaks = await eventPeaks(st, eventId, totalSamples);
   await deps.storage.put(transcoderKeys.peaks(eventId), JSON.stringify(peaks), { contentType: TYPES.json, cacheControl: CACHE.final });
   await deps.storage.put(transcoderKeys.loudness(eventId), JSON.stringify(loudness, null, 2), { contentType: TYPES.json, cacheControl: CACHE.final });
-  st.markFinalized(eventId, loudness);
+  await st.markFinalized(eventId, loudness);
   await dropWorkPcm(deps, eventId, { all: true });
   const result: FinalizeResult = {
     status: 'done',

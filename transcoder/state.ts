@@ -1,7 +1,11 @@
-// The transcoder's own tables in the shared catalog database. They record
-// what exists in storage, so a retried job (or a second worker) finds the
-// work already done and does not redo or duplicate it:
+// The transcoder's own tables. They record what exists in storage, so a
+// retried job (or a second worker) finds the work already done and does not
+// redo or duplicate it:
 //
+//   transcoder_inputs   one row per chunk-archived message: the source chunks
+//                       the transcoder was told about (seq, session, key,
+//                       place on the timeline); a missing seq is a message
+//                       that has not arrived yet
 //   transcoder_chunks   one row per decoded source chunk: where its 48 kHz
 //                       PCM piece lies on the timeline and its storage key
 //   rendition_segments  one row per finished rendition segment: its frames,
@@ -13,54 +17,71 @@
 // A row is written only after the objects it names were uploaded, so a row
 // always points at something that exists; objects without a row are simply
 // rewritten (deterministically) by the next attempt.
-import type { Catalog } from '../shared/catalog.ts';
+import { sql, type Generated, type Kysely, type Selectable } from 'kysely';
+import type { Db } from '../shared/db/database.ts';
+import type { Migrations } from '../shared/db/migrate.ts';
 import type { LoudnessPart, LoudnessSummary, PeaksPart } from './analysis.ts';
+import type { ChunkRef } from './decode.ts';
 import { FRAME, RATE, SEGMENT_FRAMES } from './grid.ts';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS transcoder_chunks (
-  event_id TEXT NOT NULL,
-  seq INTEGER NOT NULL,
-  run_start_seq INTEGER NOT NULL,
-  src_codec TEXT NOT NULL,
-  src_rate INTEGER NOT NULL,
-  src_channels INTEGER NOT NULL,
-  frame_size INTEGER NOT NULL,
-  start48 INTEGER NOT NULL,
-  main_end48 INTEGER NOT NULL,
-  end48 INTEGER NOT NULL,
-  pcm_key TEXT NOT NULL,
-  pcm_deleted INTEGER NOT NULL DEFAULT 0,
-  short_samples INTEGER NOT NULL DEFAULT 0,
-  created_at TEXT NOT NULL,
-  PRIMARY KEY (event_id, seq)
-);
-CREATE TABLE IF NOT EXISTS rendition_segments (
-  event_id TEXT NOT NULL,
-  k INTEGER NOT NULL,
-  start_frame INTEGER NOT NULL,
-  frames INTEGER NOT NULL,
-  key TEXT NOT NULL,
-  bytes INTEGER NOT NULL,
-  pcm16_key TEXT NOT NULL,
-  peaks_json TEXT NOT NULL,
-  loudness_json TEXT NOT NULL,
-  pcm_notified INTEGER NOT NULL DEFAULT 0,
-  created_at TEXT NOT NULL,
-  PRIMARY KEY (event_id, k)
-);
-CREATE TABLE IF NOT EXISTS rendition_state (
-  event_id TEXT PRIMARY KEY,
-  segment_frames INTEGER NOT NULL,
-  init_written INTEGER NOT NULL DEFAULT 0,
-  playlist_segments INTEGER NOT NULL DEFAULT -1,
-  playlist_final INTEGER NOT NULL DEFAULT 0,
-  total_frames INTEGER,
-  finalized_at TEXT,
-  loudness_json TEXT,
-  updated_at TEXT NOT NULL
-);
-`;
+interface InputsTable {
+  event_id: string;
+  seq: number;
+  session_no: number;
+  key: string;
+  start_sec: number;
+  duration_sec: number;
+}
+
+interface ChunksTable {
+  event_id: string;
+  seq: number;
+  run_start_seq: number;
+  src_codec: string;
+  src_rate: number;
+  src_channels: number;
+  frame_size: number;
+  start48: number;
+  main_end48: number;
+  end48: number;
+  pcm_key: string;
+  pcm_deleted: Generated<number>;
+  short_samples: Generated<number>;
+  created_at: string;
+}
+
+interface SegmentsTable {
+  event_id: string;
+  k: number;
+  start_frame: number;
+  frames: number;
+  key: string;
+  bytes: number;
+  pcm16_key: string;
+  peaks_json: string;
+  loudness_json: string;
+  pcm_notified: Generated<number>;
+  created_at: string;
+}
+
+interface StateTable {
+  event_id: string;
+  segment_frames: number;
+  init_written: Generated<number>;
+  playlist_segments: Generated<number>;
+  playlist_final: Generated<number>;
+  total_frames: number | null;
+  finalized_at: string | null;
+  loudness_json: string | null;
+  updated_at: string;
+}
+
+interface TranscoderTables {
+  transcoder_inputs: InputsTable;
+  transcoder_chunks: ChunksTable;
+  rendition_segments: SegmentsTable;
+  rendition_state: StateTable;
+}
 
 export interface TranscodedChunk {
   eventId: string;
@@ -108,169 +129,8 @@ export interface RenditionState {
 }
 
 const now = () => new Date().toISOString();
-const initialized = new WeakSet<object>();
 
-/** Typed access to the transcoder tables; creating it creates the tables. */
-export class TranscoderState {
-  constructor(readonly catalog: Catalog) {
-    if (!initialized.has(catalog.db)) {
-      catalog.db.exec(SCHEMA);
-      initialized.add(catalog.db);
-    }
-  }
-
-  private get db() {
-    return this.catalog.db;
-  }
-
-  // ---- chunks
-
-  chunk(eventId: string, seq: number): TranscodedChunk | undefined {
-    const r = this.db.prepare('SELECT * FROM transcoder_chunks WHERE event_id = ? AND seq = ?').get(eventId, seq);
-    return r ? toChunk(r) : undefined;
-  }
-
-  chunks(eventId: string): TranscodedChunk[] {
-    return this.db.prepare('SELECT * FROM transcoder_chunks WHERE event_id = ? ORDER BY seq').all(eventId).map(toChunk);
-  }
-
-  /** Chunks whose piece overlaps timeline samples [from, to). */
-  chunksOverlapping(eventId: string, from: number, to: number): TranscodedChunk[] {
-    return this.db
-      .prepare('SELECT * FROM transcoder_chunks WHERE event_id = ? AND start48 < ? AND end48 > ? ORDER BY seq')
-      .all(eventId, to, from)
-      .map(toChunk);
-  }
-
-  /** Inserts or replaces (a re-decode of a deleted piece writes the same row back). */
-  putChunk(c: Omit<TranscodedChunk, 'pcmDeleted'>): void {
-    this.db
-      .prepare(
-        `INSERT INTO transcoder_chunks (event_id, seq, run_start_seq, src_codec, src_rate, src_channels, frame_size,
-           start48, main_end48, end48, pcm_key, pcm_deleted, short_samples, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
-         ON CONFLICT(event_id, seq) DO UPDATE SET run_start_seq = excluded.run_start_seq, src_codec = excluded.src_codec,
-           src_rate = excluded.src_rate, src_channels = excluded.src_channels, frame_size = excluded.frame_size,
-           start48 = excluded.start48, main_end48 = excluded.main_end48, end48 = excluded.end48,
-           pcm_key = excluded.pcm_key, pcm_deleted = 0, short_samples = excluded.short_samples`,
-      )
-      .run(c.eventId, c.seq, c.runStartSeq, c.srcCodec, c.srcRate, c.srcChannels, c.frameSize,
-        c.start48, c.mainEnd48, c.end48, c.pcmKey, c.shortSamples, now());
-  }
-
-  markPcmDeleted(eventId: string, seq: number): void {
-    this.db.prepare('UPDATE transcoder_chunks SET pcm_deleted = 1 WHERE event_id = ? AND seq = ?').run(eventId, seq);
-  }
-
-  // ---- segments
-
-  segment(eventId: string, k: number): SegmentRow | undefined {
-    const r = this.db.prepare('SELECT * FROM rendition_segments WHERE event_id = ? AND k = ?').get(eventId, k);
-    return r ? toSegment(r) : undefined;
-  }
-
-  segments(eventId: string): SegmentRow[] {
-    return this.db.prepare('SELECT * FROM rendition_segments WHERE event_id = ? ORDER BY k').all(eventId).map(toSegment);
-  }
-
-  /** Segments 0..n-1 all exist: the playable prefix. */
-  contiguousSegments(eventId: string): SegmentRow[] {
-    const all = this.segments(eventId);
-    let n = 0;
-    while (n < all.length && all[n].k === n) n++;
-    return all.slice(0, n);
-  }
-
-  /** Idempotent: a second insert of the same segment (a concurrent or repeated build) is ignored. */
-  addSegment(s: Omit<SegmentRow, 'pcmNotified'>): boolean {
-    const r = this.db
-      .prepare(
-        `INSERT OR IGNORE INTO rendition_segments (event_id, k, start_frame, frames, key, bytes, pcm16_key, peaks_json, loudness_json, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(s.eventId, s.k, s.startFrame, s.frames, s.key, s.bytes, s.pcm16Key, JSON.stringify(s.peaks), JSON.stringify(s.loudness), now());
-    return r.changes > 0;
-  }
-
-  unnotifiedSegments(eventId: string): SegmentRow[] {
-    return this.db
-      .prepare('SELECT * FROM rendition_segments WHERE event_id = ? AND pcm_notified = 0 ORDER BY k')
-      .all(eventId)
-      .map(toSegment);
-  }
-
-  markNotified(eventId: string, k: number): void {
-    this.db.prepare('UPDATE rendition_segments SET pcm_notified = 1 WHERE event_id = ? AND k = ?').run(eventId, k);
-  }
-
-  // ---- per-event state
-
-  state(eventId: string): RenditionState | undefined {
-    const r = this.db.prepare('SELECT * FROM rendition_state WHERE event_id = ?').get(eventId) as any;
-    if (!r) return undefined;
-    return {
-      eventId: r.event_id,
-      segmentFrames: r.segment_frames,
-      initWritten: !!r.init_written,
-      playlistSegments: r.playlist_segments,
-      playlistFinal: !!r.playlist_final,
-      totalFrames: r.total_frames,
-      finalizedAt: r.finalized_at,
-      loudness: r.loudness_json ? JSON.parse(r.loudness_json) : null,
-    };
-  }
-
-  ensureState(eventId: string): RenditionState {
-    this.db
-      .prepare('INSERT OR IGNORE INTO rendition_state (event_id, segment_frames, updated_at) VALUES (?, ?, ?)')
-      .run(eventId, SEGMENT_FRAMES, now());
-    return this.state(eventId)!;
-  }
-
-  markInitWritten(eventId: string): void {
-    this.db.prepare('UPDATE rendition_state SET init_written = 1, updated_at = ? WHERE event_id = ?').run(now(), eventId);
-  }
-
-  markPlaylist(eventId: string, segments: number, final: boolean): void {
-    this.db
-      .prepare('UPDATE rendition_state SET playlist_segments = ?, playlist_final = ?, updated_at = ? WHERE event_id = ?')
-      .run(segments, final ? 1 : 0, now(), eventId);
-  }
-
-  /** Fixes the rendition length when the event ends (before the last segments are made). */
-  setTotalFrames(eventId: string, totalFrames: number): void {
-    this.db
-      .prepare('UPDATE rendition_state SET total_frames = ?, updated_at = ? WHERE event_id = ?')
-      .run(totalFrames, now(), eventId);
-  }
-
-  markFinalized(eventId: string, loudness: LoudnessSummary): void {
-    this.db
-      .prepare('UPDATE rendition_state SET finalized_at = COALESCE(finalized_at, ?), loudness_json = ?, updated_at = ? WHERE event_id = ?')
-      .run(now(), JSON.stringify(loudness), now(), eventId);
-  }
-
-  /** Segments 0..n-1 all made: n and their frames, without loading the measurements. */
-  playablePrefix(eventId: string): { segments: number; frames: number } {
-    const rows = this.db.prepare('SELECT k, frames FROM rendition_segments WHERE event_id = ? ORDER BY k').all(eventId) as { k: number; frames: number }[];
-    let n = 0;
-    let frames = 0;
-    while (n < rows.length && rows[n].k === n) frames += rows[n++].frames;
-    return { segments: n, frames };
-  }
-
-  /** Seconds of the rendition playable from the start (segments 0..n-1 all made). */
-  transcodedSec(eventId: string): number {
-    return (this.playablePrefix(eventId).frames * FRAME) / RATE;
-  }
-}
-
-/** Seconds of the event's rendition playable from the start. */
-export function transcodedSec(catalog: Catalog, eventId: string): number {
-  return new TranscoderState(catalog).transcodedSec(eventId);
-}
-
-function toChunk(r: any): TranscodedChunk {
+function toChunk(r: Selectable<ChunksTable>): TranscodedChunk {
   return {
     eventId: r.event_id,
     seq: r.seq,
@@ -288,7 +148,7 @@ function toChunk(r: any): TranscodedChunk {
   };
 }
 
-function toSegment(r: any): SegmentRow {
+function toSegment(r: Selectable<SegmentsTable>): SegmentRow {
   return {
     eventId: r.event_id,
     k: r.k,
@@ -297,8 +157,303 @@ function toSegment(r: any): SegmentRow {
     key: r.key,
     bytes: r.bytes,
     pcm16Key: r.pcm16_key,
-    peaks: JSON.parse(r.peaks_json),
-    loudness: JSON.parse(r.loudness_json),
+    peaks: JSON.parse(r.peaks_json) as PeaksPart,
+    loudness: JSON.parse(r.loudness_json) as LoudnessPart,
     pcmNotified: !!r.pcm_notified,
   };
 }
+
+function toState(r: Selectable<StateTable>): RenditionState {
+  return {
+    eventId: r.event_id,
+    segmentFrames: r.segment_frames,
+    initWritten: !!r.init_written,
+    playlistSegments: r.playlist_segments,
+    playlistFinal: !!r.playlist_final,
+    totalFrames: r.total_frames,
+    finalizedAt: r.finalized_at,
+    loudness: r.loudness_json ? (JSON.parse(r.loudness_json) as LoudnessSummary) : null,
+  };
+}
+
+/** Segments 0..n-1 all made, from rows sorted by k: n and their frames. */
+function prefixOf(rows: { k: number; frames: number }[]): { segments: number; frames: number } {
+  let n = 0;
+  let frames = 0;
+  while (n < rows.length && rows[n].k === n) frames += rows[n++].frames;
+  return { segments: n, frames };
+}
+
+/** Typed access to the transcoder's tables. */
+export class TranscoderState {
+  private readonly db: Kysely<TranscoderTables>;
+
+  constructor(db: Db) {
+    this.db = db.as<TranscoderTables>();
+  }
+
+  // ---- inputs (the chunk-archived messages received)
+
+  /** Records a source chunk the transcoder was told about; a repeated message changes nothing. */
+  async addInput(eventId: string, c: ChunkRef): Promise<void> {
+    await this.db
+      .insertInto('transcoder_inputs')
+      .values({ event_id: eventId, seq: c.seq, session_no: c.sessionNo, key: c.key, start_sec: c.startSec, duration_sec: c.durationSec })
+      .onConflict((oc) => oc.columns(['event_id', 'seq']).doNothing())
+      .execute();
+  }
+
+  /** The source chunks received, 0, 1, 2, ... up to the first one whose message has not arrived. */
+  async inputs(eventId: string): Promise<ChunkRef[]> {
+    const rows = await this.db.selectFrom('transcoder_inputs').selectAll().where('event_id', '=', eventId).orderBy('seq').execute();
+    const out: ChunkRef[] = [];
+    for (const r of rows) {
+      if (r.seq !== out.length) break;
+      out.push({ seq: r.seq, sessionNo: r.session_no, key: r.key, startSec: r.start_sec, durationSec: r.duration_sec });
+    }
+    return out;
+  }
+
+  // ---- chunks
+
+  async chunk(eventId: string, seq: number): Promise<TranscodedChunk | undefined> {
+    const r = await this.db.selectFrom('transcoder_chunks').selectAll().where('event_id', '=', eventId).where('seq', '=', seq).executeTakeFirst();
+    return r ? toChunk(r) : undefined;
+  }
+
+  async chunks(eventId: string): Promise<TranscodedChunk[]> {
+    return (await this.db.selectFrom('transcoder_chunks').selectAll().where('event_id', '=', eventId).orderBy('seq').execute()).map(toChunk);
+  }
+
+  /** Chunks whose piece overlaps timeline samples [from, to). */
+  async chunksOverlapping(eventId: string, from: number, to: number): Promise<TranscodedChunk[]> {
+    const rows = await this.db
+      .selectFrom('transcoder_chunks')
+      .selectAll()
+      .where('event_id', '=', eventId)
+      .where('start48', '<', to)
+      .where('end48', '>', from)
+      .orderBy('seq')
+      .execute();
+    return rows.map(toChunk);
+  }
+
+  /** Inserts or replaces (a re-decode of a deleted piece writes the same row back). */
+  async putChunk(c: Omit<TranscodedChunk, 'pcmDeleted'>): Promise<void> {
+    const values = {
+      run_start_seq: c.runStartSeq,
+      src_codec: c.srcCodec,
+      src_rate: c.srcRate,
+      src_channels: c.srcChannels,
+      frame_size: c.frameSize,
+      start48: c.start48,
+      main_end48: c.mainEnd48,
+      end48: c.end48,
+      pcm_key: c.pcmKey,
+      pcm_deleted: 0,
+      short_samples: c.shortSamples,
+    };
+    await this.db
+      .insertInto('transcoder_chunks')
+      .values({ event_id: c.eventId, seq: c.seq, ...values, created_at: now() })
+      .onConflict((oc) => oc.columns(['event_id', 'seq']).doUpdateSet(values))
+      .execute();
+  }
+
+  async markPcmDeleted(eventId: string, seq: number): Promise<void> {
+    await this.db.updateTable('transcoder_chunks').set({ pcm_deleted: 1 }).where('event_id', '=', eventId).where('seq', '=', seq).execute();
+  }
+
+  // ---- segments
+
+  async segment(eventId: string, k: number): Promise<SegmentRow | undefined> {
+    const r = await this.db.selectFrom('rendition_segments').selectAll().where('event_id', '=', eventId).where('k', '=', k).executeTakeFirst();
+    return r ? toSegment(r) : undefined;
+  }
+
+  async segments(eventId: string): Promise<SegmentRow[]> {
+    return (await this.db.selectFrom('rendition_segments').selectAll().where('event_id', '=', eventId).orderBy('k').execute()).map(toSegment);
+  }
+
+  /** Segments 0..n-1 all exist: the playable prefix. */
+  async contiguousSegments(eventId: string): Promise<SegmentRow[]> {
+    const all = await this.segments(eventId);
+    return all.slice(0, prefixOf(all).segments);
+  }
+
+  /** Idempotent: a second insert of the same segment (a concurrent or repeated build) is ignored. */
+  async addSegment(s: Omit<SegmentRow, 'pcmNotified'>): Promise<boolean> {
+    const r = await this.db
+      .insertInto('rendition_segments')
+      .values({
+        event_id: s.eventId,
+        k: s.k,
+        start_frame: s.startFrame,
+        frames: s.frames,
+        key: s.key,
+        bytes: s.bytes,
+        pcm16_key: s.pcm16Key,
+        peaks_json: JSON.stringify(s.peaks),
+        loudness_json: JSON.stringify(s.loudness),
+        created_at: now(),
+      })
+      .onConflict((oc) => oc.columns(['event_id', 'k']).doNothing())
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  /** Forgets segments k >= from (the end of a rendition whose length changed). */
+  async deleteSegmentsFrom(eventId: string, from: number): Promise<void> {
+    await this.db.deleteFrom('rendition_segments').where('event_id', '=', eventId).where('k', '>=', from).execute();
+  }
+
+  async unnotifiedSegments(eventId: string): Promise<SegmentRow[]> {
+    const rows = await this.db.selectFrom('rendition_segments').selectAll().where('event_id', '=', eventId).where('pcm_notified', '=', 0).orderBy('k').execute();
+    return rows.map(toSegment);
+  }
+
+  async markNotified(eventId: string, k: number): Promise<void> {
+    await this.db.updateTable('rendition_segments').set({ pcm_notified: 1 }).where('event_id', '=', eventId).where('k', '=', k).execute();
+  }
+
+  // ---- per-event state
+
+  async state(eventId: string): Promise<RenditionState | undefined> {
+    const r = await this.db.selectFrom('rendition_state').selectAll().where('event_id', '=', eventId).executeTakeFirst();
+    return r ? toState(r) : undefined;
+  }
+
+  /** Rendition states of several events, in one query. */
+  async statesOf(ids: string[]): Promise<Map<string, RenditionState>> {
+    if (!ids.length) return new Map();
+    const rows = await this.db.selectFrom('rendition_state').selectAll().where('event_id', 'in', ids).execute();
+    return new Map(rows.map((r) => [r.event_id, toState(r)]));
+  }
+
+  async ensureState(eventId: string): Promise<RenditionState> {
+    await this.db
+      .insertInto('rendition_state')
+      .values({ event_id: eventId, segment_frames: SEGMENT_FRAMES, total_frames: null, finalized_at: null, loudness_json: null, updated_at: now() })
+      .onConflict((oc) => oc.column('event_id').doNothing())
+      .execute();
+    return (await this.state(eventId))!;
+  }
+
+  async markInitWritten(eventId: string): Promise<void> {
+    await this.db.updateTable('rendition_state').set({ init_written: 1, updated_at: now() }).where('event_id', '=', eventId).execute();
+  }
+
+  async markPlaylist(eventId: string, segments: number, final: boolean): Promise<void> {
+    await this.db
+      .updateTable('rendition_state')
+      .set({ playlist_segments: segments, playlist_final: final ? 1 : 0, updated_at: now() })
+      .where('event_id', '=', eventId)
+      .execute();
+  }
+
+  /** Fixes the rendition length when the event ends (before the last segments are made). */
+  async setTotalFrames(eventId: string, totalFrames: number): Promise<void> {
+    await this.db.updateTable('rendition_state').set({ total_frames: totalFrames, updated_at: now() }).where('event_id', '=', eventId).execute();
+  }
+
+  async markFinalized(eventId: string, loudness: LoudnessSummary): Promise<void> {
+    await this.db
+      .updateTable('rendition_state')
+      .set((eb) => ({ finalized_at: eb.fn.coalesce('finalized_at', eb.val(now())), loudness_json: JSON.stringify(loudness), updated_at: now() }))
+      .where('event_id', '=', eventId)
+      .execute();
+  }
+
+  /** Segments 0..n-1 all made: n and their frames, without loading the measurements. */
+  async playablePrefix(eventId: string): Promise<{ segments: number; frames: number }> {
+    return prefixOf(await this.db.selectFrom('rendition_segments').select(['k', 'frames']).where('event_id', '=', eventId).orderBy('k').execute());
+  }
+
+  /** Seconds of the rendition playable from the start (segments 0..n-1 all made). */
+  async transcodedSec(eventId: string): Promise<number> {
+    return ((await this.playablePrefix(eventId)).frames * FRAME) / RATE;
+  }
+
+  /** transcodedSec of several events, in one query. */
+  async transcodedSecOf(ids: string[]): Promise<Map<string, number>> {
+    if (!ids.length) return new Map();
+    const rows = await this.db.selectFrom('rendition_segments').select(['event_id', 'k', 'frames']).where('event_id', 'in', ids).orderBy('event_id').orderBy('k').execute();
+    return new Map(ids.map((id) => [id, (prefixOf(rows.filter((r) => r.event_id === id)).frames * FRAME) / RATE]));
+  }
+}
+
+export const transcoderMigrations: Migrations = {
+  '2026-11-01-transcoder-1': {
+    async up(db) {
+      await db.schema
+        .createTable('transcoder_chunks')
+        .ifNotExists()
+        .addColumn('event_id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('run_start_seq', 'integer', (c) => c.notNull())
+        .addColumn('src_codec', 'text', (c) => c.notNull())
+        .addColumn('src_rate', 'integer', (c) => c.notNull())
+        .addColumn('src_channels', 'integer', (c) => c.notNull())
+        .addColumn('frame_size', 'integer', (c) => c.notNull())
+        .addColumn('start48', 'bigint', (c) => c.notNull())
+        .addColumn('main_end48', 'bigint', (c) => c.notNull())
+        .addColumn('end48', 'bigint', (c) => c.notNull())
+        .addColumn('pcm_key', 'text', (c) => c.notNull())
+        .addColumn('pcm_deleted', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('short_samples', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('transcoder_chunks_pk', ['event_id', 'seq'])
+        .execute();
+      await db.schema
+        .createTable('rendition_segments')
+        .ifNotExists()
+        .addColumn('event_id', 'text', (c) => c.notNull())
+        .addColumn('k', 'integer', (c) => c.notNull())
+        .addColumn('start_frame', 'bigint', (c) => c.notNull())
+        .addColumn('frames', 'integer', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('bytes', 'integer', (c) => c.notNull())
+        .addColumn('pcm16_key', 'text', (c) => c.notNull())
+        .addColumn('peaks_json', 'text', (c) => c.notNull())
+        .addColumn('loudness_json', 'text', (c) => c.notNull())
+        .addColumn('pcm_notified', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('rendition_segments_pk', ['event_id', 'k'])
+        .execute();
+      await db.schema
+        .createTable('rendition_state')
+        .ifNotExists()
+        .addColumn('event_id', 'text', (c) => c.primaryKey())
+        .addColumn('segment_frames', 'integer', (c) => c.notNull())
+        .addColumn('init_written', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('playlist_segments', 'integer', (c) => c.notNull().defaultTo(-1))
+        .addColumn('playlist_final', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('total_frames', 'bigint')
+        .addColumn('finalized_at', 'text')
+        .addColumn('loudness_json', 'text')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+  '2026-12-01-transcoder-2': {
+    async up(db) {
+      await db.schema
+        .createTable('transcoder_inputs')
+        .ifNotExists()
+        .addColumn('event_id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('session_no', 'integer', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('start_sec', 'double precision', (c) => c.notNull())
+        .addColumn('duration_sec', 'double precision', (c) => c.notNull())
+        .addPrimaryKeyConstraint('transcoder_inputs_pk', ['event_id', 'seq'])
+        .execute();
+      // Catalogs of earlier versions: the chunks table the transcoder used to read is what it was told.
+      const tables = await db.introspection.getTables();
+      if (tables.some((t) => t.name === 'chunks')) {
+        await sql`INSERT INTO transcoder_inputs (event_id, seq, session_no, key, start_sec, duration_sec)
+          SELECT event_id, seq, session_no, key, start_sec, duration_sec FROM chunks WHERE true ON CONFLICT DO NOTHING`.execute(db);
+      }
+    },
+  },
+};

@@ -1,14 +1,24 @@
-// The transcriber's job processor: a new 16 kHz PCM piece arrived.
+// The transcriber's job processor: a new 16 kHz PCM piece arrived. When the
+// transcript files changed once the last piece has come (or the transcript
+// cannot be made at all), the publisher is told where the transcript stands
+// in the transcript-ready message itself.
 import type { Job } from 'bullmq';
-import { jobId, type PcmReadyJob, type Queues } from '../shared/queues.ts';
+import type { PcmReadyJob, Queues, TranscriptReadyJob } from '../shared/queues.ts';
+import type { StatusRow } from './state.ts';
 import { advanceTranscript, type TranscriberDeps } from './transcribe-event.ts';
 
 export interface ProcessPcmDeps extends TranscriberDeps {
-  queues: Pick<Queues, 'transcriptReady'>;
+  queues: Pick<Queues, 'add'>;
 }
 
-function valid(d: any): d is PcmReadyJob {
-  return d && typeof d.eventId === 'string' && typeof d.key === 'string' && Number.isFinite(d.startSec) && Number.isFinite(d.durationSec);
+function valid(d: unknown): d is PcmReadyJob {
+  const j = d as Partial<PcmReadyJob> | undefined;
+  return !!j && typeof j.eventId === 'string' && typeof j.key === 'string' && Number.isFinite(j.startSec) && Number.isFinite(j.durationSec);
+}
+
+/** What the publisher needs to know about the transcript, as a message. */
+function readyMessage(eventId: string, revision: number, s: StatusRow): TranscriptReadyJob {
+  return { eventId, revision, status: s.status, reason: s.reason, final: s.status === 'complete' || s.status === 'unavailable' || s.status === 'failed' };
 }
 
 export async function processPcmReady(job: Job<PcmReadyJob>, deps: ProcessPcmDeps): Promise<void> {
@@ -17,17 +27,18 @@ export async function processPcmReady(job: Job<PcmReadyJob>, deps: ProcessPcmDep
     deps.log.error('dropping malformed pcm-ready job', { id: job.id });
     return;
   }
-  if (!deps.catalog.getEvent(d.eventId)) return;
-  deps.state.addPiece(d.eventId, { startSec: d.startSec, durationSec: d.durationSec, key: d.key, final: !!d.final });
+  if (!(await deps.catalog.getEvent(d.eventId))) return;
+  await deps.state.addPiece(d.eventId, { startSec: d.startSec, durationSec: d.durationSec, key: d.key, final: !!d.final });
   const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
   const r = await advanceTranscript(d.eventId, deps, { giveUp: lastAttempt });
-  // The publisher (re)publishes the transcript once it is complete, and again whenever it changes after that.
-  if (r.revision !== undefined && (r.complete || deps.state.status(d.eventId).finalReceived)) {
-    await deps.queues.transcriptReady.add('transcript', { eventId: d.eventId, revision: r.revision }, { jobId: jobId.transcript(d.eventId, r.revision) });
-  }
-  if (deps.state.status(d.eventId).status === 'unavailable') {
+  const status = await deps.state.status(d.eventId);
+  const send = (revision: number) => deps.queues.add('transcript-ready', readyMessage(d.eventId, revision, status));
+  if (status.status === 'unavailable') {
     // No model: nobody will read this audio; keep no work files behind.
     if (d.key) await deps.storage.delete(d.key).catch(() => {});
-    if (d.final) await deps.queues.transcriptReady.add('transcript', { eventId: d.eventId, revision: 0 }, { jobId: jobId.transcript(d.eventId, 0) });
+    if (d.final) await send(status.revision);
+    return;
   }
+  // The publisher (re)publishes the transcript once it is complete, and again whenever it changes after that.
+  if (r.revision !== undefined && (r.complete || status.finalReceived)) await send(r.revision);
 }

@@ -1,45 +1,55 @@
-// The transcriber's own tables in the shared catalog database:
+// The transcriber's own tables:
 //
-//   asr_pcm      16 kHz PCM pieces handed over by the transcoder (timeline position, storage key)
+//   asr_pcm      16 kHz PCM pieces handed over by the transcoder (timeline position, storage key; empty for silence)
 //   asr_windows  transcribed windows: their span, whisper's segments (window-relative), or why they failed
 //   asr_status   per event: pending | running | complete | unavailable | failed, the reason, whether the
 //                last piece has arrived, and a revision bumped each time the transcript files change
 //
 // Windows are keyed by their start, so a retried job that cuts the same
-// window again replaces nothing and duplicates nothing.
-import type { Catalog } from '../shared/catalog.ts';
+// window again replaces nothing and duplicates nothing. Other stages learn
+// where the transcript stands from the transcript-ready messages, not from
+// these tables.
+import type { Generated, Kysely, Selectable } from 'kysely';
+import type { Db } from '../shared/db/database.ts';
+import type { Migrations } from '../shared/db/migrate.ts';
+import type { TranscriptStatus } from '../shared/queues.ts';
 import type { WhisperSegment } from './whisper.ts';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS asr_pcm (
-  event_id TEXT NOT NULL,
-  start_sec REAL NOT NULL,
-  duration_sec REAL NOT NULL,
-  key TEXT NOT NULL,
-  final INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (event_id, start_sec)
-);
-CREATE TABLE IF NOT EXISTS asr_windows (
-  event_id TEXT NOT NULL,
-  start_sec REAL NOT NULL,
-  end_sec REAL NOT NULL,
-  status TEXT NOT NULL,
-  segments_json TEXT NOT NULL DEFAULT '[]',
-  error TEXT,
-  created_at TEXT NOT NULL,
-  PRIMARY KEY (event_id, start_sec)
-);
-CREATE TABLE IF NOT EXISTS asr_status (
-  event_id TEXT PRIMARY KEY,
-  status TEXT NOT NULL,
-  reason TEXT,
-  final_received INTEGER NOT NULL DEFAULT 0,
-  revision INTEGER NOT NULL DEFAULT 0,
-  updated_at TEXT NOT NULL
-);
-`;
+export type { TranscriptStatus } from '../shared/queues.ts';
 
-export type TranscriptStatus = 'pending' | 'running' | 'complete' | 'unavailable' | 'failed';
+interface PcmTable {
+  event_id: string;
+  start_sec: number;
+  duration_sec: number;
+  key: string;
+  final: Generated<number>;
+}
+
+interface WindowsTable {
+  event_id: string;
+  start_sec: number;
+  end_sec: number;
+  status: WindowStatus;
+  segments_json: Generated<string>;
+  error: string | null;
+  created_at: string;
+}
+
+interface StatusTable {
+  event_id: string;
+  status: TranscriptStatus;
+  reason: string | null;
+  final_received: Generated<number>;
+  revision: Generated<number>;
+  updated_at: string;
+}
+
+interface TranscriberTables {
+  asr_pcm: PcmTable;
+  asr_windows: WindowsTable;
+  asr_status: StatusTable;
+}
+
 export type WindowStatus = 'done' | 'silent' | 'failed';
 
 export interface PcmPiece {
@@ -66,83 +76,142 @@ export interface StatusRow {
 
 const now = () => new Date().toISOString();
 
+const toWindow = (r: Selectable<WindowsTable>): WindowRow => ({
+  startSec: r.start_sec,
+  endSec: r.end_sec,
+  status: r.status,
+  segments: JSON.parse(r.segments_json) as WhisperSegment[],
+  error: r.error,
+});
+
+const toStatus = (r: Selectable<StatusTable> | undefined): StatusRow =>
+  r ? { status: r.status, reason: r.reason, finalReceived: !!r.final_received, revision: r.revision } : { status: 'pending', reason: null, finalReceived: false, revision: 0 };
+
 export class TranscriberState {
-  constructor(private readonly catalog: Catalog) {
-    catalog.db.exec(SCHEMA);
+  private readonly db: Kysely<TranscriberTables>;
+
+  constructor(db: Db) {
+    this.db = db.as<TranscriberTables>();
   }
 
-  addPiece(eventId: string, p: PcmPiece): void {
-    this.catalog.db
-      .prepare(
-        `INSERT INTO asr_pcm (event_id, start_sec, duration_sec, key, final) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT(event_id, start_sec) DO UPDATE SET final = MAX(final, excluded.final)`,
-      )
-      .run(eventId, p.startSec, p.durationSec, p.key, p.final ? 1 : 0);
-    if (p.final) this.setStatus(eventId, {}, true);
+  async addPiece(eventId: string, p: PcmPiece): Promise<void> {
+    await this.db
+      .insertInto('asr_pcm')
+      .values({ event_id: eventId, start_sec: p.startSec, duration_sec: p.durationSec, key: p.key, final: p.final ? 1 : 0 })
+      // The final message repeats the last piece: it only adds the mark.
+      .onConflict((oc) => oc.columns(['event_id', 'start_sec']).doUpdateSet((eb) => ({ final: eb.case().when('excluded.final', '=', 1).then(1).else(eb.ref('asr_pcm.final')).end() })))
+      .execute();
+    if (p.final) await this.setStatus(eventId, {}, true);
   }
 
-  pieces(eventId: string): PcmPiece[] {
-    return this.catalog.db
-      .prepare('SELECT * FROM asr_pcm WHERE event_id = ? ORDER BY start_sec')
-      .all(eventId)
-      .map((r: any) => ({ startSec: r.start_sec, durationSec: r.duration_sec, key: r.key, final: !!r.final }));
+  async pieces(eventId: string): Promise<PcmPiece[]> {
+    const rows = await this.db.selectFrom('asr_pcm').selectAll().where('event_id', '=', eventId).orderBy('start_sec').execute();
+    return rows.map((r) => ({ startSec: r.start_sec, durationSec: r.duration_sec, key: r.key, final: !!r.final }));
   }
 
-  saveWindow(eventId: string, w: WindowRow): void {
-    this.catalog.db
-      .prepare(
-        `INSERT INTO asr_windows (event_id, start_sec, end_sec, status, segments_json, error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT(event_id, start_sec) DO UPDATE SET end_sec = excluded.end_sec, status = excluded.status,
-           segments_json = excluded.segments_json, error = excluded.error`,
-      )
-      .run(eventId, w.startSec, w.endSec, w.status, JSON.stringify(w.segments), w.error, now());
+  async saveWindow(eventId: string, w: WindowRow): Promise<void> {
+    const values = { end_sec: w.endSec, status: w.status, segments_json: JSON.stringify(w.segments), error: w.error };
+    await this.db
+      .insertInto('asr_windows')
+      .values({ event_id: eventId, start_sec: w.startSec, ...values, created_at: now() })
+      .onConflict((oc) => oc.columns(['event_id', 'start_sec']).doUpdateSet(values))
+      .execute();
   }
 
-  windows(eventId: string): WindowRow[] {
-    return this.catalog.db
-      .prepare('SELECT * FROM asr_windows WHERE event_id = ? ORDER BY start_sec')
-      .all(eventId)
-      .map((r: any) => ({ startSec: r.start_sec, endSec: r.end_sec, status: r.status, segments: JSON.parse(r.segments_json), error: r.error }));
+  async windows(eventId: string): Promise<WindowRow[]> {
+    return (await this.db.selectFrom('asr_windows').selectAll().where('event_id', '=', eventId).orderBy('start_sec').execute()).map(toWindow);
   }
 
   /** End of the last window: the transcript covers the timeline up to here. */
-  coveredSec(eventId: string): number {
-    const r = this.catalog.db.prepare('SELECT MAX(end_sec) AS e FROM asr_windows WHERE event_id = ?').get(eventId) as { e: number | null };
-    return r.e ?? 0;
+  async coveredSec(eventId: string): Promise<number> {
+    return (await this.coveredSecOf([eventId])).get(eventId) ?? 0;
   }
 
-  status(eventId: string): StatusRow {
-    const r = this.catalog.db.prepare('SELECT * FROM asr_status WHERE event_id = ?').get(eventId) as any;
-    if (!r) return { status: 'pending', reason: null, finalReceived: false, revision: 0 };
-    return { status: r.status, reason: r.reason, finalReceived: !!r.final_received, revision: r.revision };
+  /** coveredSec of several events, in one query. */
+  async coveredSecOf(ids: string[]): Promise<Map<string, number>> {
+    if (!ids.length) return new Map();
+    const rows = await this.db
+      .selectFrom('asr_windows')
+      .select((eb) => ['event_id', eb.fn.max('end_sec').as('e')])
+      .where('event_id', 'in', ids)
+      .groupBy('event_id')
+      .execute();
+    return new Map(rows.map((r) => [r.event_id, Number(r.e ?? 0)]));
   }
 
-  setStatus(eventId: string, s: { status?: TranscriptStatus; reason?: string | null }, finalReceived?: boolean): void {
-    const cur = this.status(eventId);
-    this.catalog.db
-      .prepare(
-        `INSERT INTO asr_status (event_id, status, reason, final_received, revision, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT(event_id) DO UPDATE SET status = excluded.status, reason = excluded.reason,
-           final_received = excluded.final_received, updated_at = excluded.updated_at`,
-      )
-      .run(eventId, s.status ?? cur.status, s.reason === undefined ? cur.reason : s.reason, (finalReceived ?? cur.finalReceived) ? 1 : 0, cur.revision, now());
-    this.publish(eventId);
+  async status(eventId: string): Promise<StatusRow> {
+    return toStatus(await this.db.selectFrom('asr_status').selectAll().where('event_id', '=', eventId).executeTakeFirst());
+  }
+
+  /** Statuses of several events, in one query. */
+  async statusesOf(ids: string[]): Promise<Map<string, StatusRow>> {
+    if (!ids.length) return new Map();
+    const rows = await this.db.selectFrom('asr_status').selectAll().where('event_id', 'in', ids).execute();
+    return new Map(ids.map((id) => [id, toStatus(rows.find((r) => r.event_id === id))]));
+  }
+
+  async setStatus(eventId: string, s: { status?: TranscriptStatus; reason?: string | null }, finalReceived?: boolean): Promise<void> {
+    const cur = await this.status(eventId);
+    const values = {
+      status: s.status ?? cur.status,
+      reason: s.reason === undefined ? cur.reason : s.reason,
+      final_received: (finalReceived ?? cur.finalReceived) ? 1 : 0,
+      updated_at: now(),
+    };
+    await this.db
+      .insertInto('asr_status')
+      .values({ event_id: eventId, ...values, revision: cur.revision })
+      .onConflict((oc) => oc.column('event_id').doUpdateSet(values))
+      .execute();
   }
 
   /** Bumps and returns the revision: the transcript files in storage changed. */
-  bumpRevision(eventId: string): number {
-    this.setStatus(eventId, {});
-    this.catalog.db.prepare('UPDATE asr_status SET revision = revision + 1 WHERE event_id = ?').run(eventId);
-    this.publish(eventId);
-    return this.status(eventId).revision;
-  }
-
-  /**
-   * The part other stages may read, kept in the catalog's key-value table
-   * (`transcript:<eventId>`): the publisher reads it without importing this stage.
-   */
-  private publish(eventId: string): void {
-    const s = this.status(eventId);
-    this.catalog.setKv(`transcript:${eventId}`, JSON.stringify({ status: s.status, reason: s.reason, revision: s.revision, coveredSec: this.coveredSec(eventId) }));
+  async bumpRevision(eventId: string): Promise<number> {
+    await this.setStatus(eventId, {});
+    await this.db
+      .updateTable('asr_status')
+      .set((eb) => ({ revision: eb('revision', '+', 1) }))
+      .where('event_id', '=', eventId)
+      .execute();
+    return (await this.status(eventId)).revision;
   }
 }
+
+export const transcriberMigrations: Migrations = {
+  '2026-11-01-transcriber-1': {
+    async up(db) {
+      await db.schema
+        .createTable('asr_pcm')
+        .ifNotExists()
+        .addColumn('event_id', 'text', (c) => c.notNull())
+        .addColumn('start_sec', 'double precision', (c) => c.notNull())
+        .addColumn('duration_sec', 'double precision', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('final', 'integer', (c) => c.notNull().defaultTo(0))
+        .addPrimaryKeyConstraint('asr_pcm_pk', ['event_id', 'start_sec'])
+        .execute();
+      await db.schema
+        .createTable('asr_windows')
+        .ifNotExists()
+        .addColumn('event_id', 'text', (c) => c.notNull())
+        .addColumn('start_sec', 'double precision', (c) => c.notNull())
+        .addColumn('end_sec', 'double precision', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('segments_json', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('error', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('asr_windows_pk', ['event_id', 'start_sec'])
+        .execute();
+      await db.schema
+        .createTable('asr_status')
+        .ifNotExists()
+        .addColumn('event_id', 'text', (c) => c.primaryKey())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('final_received', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('revision', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+};

@@ -3,7 +3,7 @@
 // each with the previous text as prompt, and rewrites the event's transcript
 // files. Called on every new piece, so the transcript keeps pace with the
 // live event; at the end only the last window remains.
-import type { Catalog } from '../shared/catalog.ts';
+import type { EventCatalog } from '../shared/catalog/events.ts';
 import type { Config } from '../shared/config.ts';
 import { keys } from '../shared/layout.ts';
 import type { Logger } from '../shared/log.ts';
@@ -15,7 +15,7 @@ import { runWhisper, whisperModelPath, WhisperModelMissingError, type WhisperSeg
 import { isSilent, planWindows, SAMPLE_RATE, slicePcm } from './windows.ts';
 
 export interface TranscriberDeps {
-  catalog: Catalog;
+  catalog: EventCatalog;
   storage: Storage;
   config: Config;
   log: Logger;
@@ -39,15 +39,15 @@ export interface AdvanceResult {
 const asWindow = (w: { startSec: number; endSec: number; segments: WhisperSegment[] }): TranscribedWindow => ({ startSec: w.startSec, durationSec: w.endSec - w.startSec, segments: w.segments });
 
 /** Every finished window, stitched in timeline order (the catalog returns them sorted by start). */
-function eventStitch(state: TranscriberState, eventId: string): StitchState | undefined {
+async function eventStitch(state: TranscriberState, eventId: string): Promise<StitchState | undefined> {
   let st: StitchState | undefined;
-  for (const w of state.windows(eventId)) if (w.status === 'done') st = appendWindow(st, asWindow(w));
+  for (const w of await state.windows(eventId)) if (w.status === 'done') st = appendWindow(st, asWindow(w));
   return st;
 }
 
 /** The timeline segments of every finished window, stitched. */
-export function eventSegments(state: TranscriberState, eventId: string): TimelineSegment[] {
-  return eventStitch(state, eventId)?.segments ?? [];
+export async function eventSegments(state: TranscriberState, eventId: string): Promise<TimelineSegment[]> {
+  return (await eventStitch(state, eventId))?.segments ?? [];
 }
 
 /** Renders one transcript format from segments (also used for the partial transcript served while live). */
@@ -71,7 +71,7 @@ async function writeTranscriptFiles(eventId: string, segments: TimelineSegment[]
     // Short cache: a window finishing late rewrites these files.
     await deps.storage.put(keys.transcript(eventId, fmt), renderTranscript(fmt, segments), { contentType: transcriptContentType(fmt), cacheControl: 'public, max-age=30' });
   }
-  return deps.state.bumpRevision(eventId);
+  return await deps.state.bumpRevision(eventId);
 }
 
 /**
@@ -85,7 +85,7 @@ async function contiguousPcm(
   fromSec: number,
   deps: TranscriberDeps,
 ): Promise<{ pcm: Buffer; startSec: number; reachesFinal: boolean; endsAtSilence: boolean; nextPieceSec?: number }> {
-  const pieces = deps.state.pieces(eventId).filter((p) => p.startSec + p.durationSec > fromSec + EDGE_EPS);
+  const pieces = (await deps.state.pieces(eventId)).filter((p) => p.startSec + p.durationSec > fromSec + EDGE_EPS);
   const parts: Buffer[] = [];
   let at = fromSec;
   let reachesFinal = false;
@@ -126,7 +126,7 @@ function silentRun(pieces: PcmPiece[], fromSec: number): { endSec: number; final
  */
 export async function advanceTranscript(eventId: string, deps: TranscriberDeps, opts: { giveUp?: boolean } = {}): Promise<AdvanceResult> {
   const { state, config, log } = deps;
-  const st = state.status(eventId);
+  const st = await state.status(eventId);
   if (st.status === 'unavailable' || st.status === 'complete' || st.status === 'failed') return { windowsAdded: 0, complete: st.status !== 'unavailable' };
 
   let model: string;
@@ -134,24 +134,24 @@ export async function advanceTranscript(eventId: string, deps: TranscriberDeps, 
     model = whisperModelPath(config.whisperModel);
   } catch (e) {
     if (!(e instanceof WhisperModelMissingError)) throw e;
-    state.setStatus(eventId, { status: 'unavailable', reason: e.message });
+    await state.setStatus(eventId, { status: 'unavailable', reason: e.message });
     log.warn('transcript unavailable', { event: eventId, reason: e.message });
     return { windowsAdded: 0, complete: false };
   }
 
-  const final = state.status(eventId).finalReceived;
+  const final = (await state.status(eventId)).finalReceived;
   let added = 0;
   let complete = false;
   // New windows come after every stored one, so appending each to the stitched transcript equals stitching all again.
-  let stitched = eventStitch(state, eventId);
+  let stitched = await eventStitch(state, eventId);
   const segments = () => stitched?.segments ?? [];
   // Pass after pass: silence is stepped over in one window, audio is cut into windows up to the next silence or hole.
   for (let progressed = true; progressed && !complete; ) {
     progressed = false;
-    let covered = state.coveredSec(eventId);
-    const silence = silentRun(state.pieces(eventId), covered);
+    let covered = await state.coveredSec(eventId);
+    const silence = silentRun(await state.pieces(eventId), covered);
     if (silence) {
-      state.saveWindow(eventId, { startSec: covered, endSec: silence.endSec, status: 'silent', segments: [], error: null });
+      await state.saveWindow(eventId, { startSec: covered, endSec: silence.endSec, status: 'silent', segments: [], error: null });
       added++;
       progressed = true;
       complete = final && silence.final;
@@ -164,17 +164,17 @@ export async function advanceTranscript(eventId: string, deps: TranscriberDeps, 
       ({ pcm, reachesFinal, endsAtSilence } = await contiguousPcm(eventId, covered, deps));
     }
     const plan = planWindows(pcm, { final: (final && reachesFinal) || endsAtSilence });
-    if (plan.windows.length) state.setStatus(eventId, { status: 'running' });
+    if (plan.windows.length) await state.setStatus(eventId, { status: 'running' });
     for (const w of plan.windows) {
       const startSec = covered + w.start / SAMPLE_RATE;
       const endSec = covered + w.end / SAMPLE_RATE;
       const audio = slicePcm(pcm, w);
       if (isSilent(audio)) {
-        state.saveWindow(eventId, { startSec, endSec, status: 'silent', segments: [], error: null });
+        await state.saveWindow(eventId, { startSec, endSec, status: 'silent', segments: [], error: null });
       } else {
         try {
           const heard = await runWhisper({ pcm: audio, model, language: config.whisperLanguage, threads: config.whisperThreads, wordTimestamps: config.whisperWordTimestamps, signal: deps.signal, prompt: promptFrom(segments()), durationSec: (w.end - w.start) / SAMPLE_RATE, timeoutMs: 10 * 60_000 });
-          state.saveWindow(eventId, { startSec, endSec, status: 'done', segments: heard, error: null });
+          await state.saveWindow(eventId, { startSec, endSec, status: 'done', segments: heard, error: null });
           stitched = appendWindow(stitched, asWindow({ startSec, endSec, segments: heard }));
         } catch (e) {
           if (!opts.giveUp) {
@@ -182,28 +182,28 @@ export async function advanceTranscript(eventId: string, deps: TranscriberDeps, 
             throw e;
           }
           const reason = `transcription failed: ${(e as Error).message}`;
-          state.saveWindow(eventId, { startSec, endSec, status: 'failed', segments: [], error: reason });
-          deps.catalog.addFailure({ eventId, stage: 'transcriber', startSec, endSec, reason });
+          await state.saveWindow(eventId, { startSec, endSec, status: 'failed', segments: [], error: reason });
+          await deps.catalog.addFailure({ eventId, stage: 'transcriber', startSec, endSec, reason });
           log.error('window failed for good', { event: eventId, startSec, endSec, err: (e as Error).message });
         }
       }
       added++;
       progressed = true;
     }
-    complete = final && reachesFinal && plan.pendingFrom * 2 >= pcm.length && state.coveredSec(eventId) > 0;
+    complete = final && reachesFinal && plan.pendingFrom * 2 >= pcm.length && (await state.coveredSec(eventId)) > 0;
   }
 
   // The final status is set before the files are written, so the revision that
   // announces the last files also says the transcript is complete.
   if (complete) {
-    const failed = state.windows(eventId).some((w) => w.status === 'failed');
-    state.setStatus(eventId, { status: failed ? 'failed' : 'complete', reason: failed ? 'some windows could not be transcribed (see failures)' : null });
+    const failed = (await state.windows(eventId)).some((w) => w.status === 'failed');
+    await state.setStatus(eventId, { status: failed ? 'failed' : 'complete', reason: failed ? 'some windows could not be transcribed (see failures)' : null });
   }
   let revision: number | undefined;
   if (added || complete) revision = await writeTranscriptFiles(eventId, segments(), deps);
   if (complete) {
     // The 16 kHz work audio has served its purpose (the rendition keeps the listener audio).
-    for (const p of state.pieces(eventId)) if (p.key) await deps.storage.delete(p.key).catch(() => {});
+    for (const p of await state.pieces(eventId)) if (p.key) await deps.storage.delete(p.key).catch(() => {});
   }
   return { windowsAdded: added, complete, revision };
 }

@@ -4,12 +4,12 @@
 // (that cost is part of capture); the transcoder, transcriber, publisher and
 // webhook workers just find nothing to take.
 import path from 'node:path';
-import { openQueues, redisConnection } from '../../shared/queues.ts';
+import { openQueues, QUEUE, redisConnection } from '../../shared/queues.ts';
 
 /** Pauses every queue of the service whose data dir (embedded Redis) is given; returns how to let go of the connection. */
 export async function pauseStages(dataDir: string): Promise<{ paused: string[]; close(): Promise<void> }> {
   const queues = openQueues(redisConnection(path.join(dataDir, 'redis', 'redis.sock')), process.env.REPLAY_QUEUE_PREFIX || 'replay');
-  const list = [queues.chunkArchived, queues.eventEnded, queues.pcmReady, queues.renditionReady, queues.transcriptReady, queues.webhook];
+  const list = Object.values(QUEUE).map((name) => queues.get(name));
   await Promise.all(list.map((q) => q.pause()));
   const paused: string[] = [];
   for (const q of list) if (await q.isPaused()) paused.push(q.name);

@@ -1,0 +1,53 @@
+// The typed table of job handlers: for every queue, the stage whose
+// processor takes its message, in which role, how many at once, and what a
+// job that used its last attempt leaves on its event. The composition root
+// starts one BullMQ Worker per row that its roles serve; the message types,
+// attempts and job-id schemes are in shared/queues.ts.
+import type { Job } from 'bullmq';
+import type { FailureRow } from '../shared/catalog/events.ts';
+import type { Config } from '../shared/config.ts';
+import type { JobPayloads, QueueName } from '../shared/queues.ts';
+import { processChunkArchived } from '../transcoder/process-chunk.ts';
+import { processEventEnded, type ProcessEndedDeps } from '../transcoder/process-ended.ts';
+import { processPcmReady, type ProcessPcmDeps } from '../transcriber/process-pcm.ts';
+import { processRenditionReady, processTranscriptReady } from '../publisher/process-jobs.ts';
+import type { PublisherDeps } from '../publisher/publish.ts';
+import { processWebhook, type DeliverDeps } from '../publisher/webhooks.ts';
+
+/** The parts of replay a process can run (`replay start --role`). */
+export const ROLES = ['api', 'recorder', 'transcoder', 'transcriber', 'publisher'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface JobHandler<Q extends QueueName> {
+  role: Role;
+  concurrency: number;
+  process: (job: Job<JobPayloads[Q]>, token?: string) => Promise<unknown>;
+  /** The failed range a job that gave up leaves on its event (beyond what its processor records itself). */
+  onGiveUp?: (data: JobPayloads[Q]) => Omit<FailureRow, 'reason' | 'at'>;
+}
+
+export type JobTable = { [Q in QueueName]: JobHandler<Q> };
+
+export interface StageDeps {
+  transcoder: ProcessEndedDeps;
+  transcriber: ProcessPcmDeps;
+  publisher: PublisherDeps;
+  webhooks: DeliverDeps;
+}
+
+export function jobTable(config: Config, deps: StageDeps): JobTable {
+  const c = config.concurrency;
+  return {
+    'chunk-archived': {
+      role: 'transcoder',
+      concurrency: c.transcoder,
+      process: (job) => processChunkArchived(job, deps.transcoder),
+      onGiveUp: (d) => ({ eventId: d.eventId, stage: 'transcoder', startSec: d.startSec, endSec: d.startSec + d.durationSec }),
+    },
+    'event-ended': { role: 'transcoder', concurrency: c.transcoder, process: (job) => processEventEnded(job, deps.transcoder) },
+    'pcm-ready': { role: 'transcriber', concurrency: c.transcriber, process: (job) => processPcmReady(job, deps.transcriber) },
+    'rendition-ready': { role: 'publisher', concurrency: c.publisher, process: (job, token) => processRenditionReady(job, deps.publisher, token) },
+    'transcript-ready': { role: 'publisher', concurrency: 1, process: (job) => processTranscriptReady(job, deps.publisher) },
+    webhook: { role: 'publisher', concurrency: c.webhooks, process: (job) => processWebhook(job, deps.webhooks) },
+  };
+}

@@ -1,0 +1,10 @@
+// Every stage's migrations, in one list: run at start on either database
+// (shared/db/migrate.ts), and by the tests on both.
+import { catalogMigrations } from '../shared/catalog/migrations.ts';
+import type { Migrations } from '../shared/db/migrate.ts';
+import { publisherMigrations } from '../publisher/migrations.ts';
+import { recorderMigrations } from '../recorder/store.ts';
+import { transcoderMigrations } from '../transcoder/state.ts';
+import { transcriberMigrations } from '../transcriber/state.ts';
+
+export const MIGRATIONS: Migrations[] = [catalogMigrations, recorderMigrations, transcoderMigrations, transcriberMigrations, publisherMigrations];

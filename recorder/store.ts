@@ -1,0 +1,331 @@
+// The recorder's own tables: capture sessions (one ffmpeg segmenter each),
+// archived chunks (with their place on the timeline and checksum), and per
+// event the HLS progress to resume from and whether its end reached the
+// queue. The recorder also keeps the captured-seconds counters on the event
+// row, in the same transaction as each chunk, so listing events reads no
+// chunk at all.
+import type { Generated, Kysely, Selectable } from 'kysely';
+import type { CatalogTables } from '../shared/catalog/tables.ts';
+import type { Db } from '../shared/db/database.ts';
+import type { Migrations } from '../shared/db/migrate.ts';
+import type { HlsState } from './hls-reader.ts';
+
+export interface SessionsTable {
+  event_id: string;
+  no: number;
+  timeline_start_sec: number;
+  started_at: string;
+  /** pid of the ffmpeg segmenter, so a restarted recorder can stop an orphan. */
+  pid: number | null;
+  closed_at: string | null;
+}
+
+export type ChunkState = 'archived' | 'queued';
+
+export interface ChunksTable {
+  event_id: string;
+  seq: number;
+  session_no: number;
+  spool_name: string;
+  start_sec: number;
+  duration_sec: number;
+  bytes: number;
+  sha256: string;
+  key: string;
+  state: ChunkState;
+  created_at: string;
+}
+
+export interface CaptureStateTable {
+  event_id: string;
+  /** HLS progress (SavedHls) of the current session, to resume after the last segment. */
+  hls_json: string | null;
+  /** 1 once the event's end was handed to the queue. */
+  end_enqueued: Generated<number>;
+}
+
+export interface RecorderTables {
+  sessions: SessionsTable;
+  chunks: ChunksTable;
+  capture_state: CaptureStateTable;
+}
+
+export interface SessionRow {
+  eventId: string;
+  no: number;
+  timelineStartSec: number;
+  startedAt: string;
+  pid: number | null;
+  closedAt: string | null;
+}
+
+export interface ChunkRow {
+  eventId: string;
+  seq: number;
+  sessionNo: number;
+  spoolName: string;
+  startSec: number;
+  durationSec: number;
+  bytes: number;
+  sha256: string;
+  key: string;
+  state: ChunkState;
+  createdAt: string;
+}
+
+/** HLS progress as saved: the reader's state plus where the current session started counting. */
+export interface SavedHls extends HlsState {
+  sessionNo: number;
+  /** deliveredSec when the session opened: deliveredSec - baseSec is what the session was given. */
+  baseSec: number;
+}
+
+const now = () => new Date().toISOString();
+
+const toSession = (r: Selectable<SessionsTable>): SessionRow => ({
+  eventId: r.event_id,
+  no: r.no,
+  timelineStartSec: r.timeline_start_sec,
+  startedAt: r.started_at,
+  pid: r.pid,
+  closedAt: r.closed_at,
+});
+
+const toChunk = (r: Selectable<ChunksTable>): ChunkRow => ({
+  eventId: r.event_id,
+  seq: r.seq,
+  sessionNo: r.session_no,
+  spoolName: r.spool_name,
+  startSec: r.start_sec,
+  durationSec: r.duration_sec,
+  bytes: r.bytes,
+  sha256: r.sha256,
+  key: r.key,
+  state: r.state,
+  createdAt: r.created_at,
+});
+
+export class CaptureStore {
+  private readonly db: Kysely<RecorderTables & CatalogTables>;
+
+  constructor(db: Db) {
+    this.db = db.as<RecorderTables & CatalogTables>();
+  }
+
+  // ---- capture sessions
+
+  async openSession(eventId: string, timelineStartSec: number): Promise<SessionRow> {
+    return this.db.transaction().execute(async (trx) => {
+      const last = await trx.selectFrom('sessions').select((eb) => eb.fn.max('no').as('n')).where('event_id', '=', eventId).executeTakeFirst();
+      const no = Number(last?.n ?? 0) + 1;
+      const row = { event_id: eventId, no, timeline_start_sec: timelineStartSec, started_at: now(), pid: null, closed_at: null };
+      await trx.insertInto('sessions').values(row).execute();
+      return toSession(row);
+    });
+  }
+
+  async setSessionPid(eventId: string, no: number, pid: number | null): Promise<void> {
+    await this.db.updateTable('sessions').set({ pid }).where('event_id', '=', eventId).where('no', '=', no).execute();
+  }
+
+  async closeSession(eventId: string, no: number): Promise<void> {
+    await this.db
+      .updateTable('sessions')
+      .set((eb) => ({ closed_at: eb.fn.coalesce('closed_at', eb.val(now())), pid: null }))
+      .where('event_id', '=', eventId)
+      .where('no', '=', no)
+      .execute();
+  }
+
+  async sessions(eventId: string): Promise<SessionRow[]> {
+    return (await this.db.selectFrom('sessions').selectAll().where('event_id', '=', eventId).orderBy('no').execute()).map(toSession);
+  }
+
+  // ---- chunks
+
+  /**
+   * Records an archived chunk, and counts it on the event row, in one
+   * transaction. Idempotent on (event, spool file): a chunk archived before a
+   * crash keeps its sequence number when registered again.
+   */
+  async addChunk(c: Omit<ChunkRow, 'seq' | 'state' | 'createdAt'>): Promise<ChunkRow> {
+    return this.db.transaction().execute(async (trx) => {
+      const existing = await trx.selectFrom('chunks').selectAll().where('event_id', '=', c.eventId).where('spool_name', '=', c.spoolName).executeTakeFirst();
+      if (existing) return toChunk(existing);
+      const last = await trx.selectFrom('chunks').select((eb) => eb.fn.max('seq').as('n')).where('event_id', '=', c.eventId).executeTakeFirst();
+      const row: Selectable<ChunksTable> = {
+        event_id: c.eventId,
+        seq: last?.n === null || last?.n === undefined ? 0 : Number(last.n) + 1,
+        session_no: c.sessionNo,
+        spool_name: c.spoolName,
+        start_sec: c.startSec,
+        duration_sec: c.durationSec,
+        bytes: c.bytes,
+        sha256: c.sha256,
+        key: c.key,
+        state: 'archived',
+        created_at: now(),
+      };
+      await trx.insertInto('chunks').values(row).execute();
+      const endSec = c.startSec + c.durationSec;
+      await trx
+        .updateTable('events')
+        .set((eb) => ({
+          captured_sec: eb('captured_sec', '+', c.durationSec),
+          chunk_count: eb('chunk_count', '+', 1),
+          timeline_sec: eb.case().when('timeline_sec', '<', endSec).then(endSec).else(eb.ref('timeline_sec')).end(),
+        }))
+        .where('id', '=', c.eventId)
+        .execute();
+      return toChunk(row);
+    });
+  }
+
+  async chunkBySpoolName(eventId: string, spoolName: string): Promise<ChunkRow | undefined> {
+    const r = await this.db.selectFrom('chunks').selectAll().where('event_id', '=', eventId).where('spool_name', '=', spoolName).executeTakeFirst();
+    return r ? toChunk(r) : undefined;
+  }
+
+  async markChunkQueued(eventId: string, seq: number): Promise<void> {
+    await this.db.updateTable('chunks').set({ state: 'queued' }).where('event_id', '=', eventId).where('seq', '=', seq).execute();
+  }
+
+  async chunks(eventId: string): Promise<ChunkRow[]> {
+    return (await this.db.selectFrom('chunks').selectAll().where('event_id', '=', eventId).orderBy('seq').execute()).map(toChunk);
+  }
+
+  /** Chunks archived but not yet handed to the queue (Redis was away, or the process died in between). */
+  async unqueuedChunks(limit = 500): Promise<ChunkRow[]> {
+    const rows = await this.db.selectFrom('chunks').selectAll().where('state', '=', 'archived').orderBy('event_id').orderBy('seq').limit(limit).execute();
+    return rows.map(toChunk);
+  }
+
+  async sessionChunks(eventId: string, sessionNo: number): Promise<ChunkRow[]> {
+    const rows = await this.db.selectFrom('chunks').selectAll().where('event_id', '=', eventId).where('session_no', '=', sessionNo).orderBy('seq').execute();
+    return rows.map(toChunk);
+  }
+
+  /** Chunks archived by versions that kept the source archive beside the public objects (not under `private/`). */
+  async chunksOutsidePrivate(limit = 500): Promise<ChunkRow[]> {
+    const rows = await this.db.selectFrom('chunks').selectAll().where('key', 'not like', 'private/%').orderBy('event_id').orderBy('seq').limit(limit).execute();
+    return rows.map(toChunk);
+  }
+
+  async setChunkKey(eventId: string, seq: number, key: string): Promise<void> {
+    await this.db.updateTable('chunks').set({ key }).where('event_id', '=', eventId).where('seq', '=', seq).execute();
+  }
+
+  // ---- per-event capture state
+
+  async hlsState(eventId: string): Promise<SavedHls | undefined> {
+    const r = await this.db.selectFrom('capture_state').select('hls_json').where('event_id', '=', eventId).executeTakeFirst();
+    return r?.hls_json ? (JSON.parse(r.hls_json) as SavedHls) : undefined;
+  }
+
+  async saveHlsState(eventId: string, s: SavedHls): Promise<void> {
+    const hls_json = JSON.stringify(s);
+    await this.db
+      .insertInto('capture_state')
+      .values({ event_id: eventId, hls_json })
+      .onConflict((oc) => oc.column('event_id').doUpdateSet({ hls_json }))
+      .execute();
+  }
+
+  async markEndEnqueued(eventId: string): Promise<void> {
+    await this.db
+      .insertInto('capture_state')
+      .values({ event_id: eventId, hls_json: null, end_enqueued: 1 })
+      .onConflict((oc) => oc.column('event_id').doUpdateSet({ end_enqueued: 1 }))
+      .execute();
+  }
+
+  /** Events no longer live whose end has not reached the queue (Redis was away at that moment). */
+  async endsNotEnqueued(limit = 1000): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('events')
+      .leftJoin('capture_state', 'capture_state.event_id', 'events.id')
+      .select('events.id')
+      .where('events.status', '!=', 'live')
+      .where((eb) => eb.or([eb('capture_state.end_enqueued', 'is', null), eb('capture_state.end_enqueued', '=', 0)]))
+      .orderBy('events.created_at')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.id);
+  }
+}
+
+interface LegacyKv {
+  kv: { k: string; v: string };
+}
+
+export const recorderMigrations: Migrations = {
+  '2026-11-01-recorder-1': {
+    async up(db) {
+      await db.schema
+        .createTable('sessions')
+        .ifNotExists()
+        .addColumn('event_id', 'text', (c) => c.notNull())
+        .addColumn('no', 'integer', (c) => c.notNull())
+        .addColumn('timeline_start_sec', 'double precision', (c) => c.notNull())
+        .addColumn('started_at', 'text', (c) => c.notNull())
+        .addColumn('pid', 'integer')
+        .addColumn('closed_at', 'text')
+        .addPrimaryKeyConstraint('sessions_pk', ['event_id', 'no'])
+        .execute();
+      await db.schema
+        .createTable('chunks')
+        .ifNotExists()
+        .addColumn('event_id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('session_no', 'integer', (c) => c.notNull())
+        .addColumn('spool_name', 'text', (c) => c.notNull())
+        .addColumn('start_sec', 'double precision', (c) => c.notNull())
+        .addColumn('duration_sec', 'double precision', (c) => c.notNull())
+        .addColumn('bytes', 'bigint', (c) => c.notNull())
+        .addColumn('sha256', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('chunks_pk', ['event_id', 'seq'])
+        .addUniqueConstraint('chunks_spool_name', ['event_id', 'spool_name'])
+        .execute();
+    },
+  },
+  '2026-12-01-recorder-2': {
+    async up(db) {
+      await db.schema
+        .createTable('capture_state')
+        .ifNotExists()
+        .addColumn('event_id', 'text', (c) => c.primaryKey())
+        .addColumn('hls_json', 'text')
+        .addColumn('end_enqueued', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.createIndex('chunks_unqueued').ifNotExists().on('chunks').columns(['state', 'event_id', 'seq']).execute();
+      // The key-value rows of earlier versions (hls:<id>, ended-queued:<id>) move here.
+      const kv = db as Kysely<LegacyKv & RecorderTables>;
+      for (const { k, v } of await kv.selectFrom('kv').selectAll().where((eb) => eb.or([eb('k', 'like', 'hls:%'), eb('k', 'like', 'ended-queued:%')])).execute()) {
+        const hls = k.startsWith('hls:');
+        const eventId = k.slice(k.indexOf(':') + 1);
+        await kv
+          .insertInto('capture_state')
+          .values({ event_id: eventId, hls_json: hls ? v : null, end_enqueued: hls ? 0 : 1 })
+          .onConflict((oc) => oc.column('event_id').doUpdateSet(hls ? { hls_json: v } : { end_enqueued: 1 }))
+          .execute();
+      }
+      // The counters the event row now keeps (added by the catalog's migration before this one), from the chunks archived so far.
+      const all = db as Kysely<RecorderTables & CatalogTables>;
+      const sums = await all
+        .selectFrom('chunks')
+        .select((eb) => ['event_id', eb.fn.sum<number>('duration_sec').as('captured'), eb.fn.max(eb('start_sec', '+', eb.ref('duration_sec'))).as('timeline'), eb.fn.countAll<number>().as('n')])
+        .groupBy('event_id')
+        .execute();
+      for (const s of sums) {
+        await all
+          .updateTable('events')
+          .set({ captured_sec: Number(s.captured), timeline_sec: Number(s.timeline), chunk_count: Number(s.n) })
+          .where('id', '=', s.event_id)
+          .execute();
+      }
+    },
+  },
+};
