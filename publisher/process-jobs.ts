@@ -8,7 +8,8 @@
 //                     until the transcript's deadline and publishes then;
 //   transcript-ready  notes where the transcript stands; publishes if the
 //                     rendition is ready, or refreshes a publication made
-//                     without it (event.updated).
+//                     without it (event.updated). A publication in the making
+//                     reads the transcript again when it is done.
 import { DelayedError, type Job } from 'bullmq';
 import type { RenditionReadyJob, TranscriptReadyJob } from '../shared/queues.ts';
 import { publishEvent, republishTranscript, type PublisherDeps } from './publish.ts';
@@ -55,6 +56,8 @@ export async function processTranscriptReady(job: Job<TranscriptReadyJob>, deps:
     await republishTranscript(d.eventId, t, deps);
     return;
   }
+  // A publication being made reads the transcript again when it is done: nothing more to do here.
+  if ((await deps.catalog.getEvent(d.eventId))?.status === 'publishing') return;
   const { renditionReadyAt } = await deps.publications.inputs(d.eventId);
   if (renditionReadyAt && t.final) {
     try {

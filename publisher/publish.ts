@@ -124,6 +124,9 @@ export async function publishEvent(eventId: string, deps: PublisherDeps): Promis
   await catalog.transition(eventId, 'published');
   log.info('event published', { event: eventId, latencyMs: publishedAt.getTime() - endedAt, durationSec: durationSec.toFixed(3), transcript: transcript.status });
   await emit('event.published', await publishedPayload(deps, eventId), deps.webhooks);
+  // A transcript message that came while this publication was being made left it to us: apply it now.
+  const latest = (await publications.inputs(eventId)).transcript;
+  if (latest.revision !== transcript.revision || latest.status !== transcript.status) await republishTranscript(eventId, latest, deps);
   return 'published';
 }
 

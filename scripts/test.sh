@@ -3,5 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPLAY_WITH_BROWSER=1 REPLAY_SKIP_MODEL=1 bash scripts/setup.sh
+# The catalog tests run on PostgreSQL too: a server on 127.0.0.1:5432 (installed and started when missing).
+bash scripts/postgres.sh
+export REPLAY_TEST_DATABASE_URL="${REPLAY_TEST_DATABASE_URL:-postgres://replay:replay@127.0.0.1:5432/postgres}"
 npx tsc --noEmit
 npx vitest run "$@"

@@ -1,7 +1,10 @@
 // The whole loop on real parts: a 2-minute live HLS source (a 1 kHz tone from
-// a real-time ffmpeg encoder) recorded by two services at once, one on the fs
-// driver and one on S3 (s3rver), each with the real whisper.cpp binary and a
-// tiny random-weight model; a webhook receiver on loopback; Chromium for the page.
+// a real-time ffmpeg encoder) recorded by two services at once, one on SQLite
+// with the fs driver and one on PostgreSQL (a fresh database) with S3
+// (s3rver), each with the real whisper.cpp binary and a tiny random-weight
+// model; a webhook receiver on loopback; Chromium for the page. Both get the
+// same assertions; then a fresh process with an empty data dir on the same
+// PostgreSQL and bucket serves the published event unchanged.
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -19,6 +22,7 @@ import { concatDuration, hlsSegmentFiles } from './helpers/audio.ts';
 import { liveHls, type LiveSource } from './helpers/live-source.ts';
 import { s3rverProcess, type S3rverProcess } from './helpers/s3rver.ts';
 import { ROOT, startService, type RunningService } from './helpers/service.ts';
+import { freshPostgres } from './helpers/db.ts';
 import { S3Storage } from '../shared/storage/s3.ts';
 
 const PRIVATE_BUCKET = 'replay-pipeline-private';
@@ -36,10 +40,19 @@ let fsSvc: RunningService;
 let s3Svc: RunningService;
 let fsEvent: any;
 let s3Event: any;
-let secret: string;
 let tmp: string;
 let sourceSec: number;
-let liveChecks: { playlistBefore: string; playlistAfter: string; transcriptLive: any; statusDuring: string };
+let pgdb: Awaited<ReturnType<typeof freshPostgres>>;
+let s3Env: Record<string, string>;
+interface LiveChecks { playlistBefore: string; playlistAfter: string; transcriptLive: any; statusDuring: string }
+const liveChecks = new Map<string, LiveChecks>();
+const secrets = new Map<string, string>();
+
+const RUNS = ['SQLite + fs', 'PostgreSQL + S3'] as const;
+type Run = (typeof RUNS)[number];
+const run = (r: Run) => (r === 'SQLite + fs' ? { svc: fsSvc, ev: fsEvent } : { svc: s3Svc, ev: s3Event });
+const TITLE = 'Pipeline <b>fs</b> & friends';
+const HOST = 'Ada & <Grace>';
 
 async function getText(url: string): Promise<{ status: number; text: string; headers: Headers }> {
   const r = await fetch(url);
@@ -96,31 +109,32 @@ beforeAll(async () => {
   receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
 
   s3 = await s3rverProcess('replay-pipeline', [PRIVATE_BUCKET]);
+  pgdb = await freshPostgres();
   const env = { WHISPER_MODEL: model };
-  [fsSvc, s3Svc] = await Promise.all([
-    startService({ env }),
-    startService({ env: { ...env, ...s3.env, S3_PUBLIC_BASE_URL: `${s3.endpoint}/${s3.bucket}`, S3_PRIVATE_BUCKET: PRIVATE_BUCKET } }),
-  ]);
+  s3Env = { ...env, ...s3.env, S3_PUBLIC_BASE_URL: `${s3.endpoint}/${s3.bucket}`, S3_PRIVATE_BUCKET: PRIVATE_BUCKET, DATABASE_URL: pgdb.url };
+  [fsSvc, s3Svc] = await Promise.all([startService({ env }), startService({ env: s3Env })]);
 
-  const hook = await fsSvc.api('POST', '/api/webhooks', { url: receiverUrl, events: ['event.started', 'event.ended', 'event.published', 'event.updated'] });
-  expect(hook.status).toBe(201);
-  secret = hook.body.secret;
+  for (const svc of [fsSvc, s3Svc]) {
+    const hook = await svc.api('POST', '/api/webhooks', { url: receiverUrl, events: ['event.started', 'event.ended', 'event.published', 'event.updated'] });
+    expect(hook.status).toBe(201);
+    secrets.set(svc.url, hook.body.secret);
+  }
 
   src = await liveHls({ durationSec: SOURCE_SEC, freq: 1000 });
-  [fsEvent, s3Event] = (
-    await Promise.all([
-      fsSvc.api('POST', '/api/events', { title: 'Pipeline <b>fs</b> & friends', host: 'Ada & <Grace>', source: { url: src.url } }),
-      s3Svc.api('POST', '/api/events', { title: 'Pipeline on S3', source: { url: src.url } }),
-    ])
-  ).map((r) => r.body);
+  [fsEvent, s3Event] = (await Promise.all([fsSvc, s3Svc].map((svc) => svc.api('POST', '/api/events', { title: TITLE, host: HOST, source: { url: src.url } })))).map((r) => r.body);
 
   // While live: the playlist grows and the partial transcript covers some of the timeline.
-  const withHls = await fsSvc.waitFor(fsEvent.id, (e) => !!e.urls?.hls, 60_000);
-  const playlistBefore = (await getText(withHls.urls.hls)).text;
-  const live = await fsSvc.waitFor(fsEvent.id, (e) => e.transcribedSec > 0, 100_000);
-  const transcriptLive = await (await fetch(`${fsSvc.url}/api/events/${fsEvent.id}/transcript.json`)).json();
-  const playlistAfter = (await getText(withHls.urls.hls)).text;
-  liveChecks = { playlistBefore, playlistAfter, transcriptLive, statusDuring: live.status };
+  await Promise.all(
+    RUNS.map(async (r) => {
+      const { svc, ev } = run(r);
+      const withHls = await svc.waitFor(ev.id, (e) => !!e.urls?.hls, 60_000);
+      const playlistBefore = (await getText(withHls.urls.hls)).text;
+      const live = await svc.waitFor(ev.id, (e) => e.transcribedSec > 0, 100_000);
+      const transcriptLive = await (await fetch(`${svc.url}/api/events/${ev.id}/transcript.json`)).json();
+      const playlistAfter = (await getText(withHls.urls.hls)).text;
+      liveChecks.set(r, { playlistBefore, playlistAfter, transcriptLive, statusDuring: live.status });
+    }),
+  );
 
   await src.finished;
   sourceSec = await concatDuration(hlsSegmentFiles(src.dir));
@@ -135,13 +149,14 @@ afterAll(async () => {
   await Promise.all([fsSvc?.stop(), s3Svc?.stop()]);
   await src?.close();
   await s3?.close();
+  await pgdb?.drop();
   receiver?.close();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
 describe('while the event is live', () => {
-  it('serves a growing EVENT playlist and a partial transcript', () => {
-    const { playlistBefore, playlistAfter, transcriptLive, statusDuring } = liveChecks;
+  it.each(RUNS)('serves a growing EVENT playlist and a partial transcript (%s)', (r) => {
+    const { playlistBefore, playlistAfter, transcriptLive, statusDuring } = liveChecks.get(r)!;
     expect(statusDuring).toBe('live');
     for (const p of [playlistBefore, playlistAfter]) {
       expect(p).toContain('#EXT-X-PLAYLIST-TYPE:EVENT');
@@ -212,33 +227,39 @@ describe('after the end', () => {
     }
   });
 
-  it('lists the recording in a podcast feed that a feed parser reads', async () => {
-    const feed = parseFeed((await getText(`${fsSvc.url}/feed.xml`)).text);
+  it.each(RUNS)('lists the recording in a podcast feed that a feed parser reads (%s)', async (r) => {
+    const { svc, ev } = run(r);
+    const feed = parseFeed((await getText(`${svc.url}/feed.xml`)).text);
     expect(feed).not.toBeNull();
-    const item = feed!.items.find((i) => i.guid === fsEvent.id)!;
-    expect(item.title).toBe('Pipeline <b>fs</b> & friends');
-    expect(item.enclosure.url).toBe(fsEvent.urls.audio);
-    expect(item.enclosure.length).toBe(fs.statSync(path.join(tmp, `${fsEvent.id}.m4a`)).size);
+    const item = feed!.items.find((i) => i.guid === ev.id)!;
+    expect(item.title).toBe(TITLE);
+    expect(item.enclosure.url).toBe(ev.urls.audio);
+    expect(item.enclosure.length).toBe(fs.statSync(path.join(tmp, `${ev.id}.m4a`)).size);
     expect(Math.abs((item.duration ?? 0) - sourceSec)).toBeLessThan(1.5);
-    expect(item.podcastTranscripts?.map((t) => t.url)).toEqual([fsEvent.urls.transcript.vtt, fsEvent.urls.transcript.srt, fsEvent.urls.transcript.json]);
+    expect(item.podcastTranscripts?.map((t) => t.url)).toEqual([ev.urls.transcript.vtt, ev.urls.transcript.srt, ev.urls.transcript.json]);
   });
 
-  it('delivers correctly signed webhooks, event.published once', async () => {
-    await fsSvc.waitFor(fsEvent.id, () => received.some((h) => JSON.parse(h.body).type === 'event.published'), 30_000);
-    const types = received.map((h) => JSON.parse(h.body).type);
+  it.each(RUNS)('delivers correctly signed webhooks, event.published once (%s)', async (r) => {
+    const { svc, ev } = run(r);
+    const secret = secrets.get(svc.url)!;
+    const mine = () => received.filter((h) => JSON.parse(h.body).data.id === ev.id);
+    await svc.waitFor(ev.id, () => mine().some((h) => JSON.parse(h.body).type === 'event.published'), 30_000);
+    const types = mine().map((h) => JSON.parse(h.body).type);
     expect(types).toContain('event.started');
     expect(types).toContain('event.ended');
-    for (const h of received) expect(signatureValid(h, secret)).toBe(true);
-    const published = received.filter((h) => JSON.parse(h.body).type === 'event.published');
+    for (const h of mine()) expect(signatureValid(h, secret)).toBe(true);
+    const published = mine().filter((h) => JSON.parse(h.body).type === 'event.published');
     expect(published).toHaveLength(1);
     const data = JSON.parse(published[0].body).data;
-    expect(data.id).toBe(fsEvent.id);
-    expect(data.urls.audio).toBe(fsEvent.urls.audio);
+    expect(data.id).toBe(ev.id);
+    expect(data.urls.audio).toBe(ev.urls.audio);
     // A forged signature does not verify.
     expect(signatureValid({ ...published[0], body: published[0].body.replace('published', 'publishef') }, secret)).toBe(false);
   });
 
-  it('renders the page with the transcript server-side, escaped, and link-preview tags', async () => {
+  it.each(RUNS)('renders the page with the transcript server-side, escaped, and link-preview tags (%s)', async (r) => {
+    const { ev } = run(r);
+    const fsEvent = ev;
     const page = (await getText(fsEvent.urls.page)).text;
     const transcript = await (await fetch(fsEvent.urls.transcript.json)).json();
     expect(transcript.segments.length).toBeGreaterThan(0);
@@ -273,16 +294,39 @@ describe('after the end', () => {
     }
   });
 
-  it('gives one publication with the same URLs when the end is signalled again', async () => {
-    const again = await fsSvc.api('POST', `/api/events/${fsEvent.id}/end`);
+  it.each(RUNS)('gives one publication with the same URLs when the end is signalled again (%s)', async (r) => {
+    const { svc, ev: first } = run(r);
+    const again = await svc.api('POST', `/api/events/${first.id}/end`);
     expect(again.status).toBe(202);
     await sleep(1500);
-    const ev = (await fsSvc.api('GET', `/api/events/${fsEvent.id}`)).body;
-    expect(ev.publishedAt).toBe(fsEvent.publishedAt);
-    expect(ev.urls).toEqual(fsEvent.urls);
-    const deliveries = (await fsSvc.api('GET', '/api/webhooks')).body.webhooks[0];
-    const log = (await fsSvc.api('GET', `/api/webhooks/${deliveries.id}/deliveries`)).body.deliveries;
+    const ev = (await svc.api('GET', `/api/events/${first.id}`)).body;
+    expect(ev.publishedAt).toBe(first.publishedAt);
+    expect(ev.urls).toEqual(first.urls);
+    const deliveries = (await svc.api('GET', '/api/webhooks')).body.webhooks[0];
+    const log = (await svc.api('GET', `/api/webhooks/${deliveries.id}/deliveries`)).body.deliveries;
     expect(log.filter((d: any) => d.eventType === 'event.published')).toHaveLength(1);
+  });
+
+  it('serves the published event unchanged from a fresh process with an empty data dir on the same PostgreSQL and bucket', async () => {
+    const fresh = await startService({ env: s3Env });
+    try {
+      const ev = (await fresh.api('GET', `/api/events/${s3Event.id}`)).body;
+      for (const k of ['status', 'transcript', 'publishedAt', 'capturedSec', 'timelineSec', 'gaps', 'title', 'host']) expect(ev[k], k).toEqual(s3Event[k]);
+      // Every URL is the same, the page's but for the address of the process answering (behind one REPLAY_PUBLIC_URL in production).
+      const pagePath = (u: { page: string }) => ({ ...u, page: new URL(u.page).pathname });
+      expect(pagePath(ev.urls)).toEqual(pagePath(s3Event.urls));
+      const page = await getText(`${fresh.url}/e/${s3Event.slug}`);
+      expect(page.status).toBe(200);
+      const transcript = await (await fetch(s3Event.urls.transcript.json)).json();
+      const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+      expect(page.text).toContain(esc(transcript.segments[0].body.trim()).slice(0, 20));
+      const feed = parseFeed((await getText(`${fresh.url}/feed.xml`)).text);
+      expect(feed!.items.find((i) => i.guid === s3Event.id)?.enclosure.url).toBe(s3Event.urls.audio);
+      const chunks = (await fresh.api('GET', `/api/events/${s3Event.id}/chunks`)).body.chunks;
+      expect(chunks).toEqual((await s3Svc.api('GET', `/api/events/${s3Event.id}/chunks`)).body.chunks);
+    } finally {
+      await fresh.stop();
+    }
   });
 });
 
@@ -296,7 +340,8 @@ describe('in a browser', () => {
   });
   afterAll(async () => browser?.close());
 
-  it('plays, seeks with ?t=, and the highlighted line follows playback', async () => {
+  it.each(RUNS)('plays, seeks with ?t=, and the highlighted line follows playback (%s)', async (r) => {
+    const fsEvent = run(r).ev;
     const page = await browser.newPage();
     const lines = (await (await fetch(fsEvent.urls.transcript.json)).json()).segments as { startTime: number; endTime: number }[];
     const target = lines[Math.floor(lines.length / 2)];
