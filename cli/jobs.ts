@@ -5,8 +5,9 @@
 // attempts and job-id schemes are in shared/queues.ts.
 import type { Job } from 'bullmq';
 import type { FailureRow } from '../shared/catalog/events.ts';
-import type { Config } from '../shared/config.ts';
+import type { Config, Role } from '../shared/config.ts';
 import type { JobPayloads, QueueName } from '../shared/queues.ts';
+import { processRecord, type ProcessRecordDeps } from '../recorder/process-record.ts';
 import { processChunkArchived } from '../transcoder/process-chunk.ts';
 import { processEventEnded, type ProcessEndedDeps } from '../transcoder/process-ended.ts';
 import { processPcmReady, type ProcessPcmDeps } from '../transcriber/process-pcm.ts';
@@ -14,13 +15,11 @@ import { processRenditionReady, processTranscriptReady } from '../publisher/proc
 import type { PublisherDeps } from '../publisher/publish.ts';
 import { processWebhook, type DeliverDeps } from '../publisher/webhooks.ts';
 
-/** The parts of replay a process can run (`replay start --role`). */
-export const ROLES = ['api', 'recorder', 'transcoder', 'transcriber', 'publisher'] as const;
-export type Role = (typeof ROLES)[number];
-
 export interface JobHandler<Q extends QueueName> {
   role: Role;
   concurrency: number;
+  /** How long a job's lock lasts without renewal (a dead process's jobs are taken back after it), and how often that may happen. */
+  lock?: { durationMs: number; maxStalledCount: number };
   process: (job: Job<JobPayloads[Q]>, token?: string) => Promise<unknown>;
   /** The failed range a job that gave up leaves on its event (beyond what its processor records itself). */
   onGiveUp?: (data: JobPayloads[Q]) => Omit<FailureRow, 'reason' | 'at'>;
@@ -29,6 +28,7 @@ export interface JobHandler<Q extends QueueName> {
 export type JobTable = { [Q in QueueName]: JobHandler<Q> };
 
 export interface StageDeps {
+  recorder: ProcessRecordDeps;
   transcoder: ProcessEndedDeps;
   transcriber: ProcessPcmDeps;
   publisher: PublisherDeps;
@@ -38,6 +38,13 @@ export interface StageDeps {
 export function jobTable(config: Config, deps: StageDeps): JobTable {
   const c = config.concurrency;
   return {
+    record: {
+      role: 'recorder',
+      concurrency: c.recorder,
+      // A record job runs as long as its event: its lock is renewed; a recorder that dies gives its events up within a lease.
+      lock: { durationMs: config.leaseSec * 1000, maxStalledCount: 1_000_000 },
+      process: (job, token) => processRecord(job, deps.recorder, token),
+    },
     'chunk-archived': {
       role: 'transcoder',
       concurrency: c.transcoder,

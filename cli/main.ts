@@ -1,18 +1,18 @@
 // The `replay` command line.
-//   replay start                      run the service (API, workers, embedded Redis)
+//   replay start [--role R,...]       run the service (API, workers, embedded Redis), or some of its roles
 //   replay record <url> --title T     create an event on the running service
 //          [--reconnect-window S] [--wait]
 //   replay end <eventId>              end an event
 //   replay token                      print the API token kept in the data dir
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../shared/config.ts';
+import { ConfigError, loadConfig, parseRoles } from '../shared/config.ts';
 import { loadApiToken } from '../shared/http.ts';
 import { log } from '../shared/log.ts';
 import { runDemo } from './demo.ts';
 import { startService } from './service.ts';
 
 const USAGE = `usage:
-  replay start [--demo]
+  replay start [--demo] [--role api,recorder,transcoder,transcriber,publisher]
   replay record <source-url | push> --title "Title" [--host NAME] [--reconnect-window SEC] [--wait]
   replay end <event-id>
   replay token
@@ -25,10 +25,11 @@ function fail(msg: string, code = 2): never {
 }
 
 async function cmdStart(args: string[]) {
-  const { values } = parseArgs({ args, options: { demo: { type: 'boolean' } } });
+  const { values } = parseArgs({ args, options: { demo: { type: 'boolean' }, role: { type: 'string' } } });
   const config = loadConfig();
+  if (values.role !== undefined) config.roles = parseRoles(values.role, '--role');
   const svc = await startService(config, log);
-  process.stdout.write(`replay is running at ${svc.url}\n`);
+  process.stdout.write(`replay is running at ${svc.url} (${config.roles.length === 5 ? 'all roles' : `roles: ${config.roles.join(', ')}`})\n`);
   if (svc.tokenCreated) {
     process.stdout.write(`API token (shown once; kept in ${config.dataDir}/api-token): ${svc.token}\n`);
   }

@@ -5,10 +5,13 @@
 // each one.
 import { Worker, type Processor } from 'bullmq';
 import { Router } from 'express';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { EventCatalog } from '../shared/catalog/events.ts';
-import type { Config } from '../shared/config.ts';
+import { ConfigError, ROLES, type Config, type Role } from '../shared/config.ts';
 import { lockDataDir, type DataDirLock } from '../shared/data-dir.ts';
 import { openDatabase, type Db } from '../shared/db/database.ts';
 import { migrate } from '../shared/db/migrate.ts';
@@ -58,7 +61,30 @@ export async function startService(config: Config, log: Logger): Promise<Service
   }
 }
 
+/**
+ * A process that runs only some roles works with others on other machines:
+ * they must share the catalog, the queues and the storage.
+ */
+export function checkRoles(config: Config): void {
+  if (config.roles.length === ROLES.length) return;
+  const missing = [
+    ...(config.databaseUrl ? [] : ['DATABASE_URL (PostgreSQL: SQLite lives in one data dir)']),
+    ...(config.redisUrl ? [] : ['REDIS_URL (the embedded Redis lives in one data dir)']),
+    ...(config.storage === 's3' ? [] : ['STORAGE=s3 (fs storage lives in one data dir)']),
+  ];
+  if (missing.length) {
+    throw new ConfigError(`--role ${config.roles.join(',')} runs part of replay; the other parts run in other processes, which must share the catalog, the queues and the storage: set ${missing.join(', ')}`);
+  }
+}
+
+/** This data dir's identity as a capture holder: a restart of the same service takes its events back at once. */
+function holderId(dataDir: string): string {
+  return `${os.hostname()}:${crypto.createHash('sha256').update(fs.realpathSync(dataDir)).digest('hex').slice(0, 8)}`;
+}
+
 async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Service> {
+  checkRoles(config);
+  const has = (role: Role) => config.roles.includes(role);
   assertPrograms(['ffmpeg', 'ffprobe', ...(config.redisUrl ? [] : ['redis-server'])]);
   await warmUpFfmpeg();
   const { token, created } = loadApiToken(config.dataDir, config.apiToken);
@@ -92,10 +118,22 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
       if (ev) await emit(type, { id: ev.id, slug: ev.slug, title: ev.title, status: ev.status, createdAt: ev.createdAt, endedAt: ev.endedAt }, webhooks);
     })().catch((e: Error) => log.warn('webhook emit failed', { event: eventId, type, err: e.message }));
   };
-  const recorder = new Recorder({ catalog, capture, storage, queues, config, log, policy, onLifecycle: lifecycle });
+  const recorder = new Recorder({
+    catalog,
+    capture,
+    storage,
+    queues,
+    config,
+    log,
+    policy,
+    onLifecycle: lifecycle,
+    holder: holderId(config.dataDir),
+    records: { push: has('api'), pull: has('recorder') },
+  });
 
   const shutdown = new AbortController();
   const jobs = jobTable(config, {
+    recorder: { recorder, log: log.child('recorder'), retryMs: (config.leaseSec * 1000) / 2 },
     transcoder: {
       catalog,
       state: transcoderState,
@@ -109,11 +147,17 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
     publisher: { catalog, storage, config, log: log.child('publisher'), publications, webhooks },
     webhooks: { store: webhookStore, policy, log: log.child('webhooks') },
   });
-  const workers = (Object.keys(jobs) as QueueName[]).map((name) => startWorker(name, jobs[name] as JobHandler<QueueName>));
+  // One BullMQ Worker per queue that this process's roles serve.
+  const workers = (Object.keys(jobs) as QueueName[]).filter((name) => has(jobs[name].role)).map((name) => startWorker(name, jobs[name] as JobHandler<QueueName>));
 
-  /** One BullMQ Worker per queue; a job that used its last attempt leaves a visible failed range on its event, never a silent hole. */
+  /** A job that used its last attempt leaves a visible failed range on its event, never a silent hole. */
   function startWorker<Q extends QueueName>(name: Q, handler: JobHandler<Q>): Worker {
-    const w = new Worker<JobPayloads[Q]>(name, handler.process as Processor<JobPayloads[Q]>, { connection, prefix, concurrency: handler.concurrency });
+    const w = new Worker<JobPayloads[Q]>(name, handler.process as Processor<JobPayloads[Q]>, {
+      connection,
+      prefix,
+      concurrency: handler.concurrency,
+      ...(handler.lock ? { lockDuration: handler.lock.durationMs, stalledInterval: handler.lock.durationMs / 2, maxStalledCount: handler.lock.maxStalledCount } : {}),
+    });
     w.on('failed', (job, err) => {
       log.warn('job failed', { queue: name, job: job?.id, attempt: job?.attemptsMade, err: err.message });
       const f = job && job.attemptsMade >= (job.opts.attempts ?? 1) ? handler.onGiveUp?.(job.data) : undefined;
@@ -123,8 +167,8 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
     return w;
   }
 
-  await recorder.start();
-  requeuePending(webhooks).catch(() => {});
+  if (has('api') || has('recorder')) await recorder.start();
+  if (has('publisher')) requeuePending(webhooks).catch(() => {});
 
   const requireAuth = requireToken(token);
   const publisherRouteDeps = { catalog, storage, config, publications };
@@ -138,12 +182,15 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
     storage,
     log,
     health: [health],
-    routes: [
-      recorderRoutes({ catalog, capture, config, recorder, policy, requireAuth, extensions }),
-      transcriberRoutes({ catalog, state: transcriberState }),
-      webhookRoutes({ store: webhookStore, policy, log: log.child('webhooks') }, requireAuth),
-      publisherRoutes(publisherRouteDeps),
-    ],
+    // Every process answers health checks; the API itself is the api role's.
+    routes: has('api')
+      ? [
+          recorderRoutes({ catalog, capture, config, recorder, policy, requireAuth, extensions }),
+          transcriberRoutes({ catalog, state: transcriberState }),
+          webhookRoutes({ store: webhookStore, policy, log: log.child('webhooks') }, requireAuth),
+          publisherRoutes(publisherRouteDeps),
+        ]
+      : [],
   });
 
   // Idle and slow clients: a connection that sends nothing is closed after 10 s, and a request head must

@@ -56,6 +56,12 @@ export class PushSource {
 
   constructor(private readonly timings: PushTimings) {}
 
+  /** True when no pusher is sending, or the current one has been quiet for `ms` (it may give way). */
+  quietFor(ms: number): boolean {
+    const cur = this.current;
+    return !cur || cur.settled || Date.now() - cur.lastDataAt >= ms;
+  }
+
   /** Hands a request body to the recording; resolves with how the request ends. Throws PushBusyError. */
   offer(body: Readable): Promise<PushOutcome> {
     const cur = this.current;

@@ -1,5 +1,14 @@
-// The recorder stage: creates events, runs one Recording per live event,
-// resumes live events after a restart, and takes pushed audio.
+// The recorder stage: creates events, runs one Recording per live event it
+// records, resumes them after a restart, and takes pushed audio.
+//
+// Who records an event is decided in the catalog: one process at a time holds
+// its capture lease (capture_state), renewed every third of REPLAY_LEASE_SEC
+// for all its events in one statement. A process that dies lets its leases
+// lapse, and another takes the events over. Pull events come to recorder
+// processes as `record` jobs; a push is recorded by the API process that
+// receives it (a holder elsewhere hands the event over once its pusher is
+// gone). A holder is one data dir, so a restarted service takes its own
+// events back at once, spool included.
 import crypto from 'node:crypto';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -11,7 +20,8 @@ import type { Queues } from '../shared/queues.ts';
 import type { Storage } from '../shared/storage/storage.ts';
 import { Archiver } from './archiver.ts';
 import { moveChunksToPrivate } from './move-private.ts';
-import { PushSource, type PushOutcome } from './push-source.ts';
+import { sleep } from './hls-reader.ts';
+import { PushBusyError, PushSource, type PushOutcome } from './push-source.ts';
 import { enqueueEnded, Recording } from './recording.ts';
 import { pullSource } from './sources.ts';
 import type { CaptureStore } from './store.ts';
@@ -29,7 +39,14 @@ export interface RecorderDeps {
   policy: AddressPolicy;
   /** Told when an event starts and when its capture ends (the composition root sends webhooks). */
   onLifecycle?: (type: LifecycleEvent, eventId: string) => void;
+  /** This process's identity as a capture holder: stable across restarts of one data dir. */
+  holder: string;
+  /** What this process records: pushes it receives (api role), pull events from the record queue (recorder role). */
+  records: { push: boolean; pull: boolean };
 }
+
+/** Why a record job could not record its event here. */
+export type RecordOutcome = 'ended' | 'suspended' | 'busy' | 'gone';
 
 export interface NewEvent {
   title: string;
@@ -47,6 +64,8 @@ export class TooManyLiveEventsError extends Error {}
 
 /** A quiet pusher gives way to a new one after this long (or the idle time, when shorter). */
 const PUSH_TAKEOVER_MS = 2000;
+/** How long a push waits for another process to hand its event over. */
+const HANDOVER_WAIT_MS = 6000;
 
 export function hashKey(key: string): string {
   return crypto.createHash('sha256').update(key).digest('hex');
@@ -69,37 +88,45 @@ export function makeSlug(title: string): string {
 export class Recorder {
   readonly archiver: Archiver;
   private recordings = new Map<string, Recording>();
-  /** Pull events whose saved progress is being read (so a resume and a create cannot both start one). */
-  private starting = new Set<string>();
-  private sweepTimer?: NodeJS.Timeout;
+  /** Events being started here (so two paths cannot both start one). */
+  private starting = new Map<string, Promise<Recording | undefined>>();
+  private timers: NodeJS.Timeout[] = [];
   private pushSources = new Map<string, PushSource>();
   private readonly spoolRoot: string;
+  private readonly leaseMs: number;
   private log: Logger;
 
   constructor(private readonly deps: RecorderDeps) {
     this.log = deps.log.child('recorder');
     this.spoolRoot = path.join(deps.config.dataDir, 'spool');
+    this.leaseMs = deps.config.leaseSec * 1000;
     this.archiver = new Archiver({ ...deps, log: this.log });
   }
 
-  /** Resumes every live event (after a restart or crash) and starts the catch-up sweeps. */
+  /** Resumes the events this data dir recorded before (spool included), then keeps leases, ends and orphans in hand. */
   async start(): Promise<void> {
     moveChunksToPrivate(this.deps.capture, this.deps.storage, this.log).catch((e) =>
       this.log.warn('could not move source chunks of an earlier layout under private/; retried at the next start', { err: e }),
     );
     this.archiver.startSweep();
-    for (const ev of await this.deps.catalog.liveEvents()) {
-      this.log.info('resuming live event', { event: ev.id });
-      await this.run(ev);
+    for (const id of await this.deps.capture.heldBy(this.deps.holder)) {
+      this.log.info('resuming live event', { event: id });
+      await this.adopt(id);
     }
-    // Ends that could not reach the queue (Redis away at that moment) are enqueued when it is back.
-    const sweep = () => this.sweepEnded().catch(() => {});
-    void sweep();
-    this.sweepTimer = setInterval(sweep, 5000);
-    this.sweepTimer.unref();
+    const every = (ms: number, fn: () => Promise<void>) => {
+      const t = setInterval(() => void fn().catch((e: Error) => this.log.warn('recorder sweep failed', { err: e.message })), ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(this.leaseMs / 3, () => this.keepLeases());
+    // Ends that could not reach the queue (Redis away at that moment) are enqueued when it is back;
+    // live events nobody records (their process died) are taken over.
+    every(5000, () => this.sweepEnded());
+    every(Math.min(5000, this.leaseMs / 2), () => this.sweepOrphans());
+    await this.sweepEnded().catch(() => {});
   }
 
-  /** Creates the event row and starts recording. Returns the one-time stream key for push events. */
+  /** Creates the event row and starts recording it. Returns the one-time stream key for push events. */
   async create(input: NewEvent): Promise<{ event: EventRow; streamKey?: string }> {
     const max = this.deps.config.limits.liveEventsPerToken;
     if ((await this.deps.catalog.liveCount(input.owner)) >= max) {
@@ -119,62 +146,142 @@ export class Recorder {
     });
     this.log.info('event created', { event: id, source: 'url' in input.source ? 'pull' : 'push' });
     this.deps.onLifecycle?.('event.started', id);
-    await this.run(event);
+    // A push event waits here for its pusher; a pull event goes to a recorder process.
+    if (!('url' in event.source)) await this.adopt(id);
+    else await this.deps.queues.add('record', { eventId: id });
     return { event, streamKey };
   }
 
-  /** Ends an event gracefully; a repeated call waits for the same end. */
+  /** Ends an event gracefully: here if it is recorded here, else its holder ends it at its next lease renewal. */
   async end(id: string): Promise<void> {
-    const rec = this.recordings.get(id);
     await this.deps.catalog.requestEnd(id);
+    const rec = this.recordings.get(id) ?? (await this.starting.get(id));
     if (rec) return rec.end();
-    // Live in the catalog but not running here (e.g. another node): end it in the catalog.
+    const lease = await this.deps.capture.lease(id);
+    if (lease.holder && lease.leaseUntil && Date.parse(lease.leaseUntil) > Date.now()) return;
+    // Nobody records it: end it in the catalog.
     if (await this.deps.catalog.transition(id, 'ended', { reason: 'ended by request' })) {
       this.deps.onLifecycle?.('event.ended', id);
       await enqueueEnded(this.deps, id).catch(() => {});
     }
   }
 
-  /** Feeds a PUT body to a push event; resolves with how the request ends. Throws EventNotLiveError or PushBusyError. */
-  push(id: string, body: Readable): Promise<PushOutcome> {
-    const src = this.pushSources.get(id);
-    if (!src || !this.recordings.has(id)) throw new EventNotLiveError('event is not live');
+  /**
+   * Feeds a PUT body to a push event, recording it here (taking it over from
+   * the process that holds it once its pusher is gone); resolves with how the
+   * request ends. Rejects with EventNotLiveError or PushBusyError.
+   */
+  async push(id: string, body: Readable): Promise<PushOutcome> {
+    let src = this.pushSources.get(id);
+    if (!src) {
+      await this.takeOver(id);
+      src = this.pushSources.get(id);
+    }
+    if (!src) throw new EventNotLiveError('event is not live');
     return src.offer(body);
+  }
+
+  /** Records a pull event here for a record job, until it ends or is let go. */
+  async record(id: string): Promise<RecordOutcome> {
+    const ev = await this.deps.catalog.getEvent(id);
+    if (!ev || ev.status !== 'live' || !('url' in ev.source)) return 'gone';
+    const rec = this.recordings.get(id) ?? (await this.adopt(id));
+    if (!rec) return 'busy';
+    await rec.done;
+    return rec.outcome === 'suspended' ? 'suspended' : 'ended';
   }
 
   isRecording(id: string): boolean {
     return this.recordings.has(id);
   }
 
-  /** Stops capture without ending events: a restart resumes them, the downtime becoming a gap. */
+  /** Stops capture without ending events: another run (a restart, another process) resumes them, the downtime becoming a gap. */
   async close(): Promise<void> {
-    clearInterval(this.sweepTimer);
+    for (const t of this.timers) clearInterval(t);
     await Promise.all([...this.recordings.values()].map((r) => r.suspend()));
     await this.archiver.close();
   }
 
-  private async run(event: EventRow): Promise<void> {
-    if (this.recordings.has(event.id) || this.starting.has(event.id)) return;
-    const { config } = this.deps;
+  /** Takes a push event's lease here, asking its holder to hand it over and waiting a while for it. */
+  private async takeOver(id: string): Promise<void> {
+    const { capture, holder } = this.deps;
+    if (await this.adopt(id)) return;
+    await capture.requestHandover(id, holder);
+    for (const until = Date.now() + HANDOVER_WAIT_MS; Date.now() < until; ) {
+      await sleep(200);
+      if (await this.adopt(id)) return;
+    }
+    throw new PushBusyError('another process is recording this event; push again in a few seconds');
+  }
+
+  /** Takes the event's lease and starts recording it here; undefined when another process holds it. */
+  private adopt(id: string): Promise<Recording | undefined> {
+    const running = this.recordings.get(id);
+    if (running) return Promise.resolve(running);
+    let p = this.starting.get(id);
+    if (!p) {
+      p = this.startRecording(id).finally(() => this.starting.delete(id));
+      this.starting.set(id, p);
+    }
+    return p;
+  }
+
+  private async startRecording(id: string): Promise<Recording | undefined> {
+    const { config, capture, catalog, holder } = this.deps;
+    const event = await catalog.getEvent(id);
+    if (!event || event.status !== 'live') return undefined;
+    if (!(await capture.acquire(id, holder, this.leaseMs))) return undefined;
     let source;
     if ('url' in event.source) {
-      this.starting.add(event.id);
-      try {
-        source = pullSource(event.source.url, { policy: this.deps.policy, limits: config.limits }, await Recording.savedHlsState(this.deps.capture, event.id));
-      } finally {
-        this.starting.delete(event.id);
-      }
+      source = pullSource(event.source.url, { policy: this.deps.policy, limits: config.limits }, await Recording.savedHlsState(capture, id));
     } else {
       const idleMs = config.pushIdleSec * 1000;
       source = new PushSource({ idleMs, takeoverMs: Math.min(PUSH_TAKEOVER_MS, idleMs) });
-      this.pushSources.set(event.id, source);
+      this.pushSources.set(id, source);
     }
     const rec = new Recording(event, source, { ...this.deps, archiver: this.archiver, spoolRoot: this.spoolRoot, log: this.log });
-    this.recordings.set(event.id, rec);
-    void rec.done.finally(() => {
-      this.recordings.delete(event.id);
-      this.pushSources.delete(event.id);
+    this.recordings.set(id, rec);
+    void rec.done.finally(async () => {
+      this.recordings.delete(id);
+      this.pushSources.delete(id);
+      await capture.release(id, holder, rec.lastAudioAt()).catch(() => {});
     });
+    return rec;
+  }
+
+  /** Renews this process's leases; lets go of events another process took or asked for, ends those whose end was requested elsewhere. */
+  private async keepLeases(): Promise<void> {
+    const held = await this.deps.capture.renewAll(this.deps.holder, this.leaseMs);
+    const ids = new Set(held.map((h) => h.eventId));
+    for (const [id, rec] of this.recordings) {
+      if (!ids.has(id) && rec.outcome === 'running') {
+        this.log.warn('lost the capture lease: another process records this event now', { event: id });
+        void rec.suspend();
+      }
+    }
+    for (const h of held) {
+      const rec = this.recordings.get(h.eventId);
+      if (!rec) continue;
+      if (h.endRequested) void rec.end();
+      else if (h.handoverTo && h.handoverTo !== this.deps.holder && this.pushSources.get(h.eventId)?.quietFor(PUSH_TAKEOVER_MS)) {
+        this.log.info('handing the event over to the process its pusher reached', { event: h.eventId });
+        void rec.suspend();
+      }
+    }
+  }
+
+  /** Live events nobody records: a push event waits for its pusher here (api role); a pull event gets a record job again. */
+  private async sweepOrphans(): Promise<void> {
+    for (const id of await this.deps.capture.unheldLive()) {
+      if (this.recordings.has(id) || this.starting.has(id)) continue;
+      const ev = await this.deps.catalog.getEvent(id);
+      if (!ev) continue;
+      if ('url' in ev.source) {
+        if (this.deps.records.pull) await this.deps.queues.add('record', { eventId: id }).catch(() => {});
+      } else if (this.deps.records.push) {
+        await this.adopt(id);
+      }
+    }
   }
 
   /** Ended events whose end never reached the queue (Redis was down) are enqueued now. */

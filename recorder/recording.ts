@@ -93,7 +93,17 @@ export class Recording {
     return this.done;
   }
 
-  /** Service shutdown: flush and archive, but leave the event live so a restart resumes it. */
+  /** How the recording stopped: the event ended, or it was let go while live (shutdown, handover, lost lease). */
+  get outcome(): 'ended' | 'suspended' | 'running' {
+    return this.mode === 'suspend' ? 'suspended' : this.mode === 'end' ? 'ended' : 'running';
+  }
+
+  /** When the last audio arrived (where a wall-clock gap starts for whoever records next). */
+  lastAudioAt(): string | null {
+    return this.lastAudioWall ? new Date(this.lastAudioWall).toISOString() : null;
+  }
+
+  /** Service shutdown or handover: flush and archive, but leave the event live so another run resumes it. */
   suspend(): Promise<void> {
     if (this.mode === 'run') this.mode = 'suspend';
     this.abort.abort();
@@ -344,6 +354,9 @@ export class Recording {
     const ev = await this.deps.catalog.getEvent(this.event.id);
     this.timelineEnd = Math.max(this.timelineEnd, ev?.timelineSec ?? 0);
     if (ev?.chunkCount) this.hasAudio = true;
+    // Recorded before by another process (handover, failover): the wall clock of its last audio.
+    const { lastAudioAt } = await capture.lease(this.event.id);
+    if (lastAudioAt) this.lastAudioWall = Math.max(this.lastAudioWall, Date.parse(lastAudioAt));
   }
 }
 

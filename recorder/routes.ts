@@ -169,14 +169,16 @@ export function recorderRoutes(deps: RecorderRouteDeps): Router {
       throw new HttpError(401, 'wrong or missing stream key');
     }
     if (ev.status !== 'live') throw new HttpError(409, `event is ${ev.status}`);
-    let consumed: Promise<PushOutcome>;
+    let outcome: PushOutcome;
     try {
-      consumed = recorder.push(ev.id, req);
+      outcome = await recorder.push(ev.id, req);
     } catch (e) {
-      if (e instanceof PushBusyError || e instanceof EventNotLiveError) throw new HttpError(409, e.message);
+      if (e instanceof PushBusyError || e instanceof EventNotLiveError) {
+        req.resume();
+        throw new HttpError(409, e.message);
+      }
       throw e;
     }
-    const outcome = await consumed;
     if (outcome.status !== 200) return answerCutOff(req, res, outcome);
     if (!res.headersSent) res.json(await view((await catalog.getEvent(ev.id))!));
   });

@@ -42,6 +42,13 @@ export interface CaptureStateTable {
   hls_json: string | null;
   /** 1 once the event's end was handed to the queue. */
   end_enqueued: Generated<number>;
+  /** The process recording the event (see lease.ts), and until when its lease holds. */
+  holder: Generated<string | null>;
+  lease_until: Generated<string | null>;
+  /** A process that received a push for the event asks the holder to hand it over. */
+  handover_to: Generated<string | null>;
+  /** When the last audio reached the recorder that let the event go: where a wall-clock gap starts. */
+  last_audio_at: Generated<string | null>;
 }
 
 export interface RecorderTables {
@@ -239,6 +246,92 @@ export class CaptureStore {
       .execute();
   }
 
+  // ---- who records an event (lease.ts)
+
+  /**
+   * Takes the event's capture lease for `holder` when nobody holds it, its
+   * holder's lease lapsed, or `holder` holds it already; a holder that
+   * released it for a handover leaves it to the process that asked.
+   */
+  async acquire(eventId: string, holder: string, leaseMs: number): Promise<boolean> {
+    const now = new Date();
+    await this.db.insertInto('capture_state').values({ event_id: eventId, hls_json: null }).onConflict((oc) => oc.column('event_id').doNothing()).execute();
+    const r = await this.db
+      .updateTable('capture_state')
+      .set({ holder, lease_until: new Date(now.getTime() + leaseMs).toISOString(), handover_to: null })
+      .where('event_id', '=', eventId)
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('holder', 'is', null), eb.or([eb('handover_to', 'is', null), eb('handover_to', '=', holder)])]),
+          eb('holder', '=', holder),
+          eb('lease_until', '<', now.toISOString()),
+        ]),
+      )
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /**
+   * Extends every lease `holder` has, in one statement, and reads back, in one
+   * query, what it holds: with who asked for a handover and whether an end
+   * was requested (by any process).
+   */
+  async renewAll(holder: string, leaseMs: number): Promise<{ eventId: string; handoverTo: string | null; endRequested: boolean }[]> {
+    await this.db.updateTable('capture_state').set({ lease_until: new Date(Date.now() + leaseMs).toISOString() }).where('holder', '=', holder).execute();
+    const rows = await this.db
+      .selectFrom('capture_state')
+      .innerJoin('events', 'events.id', 'capture_state.event_id')
+      .select(['capture_state.event_id', 'capture_state.handover_to', 'events.end_requested_at'])
+      .where('capture_state.holder', '=', holder)
+      .execute();
+    return rows.map((r) => ({ eventId: r.event_id, handoverTo: r.handover_to, endRequested: r.end_requested_at !== null }));
+  }
+
+  /** Lets the event go, noting when its last audio arrived. */
+  async release(eventId: string, holder: string, lastAudioAt: string | null): Promise<void> {
+    await this.db
+      .updateTable('capture_state')
+      .set((eb) => ({ holder: null, lease_until: null, last_audio_at: lastAudioAt ?? eb.ref('last_audio_at') }))
+      .where('event_id', '=', eventId)
+      .where('holder', '=', holder)
+      .execute();
+  }
+
+  /** Asks the event's holder to hand it over to `holder` (a push arrived there). */
+  async requestHandover(eventId: string, holder: string): Promise<void> {
+    await this.db.updateTable('capture_state').set({ handover_to: holder }).where('event_id', '=', eventId).execute();
+  }
+
+  async lease(eventId: string): Promise<{ holder: string | null; leaseUntil: string | null; lastAudioAt: string | null }> {
+    const r = await this.db.selectFrom('capture_state').select(['holder', 'lease_until', 'last_audio_at']).where('event_id', '=', eventId).executeTakeFirst();
+    return { holder: r?.holder ?? null, leaseUntil: r?.lease_until ?? null, lastAudioAt: r?.last_audio_at ?? null };
+  }
+
+  /** Live events nobody records: no holder, or a lapsed lease (its process died). */
+  async unheldLive(): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('events')
+      .leftJoin('capture_state', 'capture_state.event_id', 'events.id')
+      .select('events.id')
+      .where('events.status', '=', 'live')
+      .where((eb) => eb.or([eb('capture_state.holder', 'is', null), eb('capture_state.lease_until', '<', new Date().toISOString())]))
+      .orderBy('events.created_at')
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  /** Live events `holder` holds (after a restart: the ones it recorded before). */
+  async heldBy(holder: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('events')
+      .innerJoin('capture_state', 'capture_state.event_id', 'events.id')
+      .select('events.id')
+      .where('events.status', '=', 'live')
+      .where('capture_state.holder', '=', holder)
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
   /** Events no longer live whose end has not reached the queue (Redis was away at that moment). */
   async endsNotEnqueued(limit = 1000): Promise<string[]> {
     const rows = await this.db
@@ -299,6 +392,10 @@ export const recorderMigrations: Migrations = {
         .addColumn('event_id', 'text', (c) => c.primaryKey())
         .addColumn('hls_json', 'text')
         .addColumn('end_enqueued', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('holder', 'text')
+        .addColumn('lease_until', 'text')
+        .addColumn('handover_to', 'text')
+        .addColumn('last_audio_at', 'text')
         .execute();
       await db.schema.createIndex('chunks_unqueued').ifNotExists().on('chunks').columns(['state', 'event_id', 'seq']).execute();
       // The key-value rows of earlier versions (hls:<id>, ended-queued:<id>) move here.

@@ -36,6 +36,8 @@ export interface Limits {
 
 /** Jobs each worker process runs at once, per stage. */
 export interface Concurrency {
+  /** Pull events one recorder process records at once. */
+  recorder: number;
   transcoder: number;
   transcriber: number;
   publisher: number;
@@ -43,6 +45,8 @@ export interface Concurrency {
 }
 
 export interface Config {
+  /** What this process runs. */
+  roles: Role[];
   host: string;
   port: number;
   /** Base URL the service is reached at, used for ingest and public URLs. */
@@ -62,6 +66,8 @@ export interface Config {
   allowedSourceHosts: string[];
   /** A pusher that sends nothing for this long is cut off; the reconnect window applies. */
   pushIdleSec: number;
+  /** A recorder holds each event it records this long between renewals: another takes over within it when the recorder dies. */
+  leaseSec: number;
   /** Express's `trust proxy`: the client address of rate limits comes from X-Forwarded-For. */
   trustProxy: boolean;
   limits: Limits;
@@ -78,6 +84,18 @@ export interface Config {
 }
 
 export class ConfigError extends Error {}
+
+/** The parts of replay a process can run (`replay start --role`, REPLAY_ROLES). */
+export const ROLES = ['api', 'recorder', 'transcoder', 'transcriber', 'publisher'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Parses `api,recorder,...` (or `all`); throws ConfigError naming what is wrong. */
+export function parseRoles(raw: string | undefined, from = 'REPLAY_ROLES'): Role[] {
+  if (!raw || raw.trim() === '' || raw.trim() === 'all') return [...ROLES];
+  const roles = raw.split(',').map((r) => r.trim());
+  for (const r of roles) if (!(ROLES as readonly string[]).includes(r)) throw new ConfigError(`${from}: "${r}" is not a role (roles: ${ROLES.join(', ')}, or all)`);
+  return [...new Set(roles as Role[])];
+}
 
 function int(env: NodeJS.ProcessEnv, name: string, def: number, min: number, max: number): number {
   const raw = env[name];
@@ -136,6 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const cores = os.availableParallelism();
   const whisperThreads = int(env, 'WHISPER_THREADS', Math.max(1, Math.min(4, cores - 1)), 1, 64);
   return {
+    roles: parseRoles(env.REPLAY_ROLES),
     host,
     port,
     publicUrl: (env.REPLAY_PUBLIC_URL || `http://${shownHost}:${port}`).replace(/\/+$/, ''),
@@ -150,6 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowPrivateSources: bool(env, 'REPLAY_ALLOW_PRIVATE_SOURCES'),
     allowedSourceHosts: hostList(env, 'REPLAY_ALLOWED_SOURCE_HOSTS'),
     pushIdleSec: int(env, 'REPLAY_PUSH_IDLE_SEC', 10, 1, 600),
+    leaseSec: int(env, 'REPLAY_LEASE_SEC', 10, 3, 300),
     trustProxy: bool(env, 'REPLAY_TRUST_PROXY'),
     limits: {
       liveEventsPerToken: int(env, 'REPLAY_MAX_LIVE_EVENTS_PER_TOKEN', 50, 1, 100_000),
@@ -165,6 +185,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     whisperWordTimestamps: bool(env, 'WHISPER_WORD_TIMESTAMPS'),
     whisperThreads,
     concurrency: {
+      // A recording is mostly waiting: one ffmpeg stream copy each.
+      recorder: int(env, 'RECORDER_CONCURRENCY', 500, 1, 100_000),
       // Chunk decoding and segment encoding are short ffmpeg runs: one per core but one (left to capture).
       transcoder: int(env, 'TRANSCODER_CONCURRENCY', Math.max(1, cores - 1), 1, 256),
       // Each whisper.cpp run takes WHISPER_THREADS cores; together they leave one core free.

@@ -1,6 +1,7 @@
 // The queues the stages meet through, and the typed messages on them.
 // This file is the map of the pipeline: read it to see where a chunk goes next.
 //
+//   api         --record------------>   recorder     a pull event to record (the job lasts as long as the recording)
 //   recorder    --chunk-archived-->     transcoder   one job per sealed, archived chunk
 //   recorder    --event-ended------->   transcoder   capture stopped: finish the rendition
 //   transcoder  --pcm-ready--------->   transcriber  16 kHz PCM of a rendition segment (final: the last one)
@@ -13,6 +14,7 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 
 export const QUEUE = {
+  record: 'record',
   chunkArchived: 'chunk-archived',
   pcmReady: 'pcm-ready',
   eventEnded: 'event-ended',
@@ -21,6 +23,11 @@ export const QUEUE = {
   webhook: 'webhook',
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
+
+/** A pull event to record: the job runs as long as the recording; a process that dies leaves it to another. */
+export interface RecordJob {
+  eventId: string;
+}
 
 /** A sealed chunk of unedited source audio, archived in storage and recorded in the catalog. */
 export interface ChunkArchivedJob {
@@ -80,6 +87,7 @@ export interface WebhookJob {
 
 /** The message each queue carries. */
 export interface JobPayloads {
+  record: RecordJob;
   'chunk-archived': ChunkArchivedJob;
   'pcm-ready': PcmReadyJob;
   'event-ended': EventEndedJob;
@@ -94,9 +102,13 @@ export interface QueueSpec<Q extends QueueName> {
   backoffMs: number;
   /** Derived from the subject, so a repeated enqueue is a no-op rather than a duplicate. */
   jobId: (data: JobPayloads[Q]) => string;
+  /** Forget the job as soon as it is done, so the same id can be queued again (default: kept 2 days, 7 if failed). */
+  forget?: boolean;
 }
 
 export const QUEUE_SPECS: { [Q in QueueName]: QueueSpec<Q> } = {
+  // A recording that stops without its event ending is queued again (handover, orphan sweep): nothing is kept.
+  record: { attempts: 1000, backoffMs: 1000, jobId: (d) => `${d.eventId}-record`, forget: true },
   'chunk-archived': { attempts: 8, backoffMs: 1000, jobId: (d) => `${d.eventId}-chunk-${d.seq}` },
   // The final piece repeats the last segment's PCM with `final` set: its own id.
   'pcm-ready': { attempts: 8, backoffMs: 1000, jobId: (d) => (d.final ? `${d.eventId}-pcm-final` : `${d.eventId}-pcm-${Math.round(d.startSec * 48000)}`) },
@@ -113,8 +125,8 @@ export function jobOptions<Q extends QueueName>(name: Q): JobsOptions {
   return {
     attempts: spec.attempts,
     backoff: { type: 'exponential', delay: spec.backoffMs },
-    removeOnComplete: { age: 2 * 24 * 3600 },
-    removeOnFail: { age: 7 * 24 * 3600 },
+    removeOnComplete: spec.forget ? true : { age: 2 * 24 * 3600 },
+    removeOnFail: spec.forget ? true : { age: 7 * 24 * 3600 },
   };
 }
 
