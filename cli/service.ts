@@ -152,11 +152,15 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
 
   /** A job that used its last attempt leaves a visible failed range on its event, never a silent hole. */
   function startWorker<Q extends QueueName>(name: Q, handler: JobHandler<Q>): Worker {
+    // A job's lock is renewed while it runs; a process that dies leaves its jobs to the others once the lock lapses (REPLAY_LEASE_SEC).
+    const lock = handler.lock ?? { durationMs: config.leaseSec * 1000, maxStalledCount: 3 };
     const w = new Worker<JobPayloads[Q]>(name, handler.process as Processor<JobPayloads[Q]>, {
       connection,
       prefix,
       concurrency: handler.concurrency,
-      ...(handler.lock ? { lockDuration: handler.lock.durationMs, stalledInterval: handler.lock.durationMs / 2, maxStalledCount: handler.lock.maxStalledCount } : {}),
+      lockDuration: lock.durationMs,
+      stalledInterval: lock.durationMs / 2,
+      maxStalledCount: lock.maxStalledCount,
     });
     w.on('failed', (job, err) => {
       log.warn('job failed', { queue: name, job: job?.id, attempt: job?.attemptsMade, err: err.message });
