@@ -4,7 +4,6 @@
 // queues and their messages; cli/jobs.ts says which stage's processor takes
 // each one.
 import { Worker, type Processor } from 'bullmq';
-import { Router } from 'express';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -18,6 +17,7 @@ import { migrate } from '../shared/db/migrate.ts';
 import { assertPrograms, warmUpFfmpeg } from '../shared/ffmpeg.ts';
 import { loadApiToken, requireToken } from '../shared/http.ts';
 import type { Logger } from '../shared/log.ts';
+import { gaugeFrom, metrics } from '../shared/metrics.ts';
 import { AddressPolicy } from '../shared/net-policy.ts';
 import { openQueues, redisConnection, type JobPayloads, type QueueName, type Queues } from '../shared/queues.ts';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../shared/redis-server.ts';
@@ -35,6 +35,7 @@ import { webhookRoutes } from '../publisher/webhook-routes.ts';
 import { WebhookStore } from '../publisher/webhook-store.ts';
 import { emit, requeuePending } from '../publisher/webhooks.ts';
 import { buildApp } from './http-app.ts';
+import { opsRoutes } from './ops.ts';
 import { jobTable, type JobHandler } from './jobs.ts';
 import { MIGRATIONS } from './migrations.ts';
 
@@ -163,29 +164,32 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
       maxStalledCount: lock.maxStalledCount,
     });
     w.on('failed', (job, err) => {
+      metrics.jobs.inc({ queue: name, outcome: 'failed' });
       log.warn('job failed', { queue: name, job: job?.id, attempt: job?.attemptsMade, err: err.message });
       const f = job && job.attemptsMade >= (job.opts.attempts ?? 1) ? handler.onGiveUp?.(job.data) : undefined;
       if (f) void catalog.addFailure({ ...f, reason: `gave up after ${job!.attemptsMade} attempts: ${err.message}` }).catch(() => {});
     });
     w.on('error', (err) => log.warn('worker error', { queue: name, err: err.message }));
+    w.on('completed', (job) => {
+      metrics.jobs.inc({ queue: name, outcome: 'completed' });
+      if (job.processedOn && job.finishedOn) metrics.jobSeconds.observe({ queue: name }, (job.finishedOn - job.processedOn) / 1000);
+    });
     return w;
   }
 
   if (has('api') || has('recorder')) await recorder.start();
+  if (has('api')) gaugeFrom('replay_live_events', 'Events being recorded now', () => catalog.liveTotal());
   if (has('publisher')) requeuePending(webhooks).catch(() => {});
 
   const requireAuth = requireToken(token);
   const publisherRouteDeps = { catalog, storage, config, publications };
   const extensions = [transcoderView(transcoderState, storage), transcriberView(transcriberState, config), publisherView(publisherRouteDeps)];
-  const health = Router().get('/healthz', (_req, res) => {
-    res.json({ ok: true });
-  });
   const app = buildApp({
     config,
     token,
     storage,
     log,
-    health: [health],
+    health: [opsRoutes({ db, queues, storage, token })],
     // Every process answers health checks; the API itself is the api role's.
     routes: has('api')
       ? [

@@ -8,6 +8,7 @@ import type { EventCatalog, EventRow } from '../shared/catalog/events.ts';
 import type { Config } from '../shared/config.ts';
 import { CACHE_CONTROL, keys, TRANSCRIPT_TYPES } from '../shared/layout.ts';
 import type { Logger } from '../shared/log.ts';
+import { metrics } from '../shared/metrics.ts';
 import type { Storage } from '../shared/storage/storage.ts';
 import { describe, describeIfPresent, remuxRendition, type ManifestFile } from './assemble.ts';
 import { renderArtwork, renderSocialCard } from './images.ts';
@@ -122,6 +123,8 @@ export async function publishEvent(eventId: string, deps: PublisherDeps): Promis
   });
   if (!created) return 'already';
   await catalog.transition(eventId, 'published');
+  metrics.eventsPublished.inc();
+  metrics.publishLatency.observe(Math.max(0, publishedAt.getTime() - endedAt) / 1000);
   log.info('event published', { event: eventId, latencyMs: publishedAt.getTime() - endedAt, durationSec: durationSec.toFixed(3), transcript: transcript.status });
   await emit('event.published', await publishedPayload(deps, eventId), deps.webhooks);
   // A transcript message that came while this publication was being made left it to us: apply it now.

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CACHE_CONTROL, keys } from '../shared/layout.ts';
 import type { Logger } from '../shared/log.ts';
+import { metrics } from '../shared/metrics.ts';
 import { withTimeout, type Queues } from '../shared/queues.ts';
 import type { Storage } from '../shared/storage/storage.ts';
 import { removeSpooled } from './spool.ts';
@@ -136,6 +137,7 @@ export class Archiver {
       sha256,
       key,
     });
+    metrics.capturedSeconds.inc(item.durationSec);
     // The catalog commits durably (synchronous=FULL): only now may the spool copy go.
     removeSpooled(item.dir, item.name);
     return chunk;

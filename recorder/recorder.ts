@@ -15,6 +15,7 @@ import type { Readable } from 'node:stream';
 import type { EventCatalog, EventRow, SourceSpec } from '../shared/catalog/events.ts';
 import type { Config } from '../shared/config.ts';
 import type { Logger } from '../shared/log.ts';
+import { metrics } from '../shared/metrics.ts';
 import type { AddressPolicy } from '../shared/net-policy.ts';
 import type { Queues } from '../shared/queues.ts';
 import type { Storage } from '../shared/storage/storage.ts';
@@ -145,6 +146,7 @@ export class Recorder {
       reconnectWindowSec: input.reconnectWindowSec,
     });
     this.log.info('event created', { event: id, source: 'url' in input.source ? 'pull' : 'push' });
+    metrics.eventsCreated.inc();
     this.deps.onLifecycle?.('event.started', id);
     // A push event waits here for its pusher; a pull event goes to a recorder process.
     if (!('url' in event.source)) await this.adopt(id);

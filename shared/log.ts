@@ -1,5 +1,6 @@
 // A small structured logger: one line per record, readable by people and
-// greppable by machines. LOG_LEVEL=debug|info|warn|error (default info).
+// greppable by machines. LOG_LEVEL=debug|info|warn|error (default info);
+// LOG_FORMAT=json writes one JSON object per line for log shippers.
 // Every line passes through the redactor: no URL path, query, credential or
 // token reaches a log, whoever logged it.
 import { redactText } from './redact.ts';
@@ -28,13 +29,27 @@ function format(v: unknown): string {
   return redactText(JSON.stringify(v) ?? 'undefined');
 }
 
+/** A field's value as JSON carries it: errors by their message, everything redacted. */
+function jsonValue(v: unknown): unknown {
+  if (v instanceof Error) return redactText(v.message);
+  if (typeof v === 'string') return redactText(v);
+  if (v === null || typeof v === 'number' || typeof v === 'boolean') return v;
+  return JSON.parse(redactText(JSON.stringify(v) ?? 'null')) as unknown;
+}
+
+function textLine(time: string, level: Level, scope: string, msg: string, fields: [string, unknown][]): string {
+  return `${time} ${level.toUpperCase().padEnd(5)} [${scope}] ${redactText(msg)}${fields.map(([k, v]) => ` ${k}=${format(v)}`).join('')}\n`;
+}
+
+function jsonLine(time: string, level: Level, scope: string, msg: string, fields: [string, unknown][]): string {
+  return JSON.stringify({ time, level, scope, msg: redactText(msg), ...Object.fromEntries(fields.map(([k, v]) => [k, jsonValue(v)])) }) + '\n';
+}
+
 export function createLogger(scope = 'replay'): Logger {
   const write = (level: Level, msg: string, fields?: Record<string, unknown>) => {
     if (order[level] < threshold()) return;
-    const extra = fields
-      ? Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) => ` ${k}=${format(v)}`).join('')
-      : '';
-    const line = `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} [${scope}] ${redactText(msg)}${extra}\n`;
+    const present = Object.entries(fields ?? {}).filter(([, v]) => v !== undefined);
+    const line = (process.env.LOG_FORMAT === 'json' ? jsonLine : textLine)(new Date().toISOString(), level, scope, msg, present);
     (level === 'error' || level === 'warn' ? process.stderr : process.stdout).write(line);
   };
   return {

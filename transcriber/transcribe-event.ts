@@ -7,6 +7,7 @@ import type { EventCatalog } from '../shared/catalog/events.ts';
 import type { Config } from '../shared/config.ts';
 import { keys } from '../shared/layout.ts';
 import type { Logger } from '../shared/log.ts';
+import { metrics } from '../shared/metrics.ts';
 import type { Storage } from '../shared/storage/storage.ts';
 import { toPlainText, toPodcastJson, toSrt, toWebVtt, TRANSCRIPT_TYPES } from './formats.ts';
 import { appendWindow, promptFrom, type StitchState, type TimelineSegment, type TranscribedWindow } from './stitch.ts';
@@ -173,7 +174,9 @@ export async function advanceTranscript(eventId: string, deps: TranscriberDeps, 
         await state.saveWindow(eventId, { startSec, endSec, status: 'silent', segments: [], error: null });
       } else {
         try {
+          const began = performance.now();
           const heard = await runWhisper({ pcm: audio, model, language: config.whisperLanguage, threads: config.whisperThreads, wordTimestamps: config.whisperWordTimestamps, signal: deps.signal, prompt: promptFrom(segments()), durationSec: (w.end - w.start) / SAMPLE_RATE, timeoutMs: 10 * 60_000 });
+          metrics.whisperRtf.observe((performance.now() - began) / 1000 / (endSec - startSec));
           await state.saveWindow(eventId, { startSec, endSec, status: 'done', segments: heard, error: null });
           stitched = appendWindow(stitched, asWindow({ startSec, endSec, segments: heard }));
         } catch (e) {

@@ -146,6 +146,12 @@ export class EventCatalog {
     return rows.map(toEvent);
   }
 
+  /** Live events, all tokens. */
+  async liveTotal(): Promise<number> {
+    const r = await this.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'live').executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
   /** Live events created with one token. */
   async liveCount(owner: string): Promise<number> {
     const r = await this.db

@@ -3,8 +3,7 @@
 // the runner takes them all (Kysely's Migrator, which records what ran in
 // `kysely_migration` and takes a lock so two processes starting together do
 // not both migrate).
-import type { Kysely } from 'kysely';
-import { Migrator, type Migration } from 'kysely/migration';
+import { Migrator, type Kysely, type Migration } from 'kysely';
 import type { Db } from './database.ts';
 
 /** A stage's migrations: names unique across the project, sorted by when they were written. */
