@@ -403,7 +403,7 @@ async function trial(n: number, seconds: number): Promise<TrialResult> {
         `${pass ? 'PASS' : 'FAIL'}: ${n} concurrent recordings of ${seconds} s, zero lost seconds (|expected − captured| ≤ ${TOLERANCE_SEC} s, no gap, every event ended by the source) — ` +
         `${n - over.length}/${n} events within tolerance; ` +
         (concurrent
-          ? `all ${n} capturing at once from ${f1((allUp!.t - tCreate0) / 1000)} s`
+          ? `all ${n} capturing at once from ${f1((allUp.t - tCreate0) / 1000)} s`
           : allUp
             ? `never all ${n} capturing at once while the source was live (all ${n} segmenters ran only ${f1((allUp.t - tEnc) / 1000)} s after it ended)`
             : `never all ${n} capturing at once (at most ${peakSegmenters})`),
@@ -572,7 +572,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     if (interrupted) process.exit(130);
     interrupted = true;
     log(`${sig}: cleaning up`);
-    (cleanup?.() ?? Promise.resolve()).finally(() => process.exit(130));
+    void (cleanup?.() ?? Promise.resolve()).finally(() => process.exit(130));
   });
 }
 

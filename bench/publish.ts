@@ -29,6 +29,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { probeAudio } from '../shared/ffmpeg.ts';
+import { openSqlite } from '../shared/db/sqlite.ts';
 import { keys } from '../shared/layout.ts';
 import { makeTinyModel } from '../test/fixtures/tiny-model.ts';
 import { ROOT, startService, type RunningService } from '../test/helpers/service.ts';
@@ -298,7 +299,7 @@ async function runEvent(svc: RunningService, minutes: number, tmp: string): Prom
     }
     await sleep(250);
   }
-  if (catchUpMs !== null) log(`${minutes} min: caught up ${sec(catchUpMs, 1)} after the push ended: captured ${atEnd!.capturedSec} s, transcoded ${atEnd!.transcodedSec} s, transcribed ${atEnd!.transcribedSec} s`);
+  if (catchUpMs !== null) log(`${minutes} min: caught up ${sec(catchUpMs, 1)} after the push ended: captured ${atEnd.capturedSec} s, transcoded ${atEnd.transcodedSec} s, transcribed ${atEnd.transcribedSec} s`);
 
   // ---- the end, and everything that should follow it
   const audioUrl = `${svc.url}/files/${keys.audio(id)}`; // checked against urls.audio below
@@ -342,9 +343,9 @@ async function runEvent(svc: RunningService, minutes: number, tmp: string): Prom
       const xml = await r.text();
       return r.status === 200 && xml.includes(`>${id}</guid>`) ? true : undefined;
     }, deadline),
-    until(endAt, async () => {
+    until(endAt, () => {
       const h = hooks.find((x) => x.type === 'event.published' && x.id === id);
-      return h ? h : undefined;
+      return Promise.resolve(h ? h : undefined);
     }, deadline),
   ]);
   const cpuAfterEnd = cores(cpuEnd0, cpuSnap());
@@ -368,7 +369,7 @@ async function runEvent(svc: RunningService, minutes: number, tmp: string): Prom
   } else problems.push('transcript not finished within the timeout');
   let updatedWebhookMs: number | null = null;
   if (transcriptAtPublication !== 'complete' && transcriptFinal === 'complete') {
-    const u = await until(endAt, async () => hooks.find((x) => x.type === 'event.updated' && x.id === id), performance.now() + 30_000);
+    const u = await until(endAt, () => Promise.resolve(hooks.find((x) => x.type === 'event.updated' && x.id === id)), performance.now() + 30_000);
     updatedWebhookMs = u ? u.value.at - endAt : null;
   }
   if (transcriptFinal && transcriptFinal !== 'complete') problems.push(`transcript ended ${transcriptFinal}: ${tr?.value.transcript.reason ?? ''}`);
@@ -454,10 +455,9 @@ function storageTimeline(dataDir: string, r: EventResult): string | undefined {
 }
 
 /** The transcriber's windows of one event (from the service's catalog, read-only): how long apart they finished. */
-async function windowTimes(dataDir: string, id: string): Promise<{ windows: number; p50: number; p90: number; max: number; over20: number } | undefined> {
+function windowTimes(dataDir: string, id: string): { windows: number; p50: number; p90: number; max: number; over20: number } | undefined {
   try {
-    const { default: Database } = await import('better-sqlite3');
-    const db = new Database(path.join(dataDir, 'catalog.sqlite'), { readonly: true, fileMustExist: true });
+    const db = openSqlite(path.join(dataDir, 'catalog.sqlite'), { readonly: true, fileMustExist: true });
     const rows = db.prepare('SELECT created_at AS at FROM asr_windows WHERE event_id = ? ORDER BY created_at').all(id) as { at: string }[];
     db.close();
     const gaps = rows.slice(1).map((r, i) => (Date.parse(r.at) - Date.parse(rows[i].at)) / 1000).sort((a, b) => a - b);
@@ -509,7 +509,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     interrupted = true;
     log(`${sig}: stopping the encoder, the service and the receiver`);
     if (encoder && encoder.exitCode === null) encoder.kill('SIGKILL');
-    (svc ? stopService(svc) : Promise.resolve())
+    void (svc ? stopService(svc) : Promise.resolve())
       .finally(() => {
         receiver.closeAllConnections?.();
         receiver.close();
@@ -543,7 +543,7 @@ try {
   const out = svc?.output() ?? '';
   const windows = new Map<string, Awaited<ReturnType<typeof windowTimes>>>();
   const timelines = new Map<string, string | undefined>();
-  if (svc) for (const r of results) windows.set(r.id, await windowTimes(svc.dataDir, r.id));
+  if (svc) for (const r of results) windows.set(r.id, windowTimes(svc.dataDir, r.id));
   if (svc) for (const r of results) timelines.set(r.id, storageTimeline(svc.dataDir, r));
   if (svc) await stopService(svc);
   receiver.closeAllConnections?.();

@@ -77,7 +77,12 @@ try {
   }
   const timelineSec = t;
   let pcmJobs = 0;
-  const deps = { catalog, state, storage, log, onPcmReady: async () => void pcmJobs++ };
+  const deps = {
+    catalog, state, storage, log, onPcmReady: () => {
+      pcmJobs++;
+      return Promise.resolve();
+    },
+  };
 
   // ---- measured: the live path, chunk by chunk, then the end
   console.log(`transcoding ${chunks.length} chunks (${timelineSec.toFixed(1)} s of audio)...`);

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../shared/config.ts';
 import { makeTinyModel, SHAPES, type ShapeName } from '../test/fixtures/tiny-model.ts';
-import { pcmToWav, runWhisper, whisperArgs, whisperBinary } from '../transcriber/whisper.ts';
+import { runWhisper, whisperArgs, whisperBinary } from '../transcriber/whisper.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name: string, def: string) => {

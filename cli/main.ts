@@ -9,6 +9,7 @@ import { ConfigError, loadConfig, parseRoles } from '../shared/config.ts';
 import { loadApiToken } from '../shared/http.ts';
 import { log } from '../shared/log.ts';
 import { runDemo } from './demo.ts';
+import type { ApiErrorJson, EventJson, EventUrlsJson } from './event-json.ts';
 import { startService } from './service.ts';
 
 const USAGE = `usage:
@@ -37,10 +38,10 @@ async function cmdStart(args: string[]) {
     const print = (s: string) => process.stdout.write(s + '\n');
     runDemo({ url: svc.url, token: svc.token, dataDir: config.dataDir, log, print }).then(
       (ev) => {
-        if (ev.status === 'published') print(`\ndemo: published.\n${publishedSummary(ev)}\nOpen the replay page: ${ev.urls.page}\n(the service keeps running; Ctrl-C stops it)`);
+        if (ev.status === 'published') print(`\ndemo: published.\n${publishedSummary(ev)}\nOpen the replay page: ${ev.urls?.page}\n(the service keeps running; Ctrl-C stops it)`);
         else print(`demo: the event failed: ${ev.error}`);
       },
-      (e) => print(`demo failed: ${e.message}`),
+      (e: Error) => print(`demo failed: ${e.message}`),
     );
   }
   let stopping = false;
@@ -49,7 +50,7 @@ async function cmdStart(args: string[]) {
     stopping = true;
     log.info(`${sig}: shutting down (live events resume on the next start)`);
     const force = setTimeout(() => process.exit(1), 20_000);
-    await svc.close().catch((e) => log.error('shutdown error', { err: e.message }));
+    await svc.close().catch((e: Error) => log.error('shutdown error', { err: e.message }));
     clearTimeout(force);
     process.exit(0);
   };
@@ -67,7 +68,8 @@ function apiToken(): string {
   return loadApiToken(config.dataDir).token;
 }
 
-async function api(method: string, path: string, body?: unknown): Promise<any> {
+/** Calls the events API; every route the CLI calls answers with an event. */
+async function api(method: string, path: string, body?: unknown): Promise<EventJson> {
   let res: Response;
   try {
     res = await fetch(serviceUrl() + path, {
@@ -79,17 +81,20 @@ async function api(method: string, path: string, body?: unknown): Promise<any> {
     fail(`cannot reach the service at ${serviceUrl()}: start it with \`replay start\` or set REPLAY_URL`, 1);
   }
   const text = await res.text();
-  let json: any;
+  let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
     json = { error: text };
   }
-  if (!res.ok) fail(`${method} ${path}: HTTP ${res.status}: ${json.error ?? text}${json.field ? ` (field: ${json.field})` : ''}`, 1);
-  return json;
+  if (!res.ok) {
+    const err = json as ApiErrorJson;
+    fail(`${method} ${path}: HTTP ${res.status}: ${err.error ?? text}${err.field ? ` (field: ${err.field})` : ''}`, 1);
+  }
+  return json as EventJson;
 }
 
-function progressLine(ev: any): string {
+function progressLine(ev: EventJson): string {
   const parts = [`${ev.status}`, `captured ${Number(ev.capturedSec).toFixed(1)} s`, `archived ${Number(ev.archivedSec).toFixed(1)} s`];
   for (const k of ['transcodedSec', 'transcribedSec'] as const) if (ev[k] !== undefined) parts.push(`${k.replace('Sec', '')} ${Number(ev[k]).toFixed(1)} s`);
   if (ev.transcript?.status) parts.push(`transcript ${ev.transcript.status}`);
@@ -98,11 +103,19 @@ function progressLine(ev: any): string {
 }
 
 /** The replay page and file URLs of a published event, for people. */
-export function publishedSummary(ev: any): string {
-  const u = ev.urls ?? {};
+export function publishedSummary(ev: EventJson): string {
+  const u: EventUrlsJson = ev.urls ?? {};
   const lines = [`published in ${((ev.publishLatencyMs ?? 0) / 1000).toFixed(1)} s after the end`, `replay page: ${u.page}`, `audio:       ${u.audio}`, `hls:         ${u.hls}`, `manifest:    ${u.manifest}`];
   if (u.transcript) for (const [k, v] of Object.entries(u.transcript)) lines.push(`transcript ${k.padEnd(4)} ${v}`);
   return lines.join('\n') + '\n';
+}
+
+/** The body of POST /api/events. */
+interface NewEventBody {
+  title: string;
+  host?: string;
+  source: { type: 'push' } | { url: string };
+  reconnectWindowSec?: number;
 }
 
 async function cmdRecord(args: string[]) {
@@ -114,7 +127,7 @@ async function cmdRecord(args: string[]) {
   const url = positionals[0];
   if (!url) fail('record needs a source URL (or "push"): replay record <url> --title "Title"');
   if (!values.title) fail('record needs --title "Title"');
-  const body: any = { title: values.title, host: values.host, source: url === 'push' ? { type: 'push' } : { url } };
+  const body: NewEventBody = { title: values.title, host: values.host, source: url === 'push' ? { type: 'push' } : { url } };
   if (values['reconnect-window'] !== undefined) {
     const n = Number(values['reconnect-window']);
     if (!Number.isInteger(n)) fail('--reconnect-window takes whole seconds, 0 to 1800');

@@ -25,12 +25,12 @@ export function stripInvalidChars(s: string): string {
 }
 
 /** Escapes text for HTML element content and (quoted) attribute values. */
-export function escapeHtml(value: unknown): string {
+export function escapeHtml(value: string | number | null | undefined): string {
   return stripInvalidChars(String(value ?? '')).replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
 }
 
 /** Escapes text for XML (RSS, SVG) element content and quoted attribute values. */
-export function escapeXml(value: unknown): string {
+export function escapeXml(value: string | number | null | undefined): string {
   return stripInvalidChars(String(value ?? '')).replace(/[&<>"']/g, (c) => (c === "'" ? '&apos;' : HTML_ESCAPES[c]));
 }
 

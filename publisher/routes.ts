@@ -26,7 +26,7 @@ const hlsJsFile = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js
 async function transcriptSegments(storage: Storage, eventId: string): Promise<ReplaySegment[] | undefined> {
   const key = keys.transcript(eventId, 'json');
   if (!(await storage.head(key))) return undefined;
-  const j = JSON.parse((await storage.get(key)).toString('utf8')) as { segments?: { startTime: number; endTime: number; body?: unknown; speaker?: string }[] };
+  const j = JSON.parse((await storage.get(key)).toString('utf8')) as { segments?: { startTime: number; endTime: number; body?: string; speaker?: string }[] };
   return (j.segments ?? []).map((s) => ({ startSec: s.startTime, endSec: s.endTime, text: String(s.body ?? ''), speaker: s.speaker }));
 }
 

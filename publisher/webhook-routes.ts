@@ -68,13 +68,14 @@ export function webhookRoutes(deps: WebhookRoutesDeps, requireAuth: RequestHandl
   r.use('/api/webhooks', requireAuth);
 
   r.post('/api/webhooks', express.json({ limit: '16kb' }), async (req, res) => {
-    const body = req.body;
+    const body: unknown = req.body;
     try {
       if (!body || typeof body !== 'object' || Array.isArray(body)) throw new FieldError('body', 'expected a JSON object body');
-      const events = parseEvents(body.events);
+      const fields = body as { url?: unknown; events?: unknown };
+      const events = parseEvents(fields.events);
       let url: string;
       try {
-        url = await validateWebhookUrl(body.url, deps.policy);
+        url = await validateWebhookUrl(fields.url, deps.policy);
       } catch (err) {
         if (err instanceof WebhookUrlError) throw new FieldError('url', err.message);
         throw err;

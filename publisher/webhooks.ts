@@ -138,15 +138,10 @@ export const WEBHOOK_USER_AGENT = 'replay-webhooks/1 (+https://www.standardwebho
 
 /** POSTs once; resolves with the status code as soon as the response head arrives (the body is never read). */
 function post(url: URL, body: string, headers: Record<string, string>, policy: AddressPolicy, timeoutMs: number): Promise<number> {
-  let connect: ReturnType<AddressPolicy['connectOptions']>;
-  try {
-    connect = policy.connectOptions(url);
-  } catch (err) {
-    return Promise.reject(err);
-  }
   return new Promise<number>((resolve, reject) => {
+    // A refused address throws here, which rejects the promise.
+    const connect = policy.connectOptions(url);
     const mod = url.protocol === 'https:' ? https : http;
-    let timer: NodeJS.Timeout | undefined;
     const req = mod.request(
       url,
       {
@@ -166,7 +161,7 @@ function post(url: URL, body: string, headers: Record<string, string>, policy: A
         res.destroy(); // the body is ignored; redirects are not followed
       },
     );
-    timer = setTimeout(() => req.destroy(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => req.destroy(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
     req.on('error', (err) => {
       clearTimeout(timer);
       reject(err);

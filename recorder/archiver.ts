@@ -40,7 +40,7 @@ export function spoolName(sessionNo: number, name: string): string {
 async function sha256File(file: string): Promise<{ sha256: string; bytes: number }> {
   const h = crypto.createHash('sha256');
   let bytes = 0;
-  for await (const part of fs.createReadStream(file)) {
+  for await (const part of fs.createReadStream(file) as AsyncIterable<Buffer>) {
     h.update(part);
     bytes += part.length;
   }
@@ -75,19 +75,21 @@ export class Archiver {
 
   /** Periodically hands archived-but-unqueued chunks to the queue (after a Redis outage or a crash). */
   startSweep(intervalMs = 2000): void {
+    // A sweep that fails (the catalog unreachable) is logged; the next one is scheduled all the same.
+    const sweep = () => void tick().catch((err: Error) => this.deps.log.warn('sweep failed', { err: err.message }));
     const tick = async () => {
       try {
         for (const c of await this.deps.capture.unqueuedChunks()) {
           if (this.closed || !(await this.enqueue(c))) break;
         }
       } finally {
-        if (!this.closed) this.sweepTimer = setTimeout(tick, intervalMs);
+        if (!this.closed) this.sweepTimer = setTimeout(sweep, intervalMs);
       }
     };
-    this.sweepTimer = setTimeout(tick, intervalMs);
+    this.sweepTimer = setTimeout(sweep, intervalMs);
   }
 
-  async close(): Promise<void> {
+  close(): void {
     this.closed = true;
     clearTimeout(this.sweepTimer);
   }

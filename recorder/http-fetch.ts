@@ -31,7 +31,7 @@ export type HttpResponse = http.IncomingMessage & { finalUrl: string };
 
 /** Opens a GET and resolves with the response once its status is 2xx. */
 export function openHttp(url: string, opts: FetchOptions): Promise<HttpResponse> {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve, reject: (err: Error) => void) => {
     let hops = 0;
     const go = (target: string) => {
       let u: URL;
@@ -47,7 +47,7 @@ export function openHttp(url: string, opts: FetchOptions): Promise<HttpResponse>
       try {
         connect = opts.policy.connectOptions(u);
       } catch (err) {
-        return reject(err);
+        return reject(err as Error); // a refused address
       }
       const mod = u.protocol === 'https:' ? https : http;
       const req = mod.get(u, {

@@ -201,7 +201,7 @@ export class Recorder {
   async close(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     await Promise.all([...this.recordings.values()].map((r) => r.suspend()));
-    await this.archiver.close();
+    this.archiver.close();
   }
 
   /** Takes a push event's lease here, asking its holder to hand it over and waiting a while for it. */

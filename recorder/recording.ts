@@ -149,7 +149,7 @@ export class Recording {
       // A pusher may reconnect until the window closes; before any audio it may take its time.
       const remaining = windowMs - (Date.now() - dropAt);
       const timer = this.isPush && this.hasAudio ? setTimeout(stop, Math.max(0, remaining)) : undefined;
-      let gotData = false;
+      let gotData: boolean;
       try {
         const feed = await this.source.connect(attempt.signal);
         clearTimeout(timer);
@@ -403,7 +403,7 @@ function waitDrain(stream: NodeJS.WritableStream, signal: AbortSignal, exited: P
 
 /** Kills an ffmpeg left running by a killed recorder (only if it is ours: ffmpeg writing into that spool dir). */
 async function killOrphan(pid: number, dir: string): Promise<void> {
-  let cmdline = '';
+  let cmdline: string;
   try {
     cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
   } catch {

@@ -65,13 +65,22 @@ export async function eventsJson(events: EventRow[], catalog: EventCatalog, exte
   });
 }
 
-function parseCreate(body: any, config: Config, policy: AddressPolicy, owner: string): NewEvent {
+/** The JSON body of POST /api/events as it arrives: every field is checked by parseCreate. */
+interface CreateEventBody {
+  title?: unknown;
+  host?: unknown;
+  source?: unknown;
+  reconnectWindowSec?: unknown;
+}
+
+function parseCreate(body: unknown, config: Config, policy: AddressPolicy, owner: string): NewEvent {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('body', 'body must be a JSON object');
-  const { title, host, source, reconnectWindowSec } = body;
+  const { title, host, source: rawSource, reconnectWindowSec } = body as CreateEventBody;
   if (typeof title !== 'string' || !title.trim()) throw badRequest('title', 'title is required (a non-empty string)');
   if (title.length > 300) throw badRequest('title', 'title is longer than 300 characters');
   if (host !== undefined && (typeof host !== 'string' || host.length > 120)) throw badRequest('host', 'host must be a string of at most 120 characters');
-  if (!source || typeof source !== 'object' || Array.isArray(source)) throw badRequest('source', 'source must be {url} or {type: "push"}');
+  if (!rawSource || typeof rawSource !== 'object' || Array.isArray(rawSource)) throw badRequest('source', 'source must be {url} or {type: "push"}');
+  const source = rawSource as { type?: unknown; url?: unknown };
   let spec: SourceSpec;
   if (source.type === 'push' && source.url === undefined) spec = { type: 'push' };
   else if (source.type === undefined || source.type === 'pull') {

@@ -127,7 +127,8 @@ class HttpPull implements PullSource {
   async connect(signal: AbortSignal): Promise<Feed> {
     if (this.hls) return this.hlsFeed(this.hls, signal);
     const res = await openHttp(this.url, { policy: this.opts.policy, signal });
-    const it = res[Symbol.asyncIterator]();
+    // No encoding is set on the response: its chunks are Buffers.
+    const it = (res as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
     const first = await it.next();
     const head: Buffer = first.done ? Buffer.alloc(0) : first.value;
     if (HlsReader.looksLikeHls(this.url, String(res.headers['content-type'] ?? ''), head)) {

@@ -11,7 +11,7 @@
 // The data dir holds the catalog (webhook secrets, full source URLs), the API
 // token, the spool and the private archive: it is made 0700, the catalog
 // 0600, and the process creates files 0600 from here on (umask 077).
-import Database from 'better-sqlite3';
+import { openSqlite } from './db/sqlite.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -42,7 +42,7 @@ export function lockDataDir(dataDir: string): DataDirLock {
   fs.chmodSync(dataDir, 0o700);
   const lockFile = path.join(dataDir, 'service.lock');
   const holderFile = path.join(dataDir, 'service.pid');
-  const db = new Database(lockFile, { timeout: 0 });
+  const db = openSqlite(lockFile, { timeout: 0 });
   try {
     db.pragma('locking_mode = EXCLUSIVE');
     db.exec('BEGIN EXCLUSIVE');

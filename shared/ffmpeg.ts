@@ -2,7 +2,7 @@
 // fluent-ffmpeg is archived upstream (see README); keeping it behind one file
 // means replacing it by a direct spawn touches nothing else.
 import ffmpegLib from 'fluent-ffmpeg';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 
 export interface FfmpegInput {
@@ -38,17 +38,20 @@ export class FfmpegError extends Error {
   }
 }
 
-function build(spec: FfmpegSpec) {
+/** fluent-ffmpeg keeps the spawned process in `ffmpegProc` while it runs; its typings do not declare it. */
+type FfmpegCommandWithProcess = ffmpegLib.FfmpegCommand & { ffmpegProc?: ChildProcess };
+
+function build(spec: FfmpegSpec): FfmpegCommandWithProcess {
   const cmd = ffmpegLib();
   // ffmpeg's global options may stand anywhere; placing them with the first
   // input keeps to fluent-ffmpeg's public API. -nostats leaves stderr to errors.
   const globals = ['-hide_banner', '-nostats', '-y', ...(spec.globalOptions ?? [])];
   spec.inputs.forEach((input, i) => {
-    cmd.input(input.src as any);
+    cmd.input(input.src);
     const opts = [...(i === 0 ? globals : []), ...(input.options ?? [])];
     if (opts.length) cmd.inputOptions(opts);
   });
-  cmd.output(spec.output as any).outputOptions(spec.outputOptions);
+  cmd.output(spec.output).outputOptions(spec.outputOptions);
   return cmd;
 }
 
@@ -68,9 +71,10 @@ export function startFfmpeg(spec: FfmpegSpec): RunningFfmpeg {
   let resolvePid!: (pid: number) => void;
   const pid = new Promise<number>((r) => (resolvePid = r));
   const done = new Promise<void>((resolve, reject) => {
-    cmd.on('start', () => resolvePid((cmd as any).ffmpegProc?.pid ?? -1));
+    cmd.on('start', () => resolvePid(cmd.ffmpegProc?.pid ?? -1));
     cmd.on('end', () => resolve());
-    cmd.on('error', (err: Error, _stdout: any, stderr: any) => {
+    // fluent-ffmpeg leaves out stdout and stderr on some errors (e.g. when ffmpeg did not start)
+    cmd.on('error', (err: Error, _stdout: string | null | undefined, stderr: string | null | undefined) => {
       resolvePid(-1);
       reject(new FfmpegError(`ffmpeg failed: ${lastLines(stderr) || err.message}`, stderr ?? ''));
     });
@@ -85,8 +89,14 @@ export async function runFfmpeg(spec: FfmpegSpec): Promise<void> {
   await startFfmpeg(spec).done;
 }
 
-function lastLines(s: string | undefined, n = 4): string {
+function lastLines(s: string | null | undefined, n = 4): string {
   return (s ?? '').trim().split('\n').slice(-n).join(' | ');
+}
+
+/** The parts of ffprobe's JSON (-of json) that probeAudio reads. */
+interface FfprobeAudioJson {
+  streams?: { codec_name: string; sample_rate?: string; channels?: number }[];
+  packets?: { pts_time?: string; duration_time?: string }[];
 }
 
 export interface AudioProbe {
@@ -103,7 +113,7 @@ export interface AudioProbe {
  * short by a crash: ffprobe reads every whole packet and stops at the tear.
  */
 export function probeAudio(file: string): Promise<AudioProbe> {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve, reject: (err: Error) => void) => {
     const p = spawn('ffprobe', [
       '-v', 'error', '-select_streams', 'a:0',
       '-show_entries', 'stream=codec_name,sample_rate,channels:packet=pts_time,duration_time',
@@ -116,10 +126,10 @@ export function probeAudio(file: string): Promise<AudioProbe> {
     p.on('error', reject);
     p.on('close', (code) => {
       try {
-        const j = JSON.parse(out || '{}');
+        const j = JSON.parse(out || '{}') as FfprobeAudioJson;
         const s = j.streams?.[0];
         if (!s) return reject(new FfmpegError(`no audio stream in ${file}${code ? `: ${lastLines(err)}` : ''}`, err));
-        const pk: { pts_time?: string; duration_time?: string }[] = j.packets ?? [];
+        const pk = j.packets ?? [];
         let first = Infinity;
         let last = -Infinity;
         for (const x of pk) {
@@ -137,7 +147,7 @@ export function probeAudio(file: string): Promise<AudioProbe> {
           durationSec: pk.length && Number.isFinite(first) ? last - first : 0,
         });
       } catch (e) {
-        reject(e);
+        reject(e as Error);
       }
     });
   });
@@ -221,7 +231,7 @@ export function ffmpegBuffers(args: string[], opts: PipeFfmpegOptions = {}): Pro
     }
     p.stdout!.on('data', (d: Buffer) => out.push(d));
     p.stderr!.on('data', (d: Buffer) => {
-      err += d;
+      err += d.toString();
       if (err.length > 65536) err = err.slice(-32768);
     });
     p.on('error', (e) => finish(e));
@@ -275,7 +285,7 @@ export async function decodeToPcm(input: string | Buffer | Buffer[], opts: Decod
     '-f', opts.format, '-c:a', opts.format === 'f32le' ? 'pcm_f32le' : 'pcm_s16le',
     'pipe:1',
   ];
-  const { stdout } = await ffmpegBuffers(args, { stdin: piped ? (input as Buffer | Buffer[]) : undefined, timeoutMs: opts.timeoutMs });
+  const { stdout } = await ffmpegBuffers(args, { stdin: piped ? input : undefined, timeoutMs: opts.timeoutMs });
   return stdout;
 }
 

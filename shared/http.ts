@@ -91,16 +91,25 @@ export function idleRequests(ms: number, except: RegExp): RequestHandler {
   };
 }
 
+/** What the error handler reads of whatever was thrown: body-parser's and http-errors' errors carry a status and a type. */
+interface ThrownFields {
+  status?: unknown;
+  statusCode?: unknown;
+  type?: unknown;
+  message?: unknown;
+}
+
 /** Express 5 forwards rejected promises here: answer JSON, never a stack trace. */
 export function errorHandler(log: Logger) {
-  return (err: any, req: Request, res: Response, _next: NextFunction) => {
-    let status = err instanceof HttpError ? err.status : Number(err?.status ?? err?.statusCode) || 500;
-    if (err?.type === 'entity.parse.failed') status = 400;
-    if (status >= 500) log.error('request failed', { method: req.method, path: req.path, err: err?.message });
+  return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const thrown = err as ThrownFields | null | undefined;
+    let status = err instanceof HttpError ? err.status : Number(thrown?.status ?? thrown?.statusCode) || 500;
+    if (thrown?.type === 'entity.parse.failed') status = 400;
+    if (status >= 500) log.error('request failed', { method: req.method, path: req.path, err: thrown?.message });
     if (res.headersSent) return res.end();
-    const body: Record<string, unknown> = { error: status >= 500 ? 'internal error' : err?.message ?? 'error' };
+    const body: Record<string, unknown> = { error: status >= 500 ? 'internal error' : thrown?.message ?? 'error' };
     if (err instanceof HttpError && err.field) body.field = err.field;
-    if (err?.type === 'entity.parse.failed') body.error = 'request body is not valid JSON';
+    if (thrown?.type === 'entity.parse.failed') body.error = 'request body is not valid JSON';
     res.status(status).json(body);
   };
 }

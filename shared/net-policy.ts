@@ -84,7 +84,7 @@ function ipv6Groups(ip: string): number[] {
   const [head, tail] = s.split('::');
   const h = head ? head.split(':') : [];
   const t = tail === undefined ? [] : tail ? tail.split(':') : [];
-  const fill = tail === undefined ? [] : new Array(8 - h.length - t.length).fill('0');
+  const fill = tail === undefined ? [] : new Array<string>(8 - h.length - t.length).fill('0');
   return [...h, ...fill, ...t].map((g) => parseInt(g, 16));
 }
 
@@ -227,7 +227,7 @@ export class AddressPolicy {
         callback(null, ok[0].address, ok[0].family);
       });
     };
-    return lookup as unknown as LookupFn;
+    return lookup;
   }
 
   /**
@@ -243,7 +243,7 @@ export class AddressPolicy {
     try {
       addresses = await dns.promises.lookup(url.hostname, { all: true });
     } catch (err) {
-      throw new Error(`host not found: ${host} (${(err as NodeJS.ErrnoException).code ?? 'lookup failed'})`);
+      throw new Error(`host not found: ${host} (${(err as NodeJS.ErrnoException).code ?? 'lookup failed'})`, { cause: err });
     }
     if (this.listed(url)) return addresses[0].address;
     const ok = addresses.filter((a) => !this.refusal(host, a.address));

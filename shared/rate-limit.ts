@@ -22,7 +22,7 @@ export function clientKey(ip: string | undefined): string {
   const [head, tail = ''] = ip.toLowerCase().split('::');
   const groups = head ? head.split(':') : [];
   const fill = ip.includes('::') ? Math.max(0, 8 - groups.length - (tail ? tail.split(':').length : 0)) : 0;
-  return [...groups, ...new Array(fill).fill('0'), ...(tail ? tail.split(':') : [])].slice(0, 4).join(':') + '::/64';
+  return [...groups, ...new Array<string>(fill).fill('0'), ...(tail ? tail.split(':') : [])].slice(0, 4).join(':') + '::/64';
 }
 
 export function publicReadLimit(opts: RateLimitOptions): RequestHandler {

@@ -65,11 +65,13 @@ export async function startEmbeddedRedis(dataDir: string, log: Logger): Promise<
   };
 }
 
-async function shutdownByPid(pidFile: string): Promise<void> {
+/** Stops a redis-server left running by a predecessor (signalled, not awaited): EmbeddedRedis.stop of a reused one. */
+function shutdownByPid(pidFile: string): Promise<void> {
   try {
     const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
     if (pid > 0) process.kill(pid, 'SIGTERM');
   } catch {
     /* already gone */
   }
+  return Promise.resolve();
 }

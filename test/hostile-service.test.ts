@@ -261,7 +261,7 @@ describe('one service per data dir', () => {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let err = '';
-      second.stderr!.on('data', (d) => (err += d));
+      second.stderr.on('data', (d) => (err += d));
       const code = await new Promise<number | null>((r) => second.on('exit', (c) => r(c)));
       expect(code).not.toBe(0);
       expect(err).toContain(`in use by replay process ${svc.proc.pid}`);
@@ -296,7 +296,7 @@ describe('idle and garbage clients', () => {
     garbage.write(Buffer.concat([Buffer.from('\x16\x03\x01GARBAGE \x00\xff\r\n'), crypto.randomBytes(4096), Buffer.from('\r\n\r\n')]));
     const answer = await new Promise<string>((resolve) => {
       let text = '';
-      garbage.on('data', (d) => (text += d));
+      garbage.on('data', (d) => (text += d.toString()));
       garbage.on('close', () => resolve(text));
       garbage.on('error', () => resolve(text));
     });
@@ -335,7 +335,7 @@ describe('headers and limits', () => {
     for (let i = 0; i < 8; i++) {
       const r = await rawGet(tight.url, '/feed.xml');
       statuses.push(r.status);
-      retryAfter ??= r.headers['retry-after'] as string | undefined;
+      retryAfter ??= r.headers['retry-after'];
     }
     expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
     expect(statuses.slice(5)).toContain(429);

@@ -31,7 +31,7 @@ const SOURCE_SEC = 120;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Hook { headers: http.IncomingHttpHeaders; body: string }
-let received: Hook[] = [];
+const received: Hook[] = [];
 let receiver: http.Server;
 let receiverUrl: string;
 let src: LiveSource & { dir: string };
@@ -87,7 +87,7 @@ function parseSrt(text: string) {
 /** Standard Webhooks, checked independently of the code under test. */
 function signatureValid(h: Hook, whsec: string): boolean {
   const key = Buffer.from(whsec.replace(/^whsec_/, ''), 'base64');
-  const expected = crypto.createHmac('sha256', key).update(`${h.headers['webhook-id']}.${h.headers['webhook-timestamp']}.${h.body}`).digest('base64');
+  const expected = crypto.createHmac('sha256', key).update(`${String(h.headers['webhook-id'])}.${String(h.headers['webhook-timestamp'])}.${h.body}`).digest('base64');
   return String(h.headers['webhook-signature']).split(' ').includes(`v1,${expected}`);
 }
 

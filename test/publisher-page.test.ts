@@ -1,3 +1,4 @@
+import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { renderReplayPage, replayPageCsp, type ReplayPageInput } from '../publisher/page.ts';
 
@@ -75,7 +76,7 @@ describe('renderReplayPage', () => {
     expect(html).toContain('<script nonce="abc123XYZ_-+/=">');
     expect(html).not.toMatch(/\son[a-z]+="/i); // no inline event handlers
     expect(html).not.toMatch(/\sstyle="/i); // no inline styles
-    expect(() => new Function(script(html))).not.toThrow(); // the script parses
+    expect(() => new vm.Script(script(html))).not.toThrow(); // the script parses (compiled, not run)
   });
 
   it('has Open Graph and Twitter player card tags', () => {

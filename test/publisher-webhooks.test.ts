@@ -249,10 +249,10 @@ describe('emit', () => {
         fail = v;
       },
       queue: {
-        async add(name: string, data: { deliveryId: string }, opts?: any) {
-          if (fail) throw new Error('redis away');
+        add(name: string, data: { deliveryId: string }, opts?: any) {
+          if (fail) return Promise.reject(new Error('redis away'));
           added.push({ name, data, opts });
-          return {} as any;
+          return Promise.resolve({} as any);
         },
       },
     };

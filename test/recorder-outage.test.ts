@@ -9,7 +9,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import { openSqlite } from '../shared/db/sqlite.ts';
 import { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
 import { redisConnection } from '../shared/queues.ts';
@@ -142,7 +142,7 @@ describe.concurrent('recorder outages: capture goes on into the spool, nothing i
 
     // The catalog agrees: no chunk is left "archived but not queued".
     await svc.stop();
-    const db = new Database(path.join(svc.dataDir, 'catalog.sqlite'), { readonly: true });
+    const db = openSqlite(path.join(svc.dataDir, 'catalog.sqlite'), { readonly: true });
     try {
       const states = db.prepare('SELECT state, count(*) AS n FROM chunks WHERE event_id = ? GROUP BY state').all(id);
       expect(states).toEqual([{ state: 'queued', n: chunks.length }]);
@@ -193,7 +193,7 @@ describe.concurrent('recorder outages: capture goes on into the spool, nothing i
     expect(chunks.length).toBeGreaterThan(atRestart.length + 1);
     // Every chunk is in the bucket, byte for byte; nothing else is.
     const storage = new S3Storage({ endpoint: s3.endpoint, region: 'us-east-1', bucket: s3.bucket, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true });
-    cleanup.push(async () => storage.client.destroy());
+    cleanup.push(() => Promise.resolve(storage.client.destroy()));
     for (const c of chunks) {
       const buf = await storage.get(c.key);
       expect(buf.length, c.key).toBe(c.bytes);

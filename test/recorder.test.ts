@@ -115,7 +115,7 @@ describe.concurrent('live capture', () => {
       new Promise<{ status: number }>((resolve, reject) => {
         const enc = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'sine=frequency=300:sample_rate=48000', '-t', String(seconds), '-c:a', 'aac', '-b:a', '64k', '-f', 'adts', 'pipe:1'], { stdio: ['ignore', 'pipe', 'ignore'] });
         fetch(body.ingest.url, { method: 'PUT', headers: { authorization: `Bearer ${key}` }, body: enc.stdout as any, duplex: 'half' } as any)
-          .then((res) => { enc.kill(); resolve({ status: res.status }); }, (err) => { enc.kill(); reject(err); });
+          .then((res) => { enc.kill(); resolve({ status: res.status }); }, (err: Error) => { enc.kill(); reject(err); });
       });
 
     expect((await push('sk_wrong', 3)).status).toBe(401);

@@ -30,7 +30,7 @@ server.run().then((a) => console.log(JSON.stringify({ port: a.port })));
 process.stdin.on('end', () => server.close().finally(() => process.exit(0))).resume();
 `;
 
-async function startS3rver(dir: string, bucket: string): Promise<{ port: number; stop(): Promise<void> }> {
+async function startS3rver(dir: string, bucket: string): Promise<{ port: number; stop: () => Promise<void> }> {
   const script = createRequire(import.meta.url).resolve('s3rver');
   const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', S3RVER_CHILD, script, dir, bucket], {
     stdio: ['pipe', 'pipe', 'inherit'],
@@ -87,8 +87,8 @@ interface Driver {
   close(): Promise<void>;
 }
 
-async function fsDriver(): Promise<Driver> {
-  return { name: 'fs', storage: new FsStorage(tmpDir('fs'), 'http://127.0.0.1:8080/files/'), close: async () => {} };
+function fsDriver(): Promise<Driver> {
+  return Promise.resolve({ name: 'fs', storage: new FsStorage(tmpDir('fs'), 'http://127.0.0.1:8080/files/'), close: async () => {} });
 }
 
 async function s3Driver(): Promise<Driver> {

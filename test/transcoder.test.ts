@@ -90,8 +90,9 @@ beforeAll(async () => {
     storage: flaky,
     config: loadConfig({ REPLAY_DATA_DIR: tmp }),
     log: createLogger('test'),
-    onPcmReady: async (j) => {
+    onPcmReady: (j) => {
       pcmJobs.push(j);
+      return Promise.resolve();
     },
   };
   await catalog.createEvent({ id: EVENT, slug: 'tx-test', title: 'Transcoder test', source: { type: 'push' }, streamKeyHash: null, reconnectWindowSec: 60 });

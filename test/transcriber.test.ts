@@ -22,6 +22,7 @@ import {
   promptFrom,
   stitchWindows,
   windowToTimeline,
+  type StitchState,
   type TimelineSegment,
   type TranscribedWindow,
 } from '../transcriber/stitch.ts';
@@ -709,7 +710,7 @@ describe.skipIf(!realModel || !espeak)('accuracy with WHISPER_MODEL', () => {
     while (pcm.length < 2 * SAMPLE_RATE * 40) pcm = Buffer.concat([pcm, Buffer.alloc(2 * SAMPLE_RATE)]);
     const { windows } = planWindows(pcm, { final: true, maxSec: 20, searchSec: 5 });
     expect(windows.length).toBeGreaterThan(1);
-    let st;
+    let st: StitchState | undefined;
     for (const w of windows) {
       const slice = slicePcm(pcm, w);
       if (isSilent(slice)) continue;

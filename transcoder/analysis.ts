@@ -90,7 +90,7 @@ export function mergePeaks(parts: PeaksPart[], totalSamples: number): PeaksJson 
       hi[px] = Math.max(hi[px], p.data[2 * i + 1]);
     }
   }
-  const data: number[] = new Array(2 * length);
+  const data: number[] = new Array<number>(2 * length);
   for (let px = 0; px < length; px++) {
     const empty = lo[px] > hi[px];
     data[2 * px] = empty ? 0 : lo[px];
@@ -154,7 +154,7 @@ export function loudnessOf(span: PcmSpan, start: number, end: number): LoudnessP
   const { pcm, pcmStart } = span;
   const cell = LOUDNESS_CELL;
   const firstCell = Math.floor(start / cell);
-  const sums: number[] = new Array(Math.ceil(end / cell) - firstCell).fill(0);
+  const sums: number[] = new Array<number>(Math.ceil(end / cell) - firstCell).fill(0);
   let x1 = 0, x2 = 0, y1 = 0, y2 = 0, z1 = 0, z2 = 0;
   const from = start - pcmStart;
   const to = end - pcmStart;

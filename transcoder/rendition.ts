@@ -102,7 +102,7 @@ export function withEventLock<T>(eventId: string, fn: () => Promise<T>): Promise
   const run = prev.then(fn, fn);
   const tail = run.catch(() => {});
   locks.set(eventId, tail);
-  tail.then(() => {
+  void tail.then(() => {
     if (locks.get(eventId) === tail) locks.delete(eventId);
   });
   return run;

@@ -158,10 +158,11 @@ export async function advanceTranscript(eventId: string, deps: TranscriberDeps, 
       complete = final && silence.final;
       continue;
     }
-    let { pcm, reachesFinal, endsAtSilence, nextPieceSec } = await contiguousPcm(eventId, covered, deps);
+    const contiguous = await contiguousPcm(eventId, covered, deps);
+    let { pcm, reachesFinal, endsAtSilence } = contiguous;
     // At the end, a hole nobody will fill (a transcoder failure, already on the event) is stepped over.
-    if (final && !reachesFinal && nextPieceSec !== undefined && pcm.length === 0) {
-      covered = nextPieceSec;
+    if (final && !reachesFinal && contiguous.nextPieceSec !== undefined && pcm.length === 0) {
+      covered = contiguous.nextPieceSec;
       ({ pcm, reachesFinal, endsAtSilence } = await contiguousPcm(eventId, covered, deps));
     }
     const plan = planWindows(pcm, { final: (final && reachesFinal) || endsAtSilence });

@@ -133,11 +133,12 @@ export async function readModelHeader(model: string): Promise<ModelHeader> {
   let fh: fsp.FileHandle;
   try {
     fh = await fsp.open(model, 'r');
-  } catch (e: any) {
-    if (e?.code === 'ENOENT' || e?.code === 'ENOTDIR') {
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') {
       throw new WhisperModelMissingError(`whisper model not found at ${model}: ${MODEL_HINT}`);
     }
-    throw new WhisperModelError(`cannot open whisper model ${model}: ${e?.message ?? e}`);
+    throw new WhisperModelError(`cannot open whisper model ${model}: ${err.message}`);
   }
   try {
     const st = await fh.stat();
@@ -169,8 +170,9 @@ export async function wavInfo(file: string): Promise<WavInfo> {
   let fh: fsp.FileHandle;
   try {
     fh = await fsp.open(file, 'r');
-  } catch (e: any) {
-    throw new WhisperInputError(`input ${file} cannot be read: ${e?.code ?? e?.message ?? e}`);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new WhisperInputError(`input ${file} cannot be read: ${err.code ?? err.message}`);
   }
   try {
     const size = (await fh.stat()).size;
@@ -283,7 +285,7 @@ function lastLines(s: string, n = 6): string {
  * Parses whisper.cpp's JSON, repairing what its writer gets wrong: raw control
  * characters inside strings, and nan/inf numbers. Throws WhisperOutputError.
  */
-export function parseWhisperJson(raw: string): any {
+export function parseWhisperJson(raw: string): unknown {
   try {
     return JSON.parse(raw);
   } catch {
@@ -325,9 +327,33 @@ export function parseWhisperJson(raw: string): any {
   flushBare();
   try {
     return JSON.parse(out);
-  } catch (e: any) {
-    throw new WhisperOutputError(`whisper.cpp wrote unparsable JSON: ${e?.message ?? e}`);
+  } catch (e) {
+    throw new WhisperOutputError(`whisper.cpp wrote unparsable JSON: ${(e as SyntaxError).message}`);
   }
+}
+
+/** whisper.cpp's JSON as segmentsFromWhisperJson reads it: nothing in it is trusted, every field is checked before use. */
+interface WhisperJson {
+  model?: { multilingual?: unknown } | null;
+  transcription?: (WhisperJsonSegment | null)[];
+}
+
+interface WhisperJsonSegment {
+  offsets?: WhisperJsonOffsets | null;
+  text?: unknown;
+  tokens?: (WhisperJsonToken | null)[];
+}
+
+interface WhisperJsonToken {
+  id?: unknown;
+  text?: unknown;
+  offsets?: WhisperJsonOffsets | null;
+}
+
+/** Milliseconds from the start of the input. */
+interface WhisperJsonOffsets {
+  from?: unknown;
+  to?: unknown;
 }
 
 /** whisper.cpp ignores inputs shorter than 1 s; shorter ones are padded to this. */
@@ -341,8 +367,9 @@ const round3 = (x: number) => Math.round(x * 1000) / 1000;
  * 30 s padding) are dropped. Words come from token timestamps (-ojf), special
  * tokens (id >= end-of-text) left out.
  */
-export function segmentsFromWhisperJson(json: any, durationSec: number, opts: { words?: boolean } = {}): WhisperSegment[] {
-  const list = json?.transcription;
+export function segmentsFromWhisperJson(json: unknown, durationSec: number, opts: { words?: boolean } = {}): WhisperSegment[] {
+  const doc = json as WhisperJson | null | undefined;
+  const list = doc?.transcription;
   if (!Array.isArray(list)) throw new WhisperOutputError('whisper.cpp JSON has no "transcription" array');
   const dur = Number.isFinite(durationSec) && durationSec > 0 ? durationSec : Infinity;
   const clamp = (ms: unknown): number => {
@@ -350,7 +377,7 @@ export function segmentsFromWhisperJson(json: any, durationSec: number, opts: { 
     if (!Number.isFinite(s)) return NaN;
     return round3(Math.min(Math.max(s, 0), dur));
   };
-  const eot = json?.model?.multilingual ? 50257 : 50256;
+  const eot = doc?.model?.multilingual ? 50257 : 50256;
   const out: WhisperSegment[] = [];
   for (const seg of list) {
     const startSec = clamp(seg?.offsets?.from);

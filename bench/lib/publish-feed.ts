@@ -35,7 +35,7 @@ export class AdtsPacer extends Transform {
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     if (!this.startedAt) this.startedAt = performance.now();
-    let buf = this.carry.length ? Buffer.concat([this.carry, chunk]) : chunk;
+    const buf = this.carry.length ? Buffer.concat([this.carry, chunk]) : chunk;
     let off = 0;
     while (buf.length - off >= 7) {
       if (buf[off] !== 0xff || (buf[off + 1] & 0xf6) !== 0xf0) {

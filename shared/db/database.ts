@@ -2,11 +2,11 @@
 // machines), SQLite in the data dir otherwise (one machine, no set-up). Both
 // are reached through Kysely, one typed query builder, so every query is
 // written once for both. Each stage types the handle with its own tables.
-import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, sql, SqliteDialect, type LogConfig } from 'kysely';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
+import { openSqlite } from './sqlite.ts';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -72,7 +72,7 @@ export function openDatabase(opts: DatabaseOptions): Db {
   }
   const file = opts.sqliteFile ?? ':memory:';
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
-  const sqlite = new Database(file);
+  const sqlite = openSqlite(file);
   sqlite.pragma('journal_mode = WAL');
   // FULL: a commit is on disk when it returns, so a spool file may be deleted once the commit recording its chunk returned (power loss included).
   sqlite.pragma('synchronous = FULL');

@@ -121,7 +121,7 @@ export class S3Storage implements Storage {
     } catch (err) {
       if (isNotFound(err)) throw new NotFoundError(key);
       if ((err as Error)?.name === 'InvalidRange' || status(err) === 416) {
-        throw new RangeError(`range ${range?.start}-${range?.end ?? ''} not satisfiable for ${key}`);
+        throw new RangeError(`range ${range?.start}-${range?.end ?? ''} not satisfiable for ${key}`, { cause: err });
       }
       throw err;
     }

@@ -137,7 +137,7 @@ export function serveFsStorage(storage: FsStorage): express.Router {
     }
     pipeline(obj.stream(range), res, (err) => {
       // A listener closing the connection mid-file is routine, not worth a warning.
-      if (err && (err as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') {
+      if (err && err.code !== 'ERR_STREAM_PREMATURE_CLOSE') {
         logger.warn('serving file failed', { key, err });
       }
     });

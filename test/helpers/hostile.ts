@@ -113,7 +113,7 @@ export function pusher(ingestUrl: string, key: string): Pusher {
         const enc = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'sine=frequency=330:sample_rate=48000', '-t', String(seconds), '-c:a', 'aac', '-b:a', '64k', '-f', 'adts', 'pipe:1'], {
           stdio: ['ignore', 'pipe', 'ignore'],
         });
-        enc.stdout!.pipe(body, { end: !opts.keepOpen });
+        enc.stdout.pipe(body, { end: !opts.keepOpen });
         enc.on('exit', () => resolve());
       });
     },

@@ -98,7 +98,7 @@ export async function liveHttpStream(opts: { durationSec: number; freq?: number 
   let frames = 0;
   let framesAtFirstListener: number | undefined;
   let pending = Buffer.alloc(0);
-  enc.stdout!.on('data', (d: Buffer) => {
+  enc.stdout.on('data', (d: Buffer) => {
     // Forward whole ADTS frames only, so a listener joining mid-stream starts on a frame boundary.
     pending = Buffer.concat([pending, d]);
     let off = 0;

@@ -56,10 +56,10 @@ export async function s3rverProcess(bucket = 'replay-outage', more: string[] = [
         stdio: ['pipe', 'pipe', 'pipe'],
       });
       let err = '';
-      p.stderr!.on('data', (d) => (err += d));
+      p.stderr.on('data', (d) => (err += d));
       await new Promise<void>((resolve, reject) => {
         let out = '';
-        p.stdout!.on('data', (c: Buffer) => {
+        p.stdout.on('data', (c: Buffer) => {
           out += c.toString();
           if (out.includes('\n')) resolve();
         });
