@@ -85,7 +85,9 @@ function machine() {
   const mhz = /^cpu MHz\s*:\s*([\d.]+)/m.exec(cpuinfo)?.[1];
   const ffmpeg = (() => {
     try {
-      return execFileSync('ffmpeg', ['-version'], { encoding: 'utf8' }).split('\n')[0].replace(/ Copyright.*/, '');
+      return execFileSync('ffmpeg', ['-version'], { encoding: 'utf8' })
+        .split('\n')[0]
+        .replace(/ Copyright.*/, '');
     } catch {
       return 'ffmpeg ?';
     }
@@ -317,23 +319,39 @@ async function trial(n: number, seconds: number): Promise<TrialResult> {
     const files = o.segmentFiles();
     const expectedSec = await concatDuration(files);
 
-    const events: EventResult[] = await pool(created.map((id, i) => ({ id, i })), 4, async ({ id, i }) => {
-      if (!id) return { i, id: '', status: 'not created', endReason: null, capturedSec: 0, timelineSec: 0, lostSec: expectedSec, gaps: 0, chunks: 0, endLagSec: null };
-      const ev = (await s.api('GET', `/api/events/${id}`)).body;
-      return {
-        i,
-        id,
-        status: ev.status,
-        endReason: ev.endReason,
-        capturedSec: ev.capturedSec,
-        timelineSec: ev.timelineSec,
-        lostSec: expectedSec - ev.capturedSec,
-        gaps: ev.gaps.length,
-        chunks: ev.chunks,
-        endLagSec: ev.endedAt ? (Date.parse(ev.endedAt) - encEndWall) / 1000 : null,
-        ...(ev.error ? { error: ev.error } : {}),
-      };
-    });
+    const events: EventResult[] = await pool(
+      created.map((id, i) => ({ id, i })),
+      4,
+      async ({ id, i }) => {
+        if (!id)
+          return {
+            i,
+            id: '',
+            status: 'not created',
+            endReason: null,
+            capturedSec: 0,
+            timelineSec: 0,
+            lostSec: expectedSec,
+            gaps: 0,
+            chunks: 0,
+            endLagSec: null,
+          };
+        const ev = (await s.api('GET', `/api/events/${id}`)).body;
+        return {
+          i,
+          id,
+          status: ev.status,
+          endReason: ev.endReason,
+          capturedSec: ev.capturedSec,
+          timelineSec: ev.timelineSec,
+          lostSec: expectedSec - ev.capturedSec,
+          gaps: ev.gaps.length,
+          chunks: ev.chunks,
+          endLagSec: ev.endedAt ? (Date.parse(ev.endedAt) - encEndWall) / 1000 : null,
+          ...(ev.error ? { error: ev.error } : {}),
+        };
+      },
+    );
 
     // ---- figures
     const all = sampler.samples;
@@ -363,7 +381,15 @@ async function trial(n: number, seconds: number): Promise<TrialResult> {
       const d = (k: string) => (b.extras[k] ?? 0) - (a.extras[k] ?? 0);
       // Everything else the machine ran meanwhile (other jobs on the host), in % of one core.
       const othersPct = (busyPct / 100) * os.availableParallelism() * 100 - ((b.cpuSec - a.cpuSec + d('encoderCpuSec') + d('benchCpuSec')) / sec) * 100;
-      return { sec, cpu: b.cpuSec - a.cpuSec, busyPct, byClass, othersPct, encoderPct: (d('encoderCpuSec') / sec) * 100, benchPct: (d('benchCpuSec') / sec) * 100 };
+      return {
+        sec,
+        cpu: b.cpuSec - a.cpuSec,
+        busyPct,
+        byClass,
+        othersPct,
+        encoderPct: (d('encoderCpuSec') / sec) * 100,
+        benchPct: (d('benchCpuSec') / sec) * 100,
+      };
     };
     const startup = span(tCreate0, tCreate1 + 10_000);
     const whole = span(tCreate0, tEnd);
@@ -391,7 +417,17 @@ async function trial(n: number, seconds: number): Promise<TrialResult> {
     const lags = events.map((e) => e.endLagSec).filter((x): x is number => x !== null);
     const out = s.output();
     const warnLines = out.split('\n').filter((l) => / (WARN|ERROR) /.test(l));
-    const distinct = [...new Set(warnLines.map((l) => l.replace(/^\S+ /, '').replace(/ev_[0-9a-f]{16}/g, 'ev_…').replace(/\d+(\.\d+)?/g, '#').slice(0, 200)))];
+    const distinct = [
+      ...new Set(
+        warnLines.map((l) =>
+          l
+            .replace(/^\S+ /, '')
+            .replace(/ev_[0-9a-f]{16}/g, 'ev_…')
+            .replace(/\d+(\.\d+)?/g, '#')
+            .slice(0, 200),
+        ),
+      ),
+    ];
     const st = o.stats;
     const pass = createFailures === 0 && over.length === 0 && events.length === n && concurrent;
     const result: TrialResult = {
@@ -428,7 +464,9 @@ async function trial(n: number, seconds: number): Promise<TrialResult> {
       encoderPct: steadySpan.encoderPct,
       benchPct: steadySpan.benchPct,
       steadyByClass: steadySpan.byClass,
-      exampleCmd: Object.fromEntries([...sampler.exampleCmd].filter(([c]) => !['node (replay)', 'redis-server', 'ffmpeg segmenter', 'child (before exec)'].includes(c))),
+      exampleCmd: Object.fromEntries(
+        [...sampler.exampleCmd].filter(([c]) => !['node (replay)', 'redis-server', 'ffmpeg segmenter', 'child (before exec)'].includes(c)),
+      ),
       startupCpuSec: startup.cpu,
       startupSec: startup.sec,
       baselineRssMB: baselineRss / MB,
@@ -460,7 +498,10 @@ async function trial(n: number, seconds: number): Promise<TrialResult> {
       },
     };
     log(result.verdict);
-    for (const e of over.slice(0, 10)) log(`  event ${e.i} ${e.id}: ${e.status} (${e.endReason}) captured ${e.capturedSec} s of ${expectedSec.toFixed(3)} s, ${e.gaps} gap(s)${e.error ? `, ${e.error}` : ''}`);
+    for (const e of over.slice(0, 10))
+      log(
+        `  event ${e.i} ${e.id}: ${e.status} (${e.endReason}) captured ${e.capturedSec} s of ${expectedSec.toFixed(3)} s, ${e.gaps} gap(s)${e.error ? `, ${e.error}` : ''}`,
+      );
     return result;
   } finally {
     await close();
@@ -498,7 +539,9 @@ function report(m: ReturnType<typeof machine>, results: TrialResult[]): string {
     row('CPU, startup burst: first create → 10 s after the last (CPU-s)', (r) => `${f1(r.startupCpuSec)} in ${f1(r.startupSec)} s`),
     row('Creating N events: total s, POST latency mean / max (ms)', (r) => `${f1(r.createSec)} s, ${Math.round(r.createMeanMs)} / ${r.createMaxMs}`),
     row('API errors while creating (retried after checking)', (r) => `${r.createRetries}${r.createFailures ? `, ${r.createFailures} not created` : ''}`),
-    row('Time until all N segmenter ffmpegs run (s after first create)', (r) => (r.startup.allSegmentersSec === null ? `never (at most ${r.peakSegmenters} at once)` : f1(r.startup.allSegmentersSec))),
+    row('Time until all N segmenter ffmpegs run (s after first create)', (r) =>
+      r.startup.allSegmentersSec === null ? `never (at most ${r.peakSegmenters} at once)` : f1(r.startup.allSegmentersSec),
+    ),
     row(`Machine busy, all ${m.nproc} cores, steady state (%)`, (r) => f1(r.machineBusyPct)),
     row('…of which not this benchmark (other jobs, % of one core)', (r) => f1(Math.max(0, r.othersPct))),
     row('RSS total, idle service (MB)', (r) => f1(r.baselineRssMB)),
@@ -518,14 +561,32 @@ function report(m: ReturnType<typeof machine>, results: TrialResult[]): string {
   lines.push('```', '', '<details><summary>Details</summary>', '');
   for (const r of results) {
     lines.push(`N = ${r.n}:`);
-    lines.push(`- ${r.n - r.createFailures} events created in ${f1(r.createSec)} s; source ${r.segments} segments; origin served ${r.origin.playlistGetsMin}–${r.origin.playlistGetsMax} playlist and ${r.origin.segmentGetsMin}–${r.origin.segmentGetsMax} segment GETs per URL (${r.origin.notFound} 404s)`);
-    lines.push(`- steady-state CPU by process (% of one core): ${Object.entries(r.steadyByClass).map(([c, v]) => `${v.count} × ${c} ${f1(v.cpuPct)}`).join(', ')}; source encoder ${f1(r.encoderPct)}, benchmark + origin ${f1(r.benchPct)}`);
-    lines.push(`- at peak RSS: ${Object.entries(r.byClassPeak).map(([c, v]) => `${v.count} × ${c} ${f1(v.rssMB)} MB`).join(', ')}`);
-    lines.push(`- segmenters running t s after the first create: ${r.startup.segmentersAt.map(([t, k]) => `${t} s: ${k}`).join(', ')}; at most ${r.startup.peakCapabilityProbes} fluent-ffmpeg capability probes (\`ffmpeg -formats\` / \`-encoders\`) at once`);
-    lines.push(`- distinct processes seen in the tree: ${Object.entries(r.seenByClass).map(([c, k]) => `${c} ${k}`).join(', ')}`);
+    lines.push(
+      `- ${r.n - r.createFailures} events created in ${f1(r.createSec)} s; source ${r.segments} segments; origin served ${r.origin.playlistGetsMin}–${r.origin.playlistGetsMax} playlist and ${r.origin.segmentGetsMin}–${r.origin.segmentGetsMax} segment GETs per URL (${r.origin.notFound} 404s)`,
+    );
+    lines.push(
+      `- steady-state CPU by process (% of one core): ${Object.entries(r.steadyByClass)
+        .map(([c, v]) => `${v.count} × ${c} ${f1(v.cpuPct)}`)
+        .join(', ')}; source encoder ${f1(r.encoderPct)}, benchmark + origin ${f1(r.benchPct)}`,
+    );
+    lines.push(
+      `- at peak RSS: ${Object.entries(r.byClassPeak)
+        .map(([c, v]) => `${v.count} × ${c} ${f1(v.rssMB)} MB`)
+        .join(', ')}`,
+    );
+    lines.push(
+      `- segmenters running t s after the first create: ${r.startup.segmentersAt.map(([t, k]) => `${t} s: ${k}`).join(', ')}; at most ${r.startup.peakCapabilityProbes} fluent-ffmpeg capability probes (\`ffmpeg -formats\` / \`-encoders\`) at once`,
+    );
+    lines.push(
+      `- distinct processes seen in the tree: ${Object.entries(r.seenByClass)
+        .map(([c, k]) => `${c} ${k}`)
+        .join(', ')}`,
+    );
     for (const [c, cmd] of Object.entries(r.exampleCmd)) lines.push(`- e.g. ${c}: \`${cmd}\``);
     lines.push(`- not measured: source encoder ${f1(r.encoderCpuSec)} CPU-s, benchmark + origin ${f1(r.benchCpuSec)} CPU-s`);
-    lines.push(`- service warnings/errors: ${r.serviceWarnings.count}${r.serviceWarnings.samples.length ? ` (e.g. ${r.serviceWarnings.samples.map((x) => '`' + x + '`').join('; ')})` : ''}`);
+    lines.push(
+      `- service warnings/errors: ${r.serviceWarnings.count}${r.serviceWarnings.samples.length ? ` (e.g. ${r.serviceWarnings.samples.map((x) => '`' + x + '`').join('; ')})` : ''}`,
+    );
   }
   lines.push('', '</details>');
   return lines.join('\n');

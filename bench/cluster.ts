@@ -42,11 +42,33 @@ const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOStri
 
 /** The conversation every event is fed: espeak-ng speech as 64 kb/s AAC in ADTS. */
 function speech(dir: string): Buffer {
-  const text = Array(40).fill('We are recording this conversation live. Every window of it is transcribed while it is still going on, on as many machines as it takes.').join(' ');
+  const text = Array(40)
+    .fill('We are recording this conversation live. Every window of it is transcribed while it is still going on, on as many machines as it takes.')
+    .join(' ');
   const wav = path.join(dir, 'speech.wav');
   execFileSync('espeak-ng', ['-s', '165', '-w', wav, text]);
   const aac = path.join(dir, 'speech.aac');
-  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', wav, '-t', String(SECONDS), '-ar', '48000', '-ac', '1', '-c:a', 'aac', '-b:a', '64k', '-f', 'adts', aac]);
+  execFileSync('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-i',
+    wav,
+    '-t',
+    String(SECONDS),
+    '-ar',
+    '48000',
+    '-ac',
+    '1',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '64k',
+    '-f',
+    'adts',
+    aac,
+  ]);
   return fs.readFileSync(aac);
 }
 
@@ -69,7 +91,14 @@ interface Trial {
 
 async function trial(workers: number, model: string, audio: Buffer, tmp: string): Promise<Trial> {
   const [redis, s3, pg] = await Promise.all([tcpRedis(), s3rverProcess(`bench-cluster-${workers}`), freshPostgres()]);
-  const env = { ...s3.env, S3_PUBLIC_BASE_URL: `${s3.endpoint}/${s3.bucket}`, DATABASE_URL: pg.url, REDIS_URL: redis.url, WHISPER_MODEL: model, LOG_LEVEL: 'warn' };
+  const env = {
+    ...s3.env,
+    S3_PUBLIC_BASE_URL: `${s3.endpoint}/${s3.bucket}`,
+    DATABASE_URL: pg.url,
+    REDIS_URL: redis.url,
+    WHISPER_MODEL: model,
+    LOG_LEVEL: 'warn',
+  };
   const procs: RunningService[] = [];
   try {
     const api = await startService({ dataDir: fs.mkdtempSync(path.join(tmp, 'api-')), env: { ...env, REPLAY_ROLES: 'api,recorder' } });
@@ -92,7 +121,15 @@ async function trial(workers: number, model: string, audio: Buffer, tmp: string)
       }),
     );
     log(`${workers} worker(s): ${EVENTS} events fed and ended; transcribing`);
-    const done = await Promise.all(ids.map((id) => api.waitFor(id, (e) => e.status === 'failed' || (e.status === 'published' && ['complete', 'failed', 'unavailable'].includes(e.transcript.status)), 1_800_000)));
+    const done = await Promise.all(
+      ids.map((id) =>
+        api.waitFor(
+          id,
+          (e) => e.status === 'failed' || (e.status === 'published' && ['complete', 'failed', 'unavailable'].includes(e.transcript.status)),
+          1_800_000,
+        ),
+      ),
+    );
     const wallSec = (Date.now() - t0) / 1000;
     const workerCpuSec = workerProcs.reduce((s, p, i) => s + treeCpu(p.proc.pid!) - cpu0[i], 0);
     const transcribedSec = done.reduce((s, e) => s + Number(e.transcribedSec), 0);
@@ -132,7 +169,8 @@ try {
   for (const w of workerCounts) results.push(await trial(w, model, audio, tmp));
   console.log(JSON.stringify({ machine: { cores: os.availableParallelism(), node: process.version }, model: path.basename(model), results }, null, 2));
   console.log('\nworkers | transcribed s | wall s | worker CPU s | transcribed s per CPU s | per wall s');
-  for (const r of results) console.log(`${r.workers} | ${r.transcribedSec} | ${r.wallSec} | ${r.workerCpuSec} | ${r.transcribedSecPerCpuSec} | ${r.transcribedSecPerWallSec}`);
+  for (const r of results)
+    console.log(`${r.workers} | ${r.transcribedSec} | ${r.wallSec} | ${r.workerCpuSec} | ${r.transcribedSecPerCpuSec} | ${r.transcribedSecPerWallSec}`);
   if (args.json) fs.writeFileSync(args.json, JSON.stringify(results, null, 2));
 } finally {
   fs.rmSync(tmp, { recursive: true, force: true });

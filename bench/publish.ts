@@ -86,20 +86,34 @@ function machine() {
   const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
   const version = (cmd: string) => {
     try {
-      return execFileSync(cmd, ['-version'], { encoding: 'utf8' }).split('\n')[0].replace(/ Copyright.*/, '');
+      return execFileSync(cmd, ['-version'], { encoding: 'utf8' })
+        .split('\n')[0]
+        .replace(/ Copyright.*/, '');
     } catch {
       return `${cmd} ?`;
     }
   };
-  return { nproc: os.availableParallelism(), cpuModel: model, ramGiB: os.totalmem() / 1024 ** 3, kernel: os.release(), node: process.version, ffmpeg: version('ffmpeg') };
+  return {
+    nproc: os.availableParallelism(),
+    cpuModel: model,
+    ramGiB: os.totalmem() / 1024 ** 3,
+    kernel: os.release(),
+    node: process.version,
+    ffmpeg: version('ffmpeg'),
+  };
 }
 
 /** The commit the service runs from, and whether its source files differ from it (other work in the tree). */
 function codeState(): string {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'cli', 'recorder', 'transcoder', 'transcriber', 'publisher', 'shared', 'bin'], { cwd: ROOT, encoding: 'utf8' })
-      .split('\n').filter(Boolean).map((l) => l.slice(3));
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'cli', 'recorder', 'transcoder', 'transcriber', 'publisher', 'shared', 'bin'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    })
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.slice(3));
     return `${head}${dirty.length ? ` + uncommitted changes in ${dirty.join(', ')}` : ''}`;
   } catch {
     return 'unknown';
@@ -108,7 +122,12 @@ function codeState(): string {
 
 // ---- CPU: the whole machine vs the service's process tree (others share this machine)
 
-interface CpuSnap { wall: number; busy: number; total: number; svcSec: number }
+interface CpuSnap {
+  wall: number;
+  busy: number;
+  total: number;
+  svcSec: number;
+}
 let serviceRoot = 0;
 function cpuSnap(): CpuSnap {
   const t = machineTicks();
@@ -122,11 +141,17 @@ function cores(a: CpuSnap, b: CpuSnap) {
   const service = (b.svcSec - a.svcSec) / ((b.wall - a.wall) / 1000);
   return { machine, service, other: Math.max(0, machine - service) };
 }
-const fmtCores = (c: ReturnType<typeof cores>) => `machine ${c.machine.toFixed(2)}, service ${c.service.toFixed(2)}, rest ${c.other.toFixed(2)} of ${os.availableParallelism()} cores`;
+const fmtCores = (c: ReturnType<typeof cores>) =>
+  `machine ${c.machine.toFixed(2)}, service ${c.service.toFixed(2)}, rest ${c.other.toFixed(2)} of ${os.availableParallelism()} cores`;
 
 // ---- webhook receiver
 
-interface Hook { at: number; type: string; id?: string; data: any }
+interface Hook {
+  at: number;
+  type: string;
+  id?: string;
+  data: any;
+}
 const hooks: Hook[] = [];
 const receiver = http.createServer((req, res) => {
   let body = '';
@@ -196,7 +221,11 @@ async function until<T>(from: number, probe: () => Promise<T | undefined>, deadl
 async function runEvent(svc: RunningService, minutes: number, tmp: string): Promise<EventResult> {
   const durationSec = Math.round(minutes * 60);
   const problems: string[] = [];
-  const created = await svc.api('POST', '/api/events', { title: `bench:publish ${minutes} min`, source: { type: 'push' }, reconnectWindowSec: RECONNECT_WINDOW_SEC });
+  const created = await svc.api('POST', '/api/events', {
+    title: `bench:publish ${minutes} min`,
+    source: { type: 'push' },
+    reconnectWindowSec: RECONNECT_WINDOW_SEC,
+  });
   if (created.status !== 201) throw new Error(`POST /api/events: ${created.status} ${JSON.stringify(created.body)}`);
   const ev = created.body;
   const id: string = ev.id;
@@ -211,7 +240,12 @@ async function runEvent(svc: RunningService, minutes: number, tmp: string): Prom
   enc.stderr!.on('data', (d) => (encErr += d));
   const pacer = new AdtsPacer(SPEED);
   enc.stdout!.pipe(pacer);
-  const pushed = fetch(ev.ingest.url, { method: 'PUT', headers: { authorization: `Bearer ${ev.ingest.key}` }, body: pacer as any, duplex: 'half' } as RequestInit);
+  const pushed = fetch(ev.ingest.url, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${ev.ingest.key}` },
+    body: pacer as any,
+    duplex: 'half',
+  } as RequestInit);
   const lag = { transcodeSec: 0, transcribeSec: 0 };
   let feeding = true;
   let tailHeldSince = 0;
@@ -234,13 +268,17 @@ async function runEvent(svc: RunningService, minutes: number, tmp: string): Prom
         const level = tc <= TAIL_TRANSCODE_LAG_SEC && tr <= TAIL_TRANSCRIBE_LAG_SEC;
         if (level || Date.now() - tailHeldSince > TAIL_HOLD_MAX_SEC * 1000) {
           tailReleased = true;
-          log(`${minutes} min: ${level ? 'pipeline level with the capture' : `tail hold gave up after ${TAIL_HOLD_MAX_SEC} s`} (transcode lag ${tc.toFixed(1)} s, transcribe lag ${tr.toFixed(1)} s): sending the last ${(durationSec - pacer.audioSec).toFixed(1)} s`);
+          log(
+            `${minutes} min: ${level ? 'pipeline level with the capture' : `tail hold gave up after ${TAIL_HOLD_MAX_SEC} s`} (transcode lag ${tc.toFixed(1)} s, transcribe lag ${tr.toFixed(1)} s): sending the last ${(durationSec - pacer.audioSec).toFixed(1)} s`,
+          );
         }
         pacer.hold = !tailReleased;
       } else pacer.hold = !tailReleased && (tc > HOLD_TRANSCODE_LAG_SEC || tr > HOLD_TRANSCRIBE_LAG_SEC);
       if (Date.now() - last >= 15_000) {
         last = Date.now();
-        log(`${minutes} min: fed ${pacer.audioSec.toFixed(0)}/${durationSec} s (${pacer.achievedSpeed.toFixed(1)}x, held ${(pacer.heldMs / 1000).toFixed(0)} s) | captured ${cur.capturedSec.toFixed(1)} | transcoded ${(cur.transcodedSec ?? 0).toFixed(1)} | transcribed ${(cur.transcribedSec ?? 0).toFixed(1)} | ${cur.status}`);
+        log(
+          `${minutes} min: fed ${pacer.audioSec.toFixed(0)}/${durationSec} s (${pacer.achievedSpeed.toFixed(1)}x, held ${(pacer.heldMs / 1000).toFixed(0)} s) | captured ${cur.capturedSec.toFixed(1)} | transcoded ${(cur.transcodedSec ?? 0).toFixed(1)} | transcribed ${(cur.transcribedSec ?? 0).toFixed(1)} | ${cur.status}`,
+        );
       }
     }
   })();
@@ -258,7 +296,9 @@ async function runEvent(svc: RunningService, minutes: number, tmp: string): Prom
   const speed = pacer.achievedSpeed;
   const feedWallSec = (pacer.finishedAt - pacer.startedAt) / 1000;
   const heldSec = pacer.heldMs / 1000;
-  log(`${minutes} min: pushed ${fedSec.toFixed(3)} s (${pacer.frames} ADTS frames, ${(pacer.bytes / 1e6).toFixed(1)} MB) in ${feedWallSec.toFixed(1)} s = ${speed.toFixed(1)}x real time (held ${heldSec.toFixed(0)} s for the pipeline); max lag while fed: transcode ${lag.transcodeSec.toFixed(1)} s, transcribe ${lag.transcribeSec.toFixed(1)} s`);
+  log(
+    `${minutes} min: pushed ${fedSec.toFixed(3)} s (${pacer.frames} ADTS frames, ${(pacer.bytes / 1e6).toFixed(1)} MB) in ${feedWallSec.toFixed(1)} s = ${speed.toFixed(1)}x real time (held ${heldSec.toFixed(0)} s for the pipeline); max lag while fed: transcode ${lag.transcodeSec.toFixed(1)} s, transcribe ${lag.transcribeSec.toFixed(1)} s`,
+  );
 
   // ---- wait for the pipeline to catch up. The push has ended, so the reconnect
   // window is running: past CATCH_UP_DEADLINE_SEC the end is signalled anyway (and the shortfall reported).
@@ -290,16 +330,23 @@ async function runEvent(svc: RunningService, minutes: number, tmp: string): Prom
       break;
     }
     if (now - pushEnd > CATCH_UP_DEADLINE_SEC * 1000) {
-      problems.push(`pipeline not caught up ${CATCH_UP_DEADLINE_SEC} s after the push ended (captured ${captured} of ${fedSec.toFixed(3)} s fed, transcoded ${cur.transcodedSec}, transcribed ${cur.transcribedSec}); end signalled anyway before the ${RECONNECT_WINDOW_SEC} s reconnect window ends the event`);
+      problems.push(
+        `pipeline not caught up ${CATCH_UP_DEADLINE_SEC} s after the push ended (captured ${captured} of ${fedSec.toFixed(3)} s fed, transcoded ${cur.transcodedSec}, transcribed ${cur.transcribedSec}); end signalled anyway before the ${RECONNECT_WINDOW_SEC} s reconnect window ends the event`,
+      );
       break;
     }
     if (now - lastLogged > 5000) {
       lastLogged = now;
-      log(`${minutes} min: catching up: captured ${captured.toFixed(3)} (fed ${fedSec.toFixed(3)}) | transcoded ${(cur.transcodedSec ?? 0).toFixed(1)} | transcribed ${(cur.transcribedSec ?? 0).toFixed(1)}`);
+      log(
+        `${minutes} min: catching up: captured ${captured.toFixed(3)} (fed ${fedSec.toFixed(3)}) | transcoded ${(cur.transcodedSec ?? 0).toFixed(1)} | transcribed ${(cur.transcribedSec ?? 0).toFixed(1)}`,
+      );
     }
     await sleep(250);
   }
-  if (catchUpMs !== null) log(`${minutes} min: caught up ${sec(catchUpMs, 1)} after the push ended: captured ${atEnd.capturedSec} s, transcoded ${atEnd.transcodedSec} s, transcribed ${atEnd.transcribedSec} s`);
+  if (catchUpMs !== null)
+    log(
+      `${minutes} min: caught up ${sec(catchUpMs, 1)} after the push ended: captured ${atEnd.capturedSec} s, transcoded ${atEnd.transcodedSec} s, transcribed ${atEnd.transcribedSec} s`,
+    );
 
   // ---- the end, and everything that should follow it
   const audioUrl = `${svc.url}/files/${keys.audio(id)}`; // checked against urls.audio below
@@ -315,38 +362,58 @@ async function runEvent(svc: RunningService, minutes: number, tmp: string): Prom
   let audioBody: Buffer | undefined;
   const [endRequestMs, published, page, audio, feed, webhook] = await Promise.all([
     endReq,
-    until(endAt, async () => {
-      const cur = await get();
-      if (cur.status === 'failed') throw Object.assign(new Error('failed'), { fatal: cur });
-      return cur.status === 'published' ? cur : undefined;
-    }, deadline),
+    until(
+      endAt,
+      async () => {
+        const cur = await get();
+        if (cur.status === 'failed') throw Object.assign(new Error('failed'), { fatal: cur });
+        return cur.status === 'published' ? cur : undefined;
+      },
+      deadline,
+    ),
     // The page answers 200 while live too; published means the replay rendering (cacheable, not `no-cache`).
-    until(endAt, async () => {
-      const r = await fetch(pageUrl);
-      const html = await r.text();
-      return r.status === 200 && r.headers.get('cache-control') !== 'no-cache' && html.includes(audioUrl) ? html.length : undefined;
-    }, deadline),
-    until(endAt, async () => {
-      const r = await fetch(audioUrl);
-      if (r.status !== 200) {
-        await r.arrayBuffer().catch(() => {});
-        return undefined;
-      }
-      const body = Buffer.from(await r.arrayBuffer());
-      const len = Number(r.headers.get('content-length'));
-      if (!body.length || (len && len !== body.length)) return undefined;
-      audioBody = body;
-      return body.length;
-    }, deadline),
-    until(endAt, async () => {
-      const r = await fetch(`${svc.url}/feed.xml`);
-      const xml = await r.text();
-      return r.status === 200 && xml.includes(`>${id}</guid>`) ? true : undefined;
-    }, deadline),
-    until(endAt, () => {
-      const h = hooks.find((x) => x.type === 'event.published' && x.id === id);
-      return Promise.resolve(h ? h : undefined);
-    }, deadline),
+    until(
+      endAt,
+      async () => {
+        const r = await fetch(pageUrl);
+        const html = await r.text();
+        return r.status === 200 && r.headers.get('cache-control') !== 'no-cache' && html.includes(audioUrl) ? html.length : undefined;
+      },
+      deadline,
+    ),
+    until(
+      endAt,
+      async () => {
+        const r = await fetch(audioUrl);
+        if (r.status !== 200) {
+          await r.arrayBuffer().catch(() => {});
+          return undefined;
+        }
+        const body = Buffer.from(await r.arrayBuffer());
+        const len = Number(r.headers.get('content-length'));
+        if (!body.length || (len && len !== body.length)) return undefined;
+        audioBody = body;
+        return body.length;
+      },
+      deadline,
+    ),
+    until(
+      endAt,
+      async () => {
+        const r = await fetch(`${svc.url}/feed.xml`);
+        const xml = await r.text();
+        return r.status === 200 && xml.includes(`>${id}</guid>`) ? true : undefined;
+      },
+      deadline,
+    ),
+    until(
+      endAt,
+      () => {
+        const h = hooks.find((x) => x.type === 'event.published' && x.id === id);
+        return Promise.resolve(h ? h : undefined);
+      },
+      deadline,
+    ),
   ]);
   const cpuAfterEnd = cores(cpuEnd0, cpuSnap());
   const pub = published?.value;
@@ -359,10 +426,14 @@ async function runEvent(svc: RunningService, minutes: number, tmp: string): Prom
   let transcriptMs: number | null = null;
   let transcriptFinal: string | null = null;
   const done = (s: string | undefined) => s === 'complete' || s === 'failed' || s === 'unavailable';
-  const tr = await until(endAt, async () => {
-    const cur = await get();
-    return done(cur.transcript?.status) && cur.publishedAt ? cur : undefined;
-  }, deadline);
+  const tr = await until(
+    endAt,
+    async () => {
+      const cur = await get();
+      return done(cur.transcript?.status) && cur.publishedAt ? cur : undefined;
+    },
+    deadline,
+  );
   if (tr) {
     transcriptFinal = tr.value.transcript.status;
     transcriptMs = tr.ms;
@@ -400,7 +471,19 @@ async function runEvent(svc: RunningService, minutes: number, tmp: string): Prom
   if (pubHooks !== 1) problems.push(`event.published received ${pubHooks} times`);
 
   const r: EventResult = {
-    minutes, id, fedSec, fedBytes: pacer.bytes, speed, feedWallSec, heldSec, cpuFeed, cpuAfterEnd, maxLagDuringFeed: lag, catchUpMs, atEnd, endRequestMs,
+    minutes,
+    id,
+    fedSec,
+    fedBytes: pacer.bytes,
+    speed,
+    feedWallSec,
+    heldSec,
+    cpuFeed,
+    cpuAfterEnd,
+    maxLagDuringFeed: lag,
+    catchUpMs,
+    atEnd,
+    endRequestMs,
     publishedMs: published?.ms ?? null,
     publishLatencyMs: final.publishLatencyMs ?? null,
     pageMs: page?.ms ?? null,
@@ -408,11 +491,21 @@ async function runEvent(svc: RunningService, minutes: number, tmp: string): Prom
     audioBytes: audioBody?.length ?? null,
     feedMs: feed?.ms ?? null,
     webhookMs,
-    transcriptAtPublication, transcriptMs, transcriptFinal, updatedWebhookMs,
-    capturedSec: final.capturedSec, m4aSec, manifestAudioMatches,
-    status: final.status, endReason: final.endReason, endedAt: final.endedAt ?? null, problems,
+    transcriptAtPublication,
+    transcriptMs,
+    transcriptFinal,
+    updatedWebhookMs,
+    capturedSec: final.capturedSec,
+    m4aSec,
+    manifestAudioMatches,
+    status: final.status,
+    endReason: final.endReason,
+    endedAt: final.endedAt ?? null,
+    problems,
   };
-  log(`${minutes} min: end→published ${sec(r.publishedMs)} (server ${sec(r.publishLatencyMs)}), page ${sec(r.pageMs)}, audio ${sec(r.audioMs)}, feed ${sec(r.feedMs)}, webhook ${sec(r.webhookMs)}; transcript ${transcriptAtPublication} at publication${problems.length ? `; PROBLEMS: ${problems.join(' | ')}` : ''}`);
+  log(
+    `${minutes} min: end→published ${sec(r.publishedMs)} (server ${sec(r.publishLatencyMs)}), page ${sec(r.pageMs)}, audio ${sec(r.audioMs)}, feed ${sec(r.feedMs)}, webhook ${sec(r.webhookMs)}; transcript ${transcriptAtPublication} at publication${problems.length ? `; PROBLEMS: ${problems.join(' | ')}` : ''}`,
+  );
   return r;
 }
 
@@ -460,7 +553,10 @@ function windowTimes(dataDir: string, id: string): { windows: number; p50: numbe
     const db = openSqlite(path.join(dataDir, 'catalog.sqlite'), { readonly: true, fileMustExist: true });
     const rows = db.prepare('SELECT created_at AS at FROM asr_windows WHERE event_id = ? ORDER BY created_at').all(id) as { at: string }[];
     db.close();
-    const gaps = rows.slice(1).map((r, i) => (Date.parse(r.at) - Date.parse(rows[i].at)) / 1000).sort((a, b) => a - b);
+    const gaps = rows
+      .slice(1)
+      .map((r, i) => (Date.parse(r.at) - Date.parse(rows[i].at)) / 1000)
+      .sort((a, b) => a - b);
     if (!gaps.length) return { windows: rows.length, p50: 0, p90: 0, max: 0, over20: 0 };
     const q = (p: number) => gaps[Math.min(gaps.length - 1, Math.floor(p * gaps.length))];
     return { windows: rows.length, p50: q(0.5), p90: q(0.9), max: gaps[gaps.length - 1], over20: gaps.filter((g) => g > 20).length };
@@ -571,8 +667,16 @@ try {
       '| event length | fed speed-up | catch-up wait | end→published (client) | publishLatencyMs (server) | end→page | end→audio | end→feed | end→webhook | transcript at publication | end→transcript complete | m4a duration vs captured |',
       '|---|---|---|---|---|---|---|---|---|---|---|---|',
       ...results.map((r) => {
-        const dur = r.m4aSec !== null && r.capturedSec !== null ? `${r.m4aSec.toFixed(3)} s vs ${r.capturedSec.toFixed(3)} s (${((r.m4aSec - r.capturedSec) * 1000).toFixed(0)} ms)` : '—';
-        const tr = r.transcriptAtPublication === 'complete' ? 'complete at publication' : r.transcriptFinal ? `${r.transcriptFinal} at ${sec(r.transcriptMs)}${r.updatedWebhookMs !== null ? ` (event.updated ${sec(r.updatedWebhookMs)})` : ''}` : '—';
+        const dur =
+          r.m4aSec !== null && r.capturedSec !== null
+            ? `${r.m4aSec.toFixed(3)} s vs ${r.capturedSec.toFixed(3)} s (${((r.m4aSec - r.capturedSec) * 1000).toFixed(0)} ms)`
+            : '—';
+        const tr =
+          r.transcriptAtPublication === 'complete'
+            ? 'complete at publication'
+            : r.transcriptFinal
+              ? `${r.transcriptFinal} at ${sec(r.transcriptMs)}${r.updatedWebhookMs !== null ? ` (event.updated ${sec(r.updatedWebhookMs)})` : ''}`
+              : '—';
         return `| ${fmtDur(r.minutes)} | ${r.speed.toFixed(1)}x (${r.fedSec.toFixed(1)} s in ${r.feedWallSec.toFixed(0)} s, ${r.heldSec.toFixed(0)} s held) | ${sec(r.catchUpMs, 1)} | ${sec(r.publishedMs)} | ${r.publishLatencyMs ?? '—'} ms | ${sec(r.pageMs)} | ${sec(r.audioMs)} | ${sec(r.feedMs)} | ${sec(r.webhookMs)} | ${r.transcriptAtPublication ?? '—'} | ${tr} | ${dur} |`;
       }),
       '',
@@ -589,7 +693,9 @@ try {
               `; CPU while fed: ${fmtCores(r.cpuFeed)}; CPU from end to all checks done: ${fmtCores(r.cpuAfterEnd)}` +
               `; server log: ended → rendition finalized ${ph.finalizedSec?.toFixed(2) ?? '?'} s → published ${ph.publishedSec?.toFixed(2) ?? '?'} s` +
               (timelines.get(r.id) ? `; storage writes after endedAt: ${timelines.get(r.id)}` : '') +
-              (w ? `; transcriber: ${w.windows} windows, time between finished windows p50 ${w.p50.toFixed(1)} s, p90 ${w.p90.toFixed(1)} s, max ${w.max.toFixed(1)} s (${w.over20} over 20 s)` : '')
+              (w
+                ? `; transcriber: ${w.windows} windows, time between finished windows p50 ${w.p50.toFixed(1)} s, p90 ${w.p90.toFixed(1)} s, max ${w.max.toFixed(1)} s (${w.over20} over 20 s)`
+                : '')
             );
           })() +
           (r.problems.length ? `; PROBLEMS: ${r.problems.join(' | ')}` : ''),
@@ -597,8 +703,10 @@ try {
     }
     if (results.length >= 2) {
       const [a, b] = [results[0], results[results.length - 1]];
-      const d = (x: number | null, y: number | null) => (x === null || y === null ? '—' : `${((y - x) / 1000 >= 0 ? '+' : '')}${((y - x) / 1000).toFixed(2)} s`);
-      lines.push(`- Growth ${a.minutes} → ${b.minutes} min (${(b.minutes / a.minutes).toFixed(0)}x longer): end→published ${d(a.publishedMs, b.publishedMs)}, publishLatencyMs ${d(a.publishLatencyMs, b.publishLatencyMs)}, page ${d(a.pageMs, b.pageMs)}, audio ${d(a.audioMs, b.audioMs)}, feed ${d(a.feedMs, b.feedMs)}, webhook ${d(a.webhookMs, b.webhookMs)}.`);
+      const d = (x: number | null, y: number | null) => (x === null || y === null ? '—' : `${(y - x) / 1000 >= 0 ? '+' : ''}${((y - x) / 1000).toFixed(2)} s`);
+      lines.push(
+        `- Growth ${a.minutes} → ${b.minutes} min (${(b.minutes / a.minutes).toFixed(0)}x longer): end→published ${d(a.publishedMs, b.publishedMs)}, publishLatencyMs ${d(a.publishLatencyMs, b.publishLatencyMs)}, page ${d(a.pageMs, b.pageMs)}, audio ${d(a.audioMs, b.audioMs)}, feed ${d(a.feedMs, b.feedMs)}, webhook ${d(a.webhookMs, b.webhookMs)}.`,
+      );
     }
     const checks = results.flatMap((r) => [
       { what: `${r.minutes} min page`, ms: r.pageMs },
@@ -612,7 +720,9 @@ try {
     lines.push('');
     lines.push(
       `${pass ? 'PASS' : 'FAIL'}: target "${TARGET_MS / 1000} s or less from end to page, audio, feed and webhook" — ` +
-        (pass ? `worst ${sec(Math.max(...checks.map((c) => c.ms!)))} (${checks.reduce((w, c) => (c.ms! > w.ms! ? c : w)).what})` : `over target: ${over.map((c) => `${c.what} ${sec(c.ms)}`).join(', ') || `only ${results.length} of ${MINUTES.length} events ran`}`) +
+        (pass
+          ? `worst ${sec(Math.max(...checks.map((c) => c.ms!)))} (${checks.reduce((w, c) => (c.ms! > w.ms! ? c : w)).what})`
+          : `over target: ${over.map((c) => `${c.what} ${sec(c.ms)}`).join(', ') || `only ${results.length} of ${MINUTES.length} events ran`}`) +
         (problems.length ? ` (other problems: ${problems.length}, listed above)` : ''),
     );
     console.log(lines.join('\n'));

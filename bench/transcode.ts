@@ -48,12 +48,40 @@ try {
   // ---- setup (not measured)
   console.log(`making a ${minutes}-minute source...`);
   const src = path.join(tmp, 'src.ts');
-  await ffmpegBuffers(['-loglevel', 'error', '-f', 'lavfi', '-i', `sine=frequency=1000:sample_rate=44100:duration=${seconds}`,
-    '-ac', '1', '-c:a', 'aac', '-b:a', '128k', '-f', 'mpegts', src]);
+  await ffmpegBuffers([
+    '-loglevel',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=1000:sample_rate=44100:duration=${seconds}`,
+    '-ac',
+    '1',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '128k',
+    '-f',
+    'mpegts',
+    src,
+  ]);
   const dir = path.join(tmp, 'chunks');
   fs.mkdirSync(dir);
-  await ffmpegBuffers(['-loglevel', 'error', '-i', src, '-c', 'copy', '-f', 'segment', '-segment_time', '6',
-    '-segment_format', 'mpegts', path.join(dir, '%05d.ts')]);
+  await ffmpegBuffers([
+    '-loglevel',
+    'error',
+    '-i',
+    src,
+    '-c',
+    'copy',
+    '-f',
+    'segment',
+    '-segment_time',
+    '6',
+    '-segment_format',
+    'mpegts',
+    path.join(dir, '%05d.ts'),
+  ]);
   const db = openDatabase({ sqliteFile: path.join(tmp, 'catalog.db') });
   await migrate(db, MIGRATIONS);
   const catalog = new EventCatalog(db);
@@ -71,14 +99,26 @@ try {
     const bytes = fs.readFileSync(file);
     const key = `private/events/${eventId}/source/s1-${name}`;
     await storage.put(key, bytes);
-    chunks.push({ eventId, seq: chunks.length, sessionNo: 1, key, startSec: t, durationSec: d, sha256: crypto.createHash('sha256').update(bytes).digest('hex') });
+    chunks.push({
+      eventId,
+      seq: chunks.length,
+      sessionNo: 1,
+      key,
+      startSec: t,
+      durationSec: d,
+      sha256: crypto.createHash('sha256').update(bytes).digest('hex'),
+    });
     bounds.push(t);
     t += d;
   }
   const timelineSec = t;
   let pcmJobs = 0;
   const deps = {
-    catalog, state, storage, log, onPcmReady: () => {
+    catalog,
+    state,
+    storage,
+    log,
+    onPcmReady: () => {
       pcmJobs++;
       return Promise.resolve();
     },

@@ -60,9 +60,7 @@ function audio(dir: string): { wav: string; source: string } {
   const ff = (...a: string[]) => execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...a]);
   if (fs.existsSync('/usr/bin/espeak-ng')) {
     const raw = path.join(dir, 'speech.wav');
-    const text = Array(8)
-      .fill('This is a benchmark of live transcription. Each window holds thirty seconds of conversation, cut at a pause.')
-      .join(' ');
+    const text = Array(8).fill('This is a benchmark of live transcription. Each window holds thirty seconds of conversation, cut at a pause.').join(' ');
     execFileSync('espeak-ng', ['-s', '160', '-w', raw, text]);
     ff('-i', raw, '-af', `apad=whole_dur=${WINDOW_SEC}`, '-t', String(WINDOW_SEC), '-ar', '16000', '-ac', '1', '-c:a', 'pcm_s16le', wav);
     return { wav, source: 'espeak-ng speech' };
@@ -128,8 +126,12 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replay-bench-'));
 try {
   const { wav, source } = audio(dir);
   const h = SHAPES[shape];
-  console.log(`\nwhisper.cpp ${path.relative(root, bin)} | model: random weights, ${shape} shape (state ${h.n_audio_state}, ${h.n_audio_layer}+${h.n_text_layer} layers, f16)`);
-  console.log(`input: ${WINDOW_SEC} s window of ${source} | ${threads} threads on ${os.availableParallelism()} cores | beam ${beam} | no temperature fallback\n`);
+  console.log(
+    `\nwhisper.cpp ${path.relative(root, bin)} | model: random weights, ${shape} shape (state ${h.n_audio_state}, ${h.n_audio_layer}+${h.n_text_layer} layers, f16)`,
+  );
+  console.log(
+    `input: ${WINDOW_SEC} s window of ${source} | ${threads} threads on ${os.availableParallelism()} cores | beam ${beam} | no temperature fallback\n`,
+  );
 
   // warm the page cache with the model so the first run is not a disk benchmark
   await runOnce(bin, modelFile, wav, path.join(dir, 'warm'), 1);

@@ -33,7 +33,12 @@ export async function runDemo(opts: { url: string; token: string; dataDir: strin
   print('demo: speaking a two-voice conversation with espeak-ng ...');
   const dir = path.join(opts.dataDir, 'demo');
   const { wav } = await makeDemoConversation(dir);
-  const ev = await api('POST', '/api/events', { title: 'Replay demo: a conversation about live recording', host: 'The replay team', source: { type: 'push' }, reconnectWindowSec: 10 });
+  const ev = await api('POST', '/api/events', {
+    title: 'Replay demo: a conversation about live recording',
+    host: 'The replay team',
+    source: { type: 'push' },
+    reconnectWindowSec: 10,
+  });
   print(`demo: event ${ev.id} is live; its page already exists at ${url}/e/${ev.slug}`);
   const { ingest } = ev;
   if (!ingest) throw new Error('POST /api/events: the push event came back without its ingest URL');
@@ -51,7 +56,10 @@ export async function runDemo(opts: { url: string; token: string; dataDir: strin
   // A failed progress request is skipped: the next one comes 5 s later.
   const printProgress = async () => {
     const cur = await api('GET', `/api/events/${ev.id}`).catch(() => undefined);
-    if (cur) print(`demo: ${cur.status} | captured ${cur.capturedSec.toFixed(1)} s | transcoded ${(cur.transcodedSec ?? 0).toFixed(1)} s | transcribed ${(cur.transcribedSec ?? 0).toFixed(1)} s`);
+    if (cur)
+      print(
+        `demo: ${cur.status} | captured ${cur.capturedSec.toFixed(1)} s | transcoded ${(cur.transcodedSec ?? 0).toFixed(1)} s | transcribed ${(cur.transcribedSec ?? 0).toFixed(1)} s`,
+      );
   };
   const timer = setInterval(() => void printProgress(), 5000);
   try {

@@ -38,7 +38,8 @@ async function cmdStart(args: string[]) {
     const print = (s: string) => process.stdout.write(s + '\n');
     runDemo({ url: svc.url, token: svc.token, dataDir: config.dataDir, log, print }).then(
       (ev) => {
-        if (ev.status === 'published') print(`\ndemo: published.\n${publishedSummary(ev)}\nOpen the replay page: ${ev.urls?.page}\n(the service keeps running; Ctrl-C stops it)`);
+        if (ev.status === 'published')
+          print(`\ndemo: published.\n${publishedSummary(ev)}\nOpen the replay page: ${ev.urls?.page}\n(the service keeps running; Ctrl-C stops it)`);
         else print(`demo: the event failed: ${ev.error}`);
       },
       (e: Error) => print(`demo failed: ${e.message}`),
@@ -105,7 +106,13 @@ function progressLine(ev: EventJson): string {
 /** The replay page and file URLs of a published event, for people. */
 export function publishedSummary(ev: EventJson): string {
   const u: EventUrlsJson = ev.urls ?? {};
-  const lines = [`published in ${((ev.publishLatencyMs ?? 0) / 1000).toFixed(1)} s after the end`, `replay page: ${u.page}`, `audio:       ${u.audio}`, `hls:         ${u.hls}`, `manifest:    ${u.manifest}`];
+  const lines = [
+    `published in ${((ev.publishLatencyMs ?? 0) / 1000).toFixed(1)} s after the end`,
+    `replay page: ${u.page}`,
+    `audio:       ${u.audio}`,
+    `hls:         ${u.hls}`,
+    `manifest:    ${u.manifest}`,
+  ];
   if (u.transcript) for (const [k, v] of Object.entries(u.transcript)) lines.push(`transcript ${k.padEnd(4)} ${v}`);
   return lines.join('\n') + '\n';
 }

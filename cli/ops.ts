@@ -38,7 +38,10 @@ function tokenOrBasic(token: string): RequestHandler {
     const basic = /^Basic\s+(\S+)$/i.exec(req.get('authorization') ?? '');
     const password = basic ? Buffer.from(basic[1], 'base64').toString('utf8').split(':').slice(1).join(':') : undefined;
     if (hasToken(req, token) || (password !== undefined && hasToken({ get: () => `Bearer ${password}` } as never, token))) return next();
-    res.set('WWW-Authenticate', 'Basic realm="replay queues", charset="UTF-8"').status(401).json({ error: 'the queue dashboard needs the API token (as a bearer token, or as the password)' });
+    res
+      .set('WWW-Authenticate', 'Basic realm="replay queues", charset="UTF-8"')
+      .status(401)
+      .json({ error: 'the queue dashboard needs the API token (as a bearer token, or as the password)' });
   };
 }
 
@@ -68,7 +71,9 @@ export function opsRoutes(d: OpsDeps): Router {
   });
 
   r.get('/metrics', async (_req, res) => {
-    const text = await exposition(() => Promise.all(Object.values(QUEUE).map((q) => withTimeout(d.queues.get(q).exportPrometheusMetrics(), CHECK_TIMEOUT_MS, 'queue metrics').catch(() => ''))));
+    const text = await exposition(() =>
+      Promise.all(Object.values(QUEUE).map((q) => withTimeout(d.queues.get(q).exportPrometheusMetrics(), CHECK_TIMEOUT_MS, 'queue metrics').catch(() => ''))),
+    );
     res.type('text/plain; version=0.0.4; charset=utf-8').send(text);
   });
 

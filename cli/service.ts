@@ -74,7 +74,9 @@ export function checkRoles(config: Config): void {
     ...(config.storage === 's3' ? [] : ['STORAGE=s3 (fs storage lives in one data dir)']),
   ];
   if (missing.length) {
-    throw new ConfigError(`--role ${config.roles.join(',')} runs part of replay; the other parts run in other processes, which must share the catalog, the queues and the storage: set ${missing.join(', ')}`);
+    throw new ConfigError(
+      `--role ${config.roles.join(',')} runs part of replay; the other parts run in other processes, which must share the catalog, the queues and the storage: set ${missing.join(', ')}`,
+    );
   }
 }
 
@@ -149,7 +151,9 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
     webhooks: { store: webhookStore, policy, log: log.child('webhooks') },
   });
   // One BullMQ Worker per queue that this process's roles serve.
-  const workers = (Object.keys(jobs) as QueueName[]).filter((name) => has(jobs[name].role)).map((name) => startWorker(name, jobs[name] as JobHandler<QueueName>));
+  const workers = (Object.keys(jobs) as QueueName[])
+    .filter((name) => has(jobs[name].role))
+    .map((name) => startWorker(name, jobs[name] as JobHandler<QueueName>));
 
   /** A job that used its last attempt leaves a visible failed range on its event, never a silent hole. */
   function startWorker<Q extends QueueName>(name: Q, handler: JobHandler<Q>): Worker {

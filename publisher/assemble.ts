@@ -47,7 +47,15 @@ const FETCH_BATCH = 32;
 const sha256 = (b: Buffer | string) => crypto.createHash('sha256').update(b).digest('hex');
 
 export function describe(storage: Storage, role: string, key: string, body: Buffer | string, contentType: string, durationSec?: number): ManifestFile {
-  return { role, key, url: storage.publicUrl(key), contentType, size: Buffer.byteLength(body), sha256: sha256(body), ...(durationSec !== undefined ? { durationSec } : {}) };
+  return {
+    role,
+    key,
+    url: storage.publicUrl(key),
+    contentType,
+    size: Buffer.byteLength(body),
+    sha256: sha256(body),
+    ...(durationSec !== undefined ? { durationSec } : {}),
+  };
 }
 
 /**
@@ -66,7 +74,10 @@ export async function remuxRendition(eventId: string, storage: Storage): Promise
     const joined = path.join(work, 'rendition.mp4');
     const out = fs.openSync(joined, 'w');
     try {
-      const parts = [{ uri: pl.init, durationSec: undefined as number | undefined, role: 'hls-init' }, ...pl.segments.map((s) => ({ ...s, role: 'hls-segment' }))];
+      const parts = [
+        { uri: pl.init, durationSec: undefined as number | undefined, role: 'hls-init' },
+        ...pl.segments.map((s) => ({ ...s, role: 'hls-segment' })),
+      ];
       // Fetched a batch at a time (a round trip each on S3), written in order.
       for (let i = 0; i < parts.length; i += FETCH_BATCH) {
         const batch = parts.slice(i, i + FETCH_BATCH);
@@ -80,7 +91,12 @@ export async function remuxRendition(eventId: string, storage: Storage): Promise
       fs.closeSync(out);
     }
     const m4a = path.join(work, 'audio.m4a');
-    await runFfmpeg({ globalOptions: ['-loglevel', 'error'], inputs: [{ src: joined }], output: m4a, outputOptions: ['-map', '0:a:0', '-c', 'copy', '-movflags', '+faststart', '-f', 'ipod'] });
+    await runFfmpeg({
+      globalOptions: ['-loglevel', 'error'],
+      inputs: [{ src: joined }],
+      output: m4a,
+      outputOptions: ['-map', '0:a:0', '-c', 'copy', '-movflags', '+faststart', '-f', 'ipod'],
+    });
     const durationSec = await probeDuration(m4a);
     const body = fs.readFileSync(m4a);
     await storage.putFile(keys.audio(eventId), m4a, { contentType: 'audio/mp4', cacheControl: CACHE_CONTROL.immutable });

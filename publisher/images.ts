@@ -100,12 +100,10 @@ function waveformSvg(peaks: Peaks | undefined, x: number, y: number, width: numb
 // Advance widths (em) of DejaVu Sans Bold for ASCII 32..126, measured with
 // pango here; the regular weight is narrower everywhere, so one table serves both.
 const ASCII_EM = [
-  0.35, 0.46, 0.52, 0.84, 0.7, 1.0, 0.87, 0.31, 0.46, 0.46, 0.52, 0.84, 0.38, 0.42, 0.38, 0.37,
-  0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.4, 0.4, 0.84, 0.84, 0.84, 0.58,
-  1.0, 0.77, 0.76, 0.73, 0.83, 0.68, 0.68, 0.82, 0.84, 0.37, 0.37, 0.77, 0.64, 1.0, 0.84, 0.85,
-  0.73, 0.85, 0.77, 0.69, 0.71, 0.81, 0.77, 1.1, 0.77, 0.72, 0.73, 0.46, 0.37, 0.46, 0.84, 0.5,
-  0.5, 0.67, 0.72, 0.59, 0.72, 0.68, 0.41, 0.72, 0.71, 0.34, 0.34, 0.67, 0.34, 1.04, 0.71, 0.69,
-  0.72, 0.72, 0.49, 0.6, 0.48, 0.71, 0.65, 0.92, 0.65, 0.65, 0.58, 0.71, 0.37, 0.71, 0.84,
+  0.35, 0.46, 0.52, 0.84, 0.7, 1.0, 0.87, 0.31, 0.46, 0.46, 0.52, 0.84, 0.38, 0.42, 0.38, 0.37, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.4, 0.4,
+  0.84, 0.84, 0.84, 0.58, 1.0, 0.77, 0.76, 0.73, 0.83, 0.68, 0.68, 0.82, 0.84, 0.37, 0.37, 0.77, 0.64, 1.0, 0.84, 0.85, 0.73, 0.85, 0.77, 0.69, 0.71, 0.81,
+  0.77, 1.1, 0.77, 0.72, 0.73, 0.46, 0.37, 0.46, 0.84, 0.5, 0.5, 0.67, 0.72, 0.59, 0.72, 0.68, 0.41, 0.72, 0.71, 0.34, 0.34, 0.67, 0.34, 1.04, 0.71, 0.69, 0.72,
+  0.72, 0.49, 0.6, 0.48, 0.71, 0.65, 0.92, 0.65, 0.65, 0.58, 0.71, 0.37, 0.71, 0.84,
 ];
 
 function charWidth(ch: string): number {
@@ -137,7 +135,10 @@ function breakLongWord(word: string, maxWidth: number, fontSize: number): string
 
 /** Greedy word wrap; `truncated` when the text did not fit in maxLines. */
 export function wrapText(text: string, maxWidth: number, fontSize: number, maxLines: number): { lines: string[]; truncated: boolean } {
-  const words = text.split(/\s+/).filter(Boolean).flatMap((w) => (textWidth(w, fontSize) > maxWidth ? breakLongWord(w, maxWidth, fontSize) : [w]));
+  const words = text
+    .split(/\s+/)
+    .filter(Boolean)
+    .flatMap((w) => (textWidth(w, fontSize) > maxWidth ? breakLongWord(w, maxWidth, fontSize) : [w]));
   const lines: string[] = [];
   let cur = '';
   for (const w of words) {
@@ -167,9 +168,7 @@ function fitTitle(title: string, maxWidth: number, sizes: number[], maxLines: nu
 }
 
 function textLines(lines: string[], x: number, y: number, size: number, lineHeight: number, attrs: string): string {
-  return lines
-    .map((l, i) => `<text x="${x}" y="${(y + i * size * lineHeight).toFixed(1)}" font-size="${size}" ${attrs}>${escapeXml(l)}</text>`)
-    .join('\n');
+  return lines.map((l, i) => `<text x="${x}" y="${(y + i * size * lineHeight).toFixed(1)}" font-size="${size}" ${attrs}>${escapeXml(l)}</text>`).join('\n');
 }
 
 function metaLine(o: ImageOptions): string {

@@ -72,7 +72,14 @@ export const publisherMigrations: Migrations = {
         const final = t.status === 'complete' || t.status === 'unavailable' || t.status === 'failed';
         await kv
           .insertInto('publisher_inputs')
-          .values({ event_id: k.slice('transcript:'.length), rendition_ready_at: null, transcript_status: t.status, transcript_reason: t.reason ?? null, transcript_revision: t.revision ?? 0, transcript_final: final ? 1 : 0 })
+          .values({
+            event_id: k.slice('transcript:'.length),
+            rendition_ready_at: null,
+            transcript_status: t.status,
+            transcript_reason: t.reason ?? null,
+            transcript_revision: t.revision ?? 0,
+            transcript_final: final ? 1 : 0,
+          })
           .onConflict((oc) => oc.column('event_id').doNothing())
           .execute();
       }

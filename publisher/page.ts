@@ -120,9 +120,7 @@ function withEmbed(page: string): string {
 type Row = { kind: 'line'; seg: ReplaySegment; showSpeaker: boolean } | { kind: 'gap'; gap: ReplayGap };
 
 function transcriptRows(segments: ReplaySegment[], gaps: ReplayGap[]): Row[] {
-  const segs = segments
-    .filter((s) => Number.isFinite(s.startSec) && String(s.text ?? '').trim() !== '')
-    .sort((a, b) => a.startSec - b.startSec);
+  const segs = segments.filter((s) => Number.isFinite(s.startSec) && String(s.text ?? '').trim() !== '').sort((a, b) => a.startSec - b.startSec);
   const gs = gaps.filter((g) => Number.isFinite(g.startSec) && g.endSec > g.startSec).sort((a, b) => a.startSec - b.startSec);
   const rows: Row[] = [];
   let gi = 0;
@@ -378,14 +376,18 @@ export function renderReplayPage(input: ReplayPageInput): string {
   const facts = [event.host?.trim() ? `Hosted by ${event.host.trim()}` : '', formatDate(started), live ? '' : humanDuration(event.durationSec)]
     .filter(Boolean)
     .join(' · ');
-  const opening = (input.segments ?? []).slice(0, 12).map((s) => s.text).join(' ');
+  const opening = (input.segments ?? [])
+    .slice(0, 12)
+    .map((s) => s.text)
+    .join(' ');
   const description = truncate(event.description?.trim() || [facts + '.', opening].filter(Boolean).join(' '), 200);
   const audioType = input.audioType ?? 'audio/mp4';
   const startAt = input.startAtSec !== undefined && Number.isFinite(input.startAtSec) && input.startAtSec > 0 ? secondsParam(input.startAtSec) : 0;
 
-  const audioEl = live && urls.hls
-    ? `<audio id="player" controls preload="none"><source src="${escapeHtml(urls.hls)}" type="application/vnd.apple.mpegurl">Your browser cannot play this live stream.</audio>`
-    : `<audio id="player" controls preload="metadata" src="${escapeHtml(urls.audio + (startAt ? `#t=${startAt}` : ''))}"><a href="${escapeHtml(urls.audio)}">Download the recording</a></audio>`;
+  const audioEl =
+    live && urls.hls
+      ? `<audio id="player" controls preload="none"><source src="${escapeHtml(urls.hls)}" type="application/vnd.apple.mpegurl">Your browser cannot play this live stream.</audio>`
+      : `<audio id="player" controls preload="metadata" src="${escapeHtml(urls.audio + (startAt ? `#t=${startAt}` : ''))}"><a href="${escapeHtml(urls.audio)}">Download the recording</a></audio>`;
 
   const speedSelect =
     `<label class="speed" id="speed-box" hidden>Speed <select id="speed">` +
@@ -406,7 +408,7 @@ export function renderReplayPage(input: ReplayPageInput): string {
     .map(([href, label]) => `<li><a href="${escapeHtml(href)}" download>${escapeHtml(label)}</a></li>`)
     .join('');
 
-  const config = { live, hls: live ? urls.hls ?? null : null, hlsJs: input.hlsJsUrl ?? '/assets/hls.min.js' };
+  const config = { live, hls: live ? (urls.hls ?? null) : null, hlsJs: input.hlsJsUrl ?? '/assets/hls.min.js' };
   const secureAudio = /^https:/i.test(urls.audio) ? urls.audio : undefined;
 
   const head = [
@@ -429,7 +431,9 @@ export function renderReplayPage(input: ReplayPageInput): string {
     meta('property', 'og:image:width', 1200),
     meta('property', 'og:image:height', 630),
     meta('property', 'og:image:alt', `${title}: ${facts}`),
-    ...(live ? [] : [meta('property', 'og:audio', urls.audio), meta('property', 'og:audio:secure_url', secureAudio), meta('property', 'og:audio:type', audioType)]),
+    ...(live
+      ? []
+      : [meta('property', 'og:audio', urls.audio), meta('property', 'og:audio:secure_url', secureAudio), meta('property', 'og:audio:type', audioType)]),
     meta('name', 'twitter:card', 'player'),
     meta('name', 'twitter:title', title),
     meta('name', 'twitter:description', description),

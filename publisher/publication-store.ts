@@ -114,7 +114,12 @@ export class PublicationStore {
       .updateTable('publications')
       .set((eb) => ({ transcript_status: status, transcript_revision: transcriptRevision, revision: eb('revision', '+', 1) }))
       .where('event_id', '=', eventId)
-      .where((eb) => eb.or([eb('transcript_revision', '<', transcriptRevision), eb.and([eb('transcript_revision', '=', transcriptRevision), eb('transcript_status', '!=', status)])]))
+      .where((eb) =>
+        eb.or([
+          eb('transcript_revision', '<', transcriptRevision),
+          eb.and([eb('transcript_revision', '=', transcriptRevision), eb('transcript_status', '!=', status)]),
+        ]),
+      )
       .executeTakeFirst();
     return Number(r.numUpdatedRows) ? (await this.get(eventId))!.revision : undefined;
   }
@@ -129,8 +134,19 @@ export class PublicationStore {
   async renditionReady(eventId: string): Promise<string> {
     await this.db
       .insertInto('publisher_inputs')
-      .values({ event_id: eventId, rendition_ready_at: new Date().toISOString(), transcript_status: 'pending', transcript_reason: null, transcript_revision: 0, transcript_final: 0 })
-      .onConflict((oc) => oc.column('event_id').doUpdateSet((eb) => ({ rendition_ready_at: eb.fn.coalesce('publisher_inputs.rendition_ready_at', 'excluded.rendition_ready_at') })))
+      .values({
+        event_id: eventId,
+        rendition_ready_at: new Date().toISOString(),
+        transcript_status: 'pending',
+        transcript_reason: null,
+        transcript_revision: 0,
+        transcript_final: 0,
+      })
+      .onConflict((oc) =>
+        oc
+          .column('event_id')
+          .doUpdateSet((eb) => ({ rendition_ready_at: eb.fn.coalesce('publisher_inputs.rendition_ready_at', 'excluded.rendition_ready_at') })),
+      )
       .execute();
     return (await this.inputs(eventId)).renditionReadyAt!;
   }

@@ -50,7 +50,6 @@ async function readJson<T>(storage: Storage, key: string): Promise<T | undefined
   return JSON.parse((await storage.get(key)).toString('utf8')) as T;
 }
 
-
 async function transcriptFiles(storage: Storage, eventId: string): Promise<ManifestFile[]> {
   const out: ManifestFile[] = [];
   for (const fmt of ['vtt', 'srt', 'json', 'txt'] as const) {
@@ -103,7 +102,10 @@ export async function publishEvent(eventId: string, deps: PublisherDeps): Promis
   await storage.put(keys.card(eventId), card, { contentType: 'image/png', cacheControl: CACHE_CONTROL.immutable });
   await storage.put(keys.artwork(eventId), artwork, { contentType: 'image/jpeg', cacheControl: CACHE_CONTROL.immutable });
   files.push(describe(storage, 'card', keys.card(eventId), card, 'image/png'), describe(storage, 'artwork', keys.artwork(eventId), artwork, 'image/jpeg'));
-  for (const [role, key] of [['peaks', keys.peaks(eventId)], ['loudness', keys.loudness(eventId)]] as const) {
+  for (const [role, key] of [
+    ['peaks', keys.peaks(eventId)],
+    ['loudness', keys.loudness(eventId)],
+  ] as const) {
     const f = await describeIfPresent(storage, role, key, 'application/json');
     if (f) files.push(f);
   }
@@ -125,7 +127,12 @@ export async function publishEvent(eventId: string, deps: PublisherDeps): Promis
   await catalog.transition(eventId, 'published');
   metrics.eventsPublished.inc();
   metrics.publishLatency.observe(Math.max(0, publishedAt.getTime() - endedAt) / 1000);
-  log.info('event published', { event: eventId, latencyMs: publishedAt.getTime() - endedAt, durationSec: durationSec.toFixed(3), transcript: transcript.status });
+  log.info('event published', {
+    event: eventId,
+    latencyMs: publishedAt.getTime() - endedAt,
+    durationSec: durationSec.toFixed(3),
+    transcript: transcript.status,
+  });
   await emit('event.published', await publishedPayload(deps, eventId), deps.webhooks);
   // A transcript message that came while this publication was being made left it to us: apply it now.
   const latest = (await publications.inputs(eventId)).transcript;

@@ -75,18 +75,20 @@ export function publisherRoutes(deps: PublisherRouteDeps): Router {
       const urls = eventUrls(config, storage, ev);
       // Transcript files exist once a window was transcribed; a late one rewrites them at the same URLs.
       const hasTranscript = p.transcriptRevision > 0;
-      return [{
-        guid: ev.id,
-        title: ev.title,
-        description: `${ev.host ? `Hosted by ${ev.host}. ` : ''}Recorded live ${new Date(ev.createdAt).toUTCString()}.`,
-        pubDate: p.publishedAt,
-        pageUrl: urls.page,
-        audio: { url: urls.audio, length: p.audioBytes, type: 'audio/mp4' },
-        durationSec: p.durationSec,
-        imageUrl: urls.artwork,
-        transcripts: hasTranscript ? { vtt: urls.transcript.vtt, srt: urls.transcript.srt, json: urls.transcript.json } : {},
-        language: config.whisperLanguage,
-      }];
+      return [
+        {
+          guid: ev.id,
+          title: ev.title,
+          description: `${ev.host ? `Hosted by ${ev.host}. ` : ''}Recorded live ${new Date(ev.createdAt).toUTCString()}.`,
+          pubDate: p.publishedAt,
+          pageUrl: urls.page,
+          audio: { url: urls.audio, length: p.audioBytes, type: 'audio/mp4' },
+          durationSec: p.durationSec,
+          imageUrl: urls.artwork,
+          transcripts: hasTranscript ? { vtt: urls.transcript.vtt, srt: urls.transcript.srt, json: urls.transcript.json } : {},
+          language: config.whisperLanguage,
+        },
+      ];
     });
     res.type('application/rss+xml; charset=utf-8');
     res.set('Cache-Control', 'public, max-age=60');
@@ -119,7 +121,16 @@ export function publisherView(deps: PublisherRouteDeps) {
         publishedAt: pub?.publishedAt ?? null,
         publishLatencyMs: pub?.latencyMs ?? null,
         urls: pub
-          ? { page: urls.page, audio: urls.audio, hls: urls.hls, manifest: urls.manifest, card: urls.card, artwork: urls.artwork, peaks: urls.peaks, transcript: pub.transcriptRevision > 0 ? urls.transcript : null }
+          ? {
+              page: urls.page,
+              audio: urls.audio,
+              hls: urls.hls,
+              manifest: urls.manifest,
+              card: urls.card,
+              artwork: urls.artwork,
+              peaks: urls.peaks,
+              transcript: pub.transcriptRevision > 0 ? urls.transcript : null,
+            }
           : { page: urls.page, audio: null, manifest: null },
       };
     });

@@ -8,7 +8,14 @@
 import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
 import type { AddressPolicy } from '../shared/net-policy.ts';
 import { log as rootLog, type Logger } from '../shared/log.ts';
-import { WEBHOOK_EVENT_TYPES, isWebhookEventType, type WebhookDelivery, type WebhookEndpoint, type WebhookEventType, type WebhookStore } from './webhook-store.ts';
+import {
+  WEBHOOK_EVENT_TYPES,
+  isWebhookEventType,
+  type WebhookDelivery,
+  type WebhookEndpoint,
+  type WebhookEventType,
+  type WebhookStore,
+} from './webhook-store.ts';
 import { WebhookUrlError, validateWebhookUrl } from './webhooks.ts';
 
 export interface WebhookRoutesDeps {
@@ -48,7 +55,10 @@ function publicDelivery(d: WebhookDelivery) {
 }
 
 class FieldError extends Error {
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -86,7 +96,10 @@ export function webhookRoutes(deps: WebhookRoutesDeps, requireAuth: RequestHandl
       }
       const e = await deps.store.createEndpoint({ url, events });
       log.info('webhook registered', { id: e.id, url: e.url, events: e.events.join(',') });
-      res.status(201).location(`/api/webhooks/${e.id}`).json({ ...publicEndpoint(e), secret: e.secret });
+      res
+        .status(201)
+        .location(`/api/webhooks/${e.id}`)
+        .json({ ...publicEndpoint(e), secret: e.secret });
     } catch (err) {
       if (err instanceof FieldError) {
         res.status(400).json({ error: err.message, field: err.field });

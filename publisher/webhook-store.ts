@@ -84,7 +84,10 @@ export function generateSecret(): string {
 
 /** The delivery id of one logical message; the same inputs always give the same id. */
 export function deliveryId(endpointId: string, eventId: string, eventType: string, revision = 0): string {
-  const h = crypto.createHash('sha256').update(JSON.stringify([endpointId, eventId, eventType, revision])).digest('hex');
+  const h = crypto
+    .createHash('sha256')
+    .update(JSON.stringify([endpointId, eventId, eventType, revision]))
+    .digest('hex');
   return `msg_${h.slice(0, 32)}`;
 }
 
@@ -211,7 +214,14 @@ export class WebhookStore {
   }
 
   async pendingDeliveries(limit = 1000): Promise<WebhookDelivery[]> {
-    const rows = await this.db.selectFrom('webhook_deliveries').selectAll().where('status', '=', 'pending').orderBy('created_at').orderBy('id').limit(limit).execute();
+    const rows = await this.db
+      .selectFrom('webhook_deliveries')
+      .selectAll()
+      .where('status', '=', 'pending')
+      .orderBy('created_at')
+      .orderBy('id')
+      .limit(limit)
+      .execute();
     return rows.map(toDelivery);
   }
 
@@ -225,7 +235,12 @@ export class WebhookStore {
         last_status_code: o.statusCode ?? null,
         last_error: o.error ?? null,
         last_attempt_at: at,
-        status: eb.case().when('status', '=', 'delivered').then('delivered' as DeliveryStatus).else(o.status).end(),
+        status: eb
+          .case()
+          .when('status', '=', 'delivered')
+          .then('delivered' as DeliveryStatus)
+          .else(o.status)
+          .end(),
         delivered_at: o.status === 'delivered' ? eb.fn.coalesce('delivered_at', eb.val(at)) : eb.ref('delivered_at'),
       }))
       .where('id', '=', id)

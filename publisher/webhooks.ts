@@ -224,10 +224,7 @@ export async function deliver(deliveryId: string, deps: DeliverDeps, opts: Deliv
  * quietly when the subject is gone). Wire it as
  * `new Worker(QUEUE.webhook, (job) => processWebhook(job, deps), …)`.
  */
-export async function processWebhook(
-  job: Pick<Job<WebhookJob>, 'data' | 'attemptsMade' | 'opts' | 'id'>,
-  deps: DeliverDeps,
-): Promise<void> {
+export async function processWebhook(job: Pick<Job<WebhookJob>, 'data' | 'attemptsMade' | 'opts' | 'id'>, deps: DeliverDeps): Promise<void> {
   const log = (deps.log ?? rootLog).child('webhook');
   const id = job.data?.deliveryId;
   if (typeof id !== 'string' || !id.startsWith('msg_')) {
@@ -240,7 +237,7 @@ export async function processWebhook(
     return;
   }
   if (delivery.status !== 'pending') return;
-  if (!await deps.store.getEndpoint(delivery.endpointId)) {
+  if (!(await deps.store.getEndpoint(delivery.endpointId))) {
     log.info('webhook endpoint no longer exists, skipped', { delivery: id });
     return;
   }

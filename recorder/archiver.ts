@@ -106,7 +106,10 @@ export class Archiver {
         await this.enqueue(chunk);
       } catch (err) {
         this.deps.log.warn('archiving failed; the chunk stays in the spool and is retried', {
-          event: eventId, chunk: item.name, retryInMs: backoff, err: (err as Error).message,
+          event: eventId,
+          chunk: item.name,
+          retryInMs: backoff,
+          err: (err as Error).message,
         });
         await new Promise((r) => setTimeout(r, backoff));
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
@@ -149,7 +152,15 @@ export class Archiver {
   private async enqueue(c: ChunkRow): Promise<boolean> {
     try {
       await withTimeout(
-        this.deps.queues.add('chunk-archived', { eventId: c.eventId, seq: c.seq, sessionNo: c.sessionNo, key: c.key, startSec: c.startSec, durationSec: c.durationSec, sha256: c.sha256 }),
+        this.deps.queues.add('chunk-archived', {
+          eventId: c.eventId,
+          seq: c.seq,
+          sessionNo: c.sessionNo,
+          key: c.key,
+          startSec: c.startSec,
+          durationSec: c.durationSec,
+          sha256: c.sha256,
+        }),
         ENQUEUE_TIMEOUT_MS,
         'enqueue',
       );

@@ -36,9 +36,7 @@ function resolveUri(uri: string, baseUrl: string): string | undefined {
 }
 
 /** A piece of the source stream, or a break in it. */
-export type FeedItem =
-  | { type: 'data'; data: Buffer; seq?: number; durationSec?: number }
-  | { type: 'break'; lostSec: number; reason: string };
+export type FeedItem = { type: 'data'; data: Buffer; seq?: number; durationSec?: number } | { type: 'break'; lostSec: number; reason: string };
 
 export function parsePlaylist(text: string, baseUrl: string): Playlist {
   if (!text.trimStart().startsWith('#EXTM3U')) throw new Error('not an HLS playlist (no #EXTM3U)');
@@ -51,7 +49,8 @@ export function parsePlaylist(text: string, baseUrl: string): Playlist {
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.trim();
     if (!line) continue;
-    if (line.startsWith('#EXT-X-MEDIA-SEQUENCE:')) pl.mediaSequence = Math.max(0, Math.min(Number.MAX_SAFE_INTEGER / 2, Math.floor(Number(line.split(':')[1]) || 0)));
+    if (line.startsWith('#EXT-X-MEDIA-SEQUENCE:'))
+      pl.mediaSequence = Math.max(0, Math.min(Number.MAX_SAFE_INTEGER / 2, Math.floor(Number(line.split(':')[1]) || 0)));
     else if (line.startsWith('#EXT-X-TARGETDURATION:')) pl.targetDuration = Math.max(1, Math.min(MAX_TARGET_SEC, Number(line.split(':')[1]) || 6));
     else if (line.startsWith('#EXT-X-ENDLIST')) pl.endList = true;
     else if (line.startsWith('#EXT-X-DISCONTINUITY') && !line.startsWith('#EXT-X-DISCONTINUITY-SEQUENCE')) disc = true;

@@ -92,7 +92,10 @@ export function openHttp(url: string, opts: FetchOptions): Promise<HttpResponse>
 }
 
 /** GETs a whole (small) body, such as a playlist or a segment. */
-export async function fetchBuffer(url: string, opts: FetchOptions & { maxBytes: number; what: string }): Promise<{ body: Buffer; finalUrl: string; contentType: string }> {
+export async function fetchBuffer(
+  url: string,
+  opts: FetchOptions & { maxBytes: number; what: string },
+): Promise<{ body: Buffer; finalUrl: string; contentType: string }> {
   const res = await openHttp(url, opts);
   const tooLarge = () => new TooLargeError(`${opts.what} larger than ${opts.maxBytes} bytes (${redactUrl(url)})`);
   if (Number(res.headers['content-length']) > opts.maxBytes) {

@@ -209,7 +209,7 @@ export class Recorder {
     const { capture, holder } = this.deps;
     if (await this.adopt(id)) return;
     await capture.requestHandover(id, holder);
-    for (const until = Date.now() + HANDOVER_WAIT_MS; Date.now() < until; ) {
+    for (const until = Date.now() + HANDOVER_WAIT_MS; Date.now() < until;) {
       await sleep(200);
       if (await this.adopt(id)) return;
     }
@@ -290,7 +290,13 @@ export class Recorder {
   private async sweepEnded(): Promise<void> {
     for (const id of await this.deps.capture.endsNotEnqueued()) {
       if (this.recordings.has(id)) continue;
-      if (!(await enqueueEnded(this.deps, id).then(() => true, () => false))) return;
+      if (
+        !(await enqueueEnded(this.deps, id).then(
+          () => true,
+          () => false,
+        ))
+      )
+        return;
     }
   }
 }

@@ -158,7 +158,8 @@ export class Recording {
         finalEnd = r.finalEnd;
       } catch (err) {
         // Waiting in vain for a pusher says less than why the last one was lost: keep that.
-        if (this.mode === 'run' && !(err instanceof NoPusherError && lastError)) lastError = describeSourceError(err instanceof FeedError ? err.inner : err, this.sourceUrl);
+        if (this.mode === 'run' && !(err instanceof NoPusherError && lastError))
+          lastError = describeSourceError(err instanceof FeedError ? err.inner : err, this.sourceUrl);
         gotData = err instanceof FeedError && err.gotData;
       } finally {
         clearTimeout(timer);
@@ -183,7 +184,11 @@ export class Recording {
     fs.rmSync(path.join(this.deps.spoolRoot, this.event.id), { recursive: true, force: true });
     if (this.mode === 'suspend') return;
     const reason =
-      this.mode === 'end' ? (this.endReason ?? 'ended by request') : finalEnd ? 'source ended' : `source gone for ${this.event.reconnectWindowSec} s${lastError ? `: ${lastError}` : ''}`;
+      this.mode === 'end'
+        ? (this.endReason ?? 'ended by request')
+        : finalEnd
+          ? 'source ended'
+          : `source gone for ${this.event.reconnectWindowSec} s${lastError ? `: ${lastError}` : ''}`;
     await this.finishEvent(reason);
   }
 

@@ -103,7 +103,7 @@ function parseCreate(body: unknown, config: Config, policy: AddressPolicy, owner
 
 /** The stream key of a push: a header (Authorization: Bearer or X-Stream-Key), or ?key= for encoders that can only set a URL. */
 function streamKey(req: Request): string {
-  return (/^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1]) ?? req.get('x-stream-key') ?? (typeof req.query.key === 'string' ? req.query.key : '');
+  return /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1] ?? req.get('x-stream-key') ?? (typeof req.query.key === 'string' ? req.query.key : '');
 }
 
 /**
@@ -159,7 +159,14 @@ export function recorderRoutes(deps: RecorderRouteDeps): Router {
   r.get('/api/events/:id/chunks', async (req, res) => {
     const ev = await find(req.params.id);
     res.json({
-      chunks: (await capture.chunks(ev.id)).map((c) => ({ seq: c.seq, startSec: c.startSec, durationSec: c.durationSec, bytes: c.bytes, sha256: c.sha256, key: c.key })),
+      chunks: (await capture.chunks(ev.id)).map((c) => ({
+        seq: c.seq,
+        startSec: c.startSec,
+        durationSec: c.durationSec,
+        bytes: c.bytes,
+        sha256: c.sha256,
+        key: c.key,
+      })),
     });
   });
 

@@ -9,9 +9,7 @@ import { probeAudio, startFfmpeg, type RunningFfmpeg } from '../shared/ffmpeg.ts
 import type { Logger } from '../shared/log.ts';
 import { CHUNK_PATTERN, LIST_FILE, chunkFiles, readSealedList, type SealedEntry } from './spool.ts';
 
-export type SegmenterInput =
-  | { kind: 'stdin' }
-  | { kind: 'url'; url: string; inputOptions: string[] };
+export type SegmenterInput = { kind: 'stdin' } | { kind: 'url'; url: string; inputOptions: string[] };
 
 export interface SegmenterOptions {
   dir: string;
@@ -48,11 +46,20 @@ export class Segmenter {
       inputs: [input],
       output: path.join(opts.dir, CHUNK_PATTERN),
       outputOptions: [
-        '-map', '0:a:0', '-c', 'copy', '-f', 'segment',
-        '-segment_time', String(opts.chunkSec),
-        '-segment_format', 'mpegts',
-        '-segment_list', path.join(opts.dir, LIST_FILE),
-        '-segment_list_type', 'csv',
+        '-map',
+        '0:a:0',
+        '-c',
+        'copy',
+        '-f',
+        'segment',
+        '-segment_time',
+        String(opts.chunkSec),
+        '-segment_format',
+        'mpegts',
+        '-segment_list',
+        path.join(opts.dir, LIST_FILE),
+        '-segment_list_type',
+        'csv',
       ],
     });
     this.pid = this.ff.pid;

@@ -20,7 +20,10 @@ const WORDS: [RegExp, string][] = [
   [/Server returned (\d{3})|HTTP error (\d{3})/i, 'HTTP $1$2'],
   [/Server error|StreamNotFound|Play failed|NetStream\.\w+\.Failed/i, 'stream not found on the server'],
   [/Connection setup failure|SRT_ECONNREJ|connection rejected/i, 'connection rejected'],
-  [/Invalid data found|could not find codec parameters|does not contain any stream|matches no streams|no audio stream|Invalid argument|Error opening input/i, 'not an audio stream'],
+  [
+    /Invalid data found|could not find codec parameters|does not contain any stream|matches no streams|no audio stream|Invalid argument|Error opening input/i,
+    'not an audio stream',
+  ],
 ];
 
 function words(text: string): string | undefined {

@@ -16,7 +16,12 @@ export type SourceKind = 'http' | 'rtmp' | 'srt' | 'file';
 export class SourceUrlError extends Error {}
 
 const KINDS: Record<string, SourceKind> = {
-  'http:': 'http', 'https:': 'http', 'rtmp:': 'rtmp', 'rtmps:': 'rtmp', 'srt:': 'srt', 'file:': 'file',
+  'http:': 'http',
+  'https:': 'http',
+  'rtmp:': 'rtmp',
+  'rtmps:': 'rtmp',
+  'srt:': 'srt',
+  'file:': 'file',
 };
 
 /** ffmpeg may open only these protocols for each kind; an HLS playlist can never reach file: or others. */
@@ -80,8 +85,7 @@ async function pinnedUrl(url: string, kind: 'rtmp' | 'srt', policy: AddressPolic
 /** One connection to the source: bytes for ffmpeg's stdin, or a URL ffmpeg reads itself. */
 export type Feed =
   /** close(reason): stop reading; a reason says the bytes could not be recorded (a pusher is answered with it). */
-  | { kind: 'bytes'; items: AsyncIterable<FeedItem>; close(reason?: string): void }
-  | { kind: 'url'; url: string; inputOptions: string[]; endsAtEof: boolean };
+  { kind: 'bytes'; items: AsyncIterable<FeedItem>; close(reason?: string): void } | { kind: 'url'; url: string; inputOptions: string[]; endsAtEof: boolean };
 
 export interface PullSource {
   connect(signal: AbortSignal): Promise<Feed>;

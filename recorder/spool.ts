@@ -37,7 +37,10 @@ export function readSealedList(dir: string): SealedEntry[] {
 /** Chunk files present in a session dir, in order. */
 export function chunkFiles(dir: string): string[] {
   try {
-    return fs.readdirSync(dir).filter((f) => /^c\d{6}\.ts$/.test(f)).sort();
+    return fs
+      .readdirSync(dir)
+      .filter((f) => /^c\d{6}\.ts$/.test(f))
+      .sort();
   } catch {
     return [];
   }

@@ -123,7 +123,11 @@ export class CaptureStore {
 
   async openSession(eventId: string, timelineStartSec: number): Promise<SessionRow> {
     return this.db.transaction().execute(async (trx) => {
-      const last = await trx.selectFrom('sessions').select((eb) => eb.fn.max('no').as('n')).where('event_id', '=', eventId).executeTakeFirst();
+      const last = await trx
+        .selectFrom('sessions')
+        .select((eb) => eb.fn.max('no').as('n'))
+        .where('event_id', '=', eventId)
+        .executeTakeFirst();
       const no = Number(last?.n ?? 0) + 1;
       const row = { event_id: eventId, no, timeline_start_sec: timelineStartSec, started_at: now(), pid: null, closed_at: null };
       await trx.insertInto('sessions').values(row).execute();
@@ -159,7 +163,11 @@ export class CaptureStore {
     return this.db.transaction().execute(async (trx) => {
       const existing = await trx.selectFrom('chunks').selectAll().where('event_id', '=', c.eventId).where('spool_name', '=', c.spoolName).executeTakeFirst();
       if (existing) return toChunk(existing);
-      const last = await trx.selectFrom('chunks').select((eb) => eb.fn.max('seq').as('n')).where('event_id', '=', c.eventId).executeTakeFirst();
+      const last = await trx
+        .selectFrom('chunks')
+        .select((eb) => eb.fn.max('seq').as('n'))
+        .where('event_id', '=', c.eventId)
+        .executeTakeFirst();
       const row: Selectable<ChunksTable> = {
         event_id: c.eventId,
         seq: last?.n === null || last?.n === undefined ? 0 : Number(last.n) + 1,
@@ -255,7 +263,11 @@ export class CaptureStore {
    */
   async acquire(eventId: string, holder: string, leaseMs: number): Promise<boolean> {
     const now = new Date();
-    await this.db.insertInto('capture_state').values({ event_id: eventId, hls_json: null }).onConflict((oc) => oc.column('event_id').doNothing()).execute();
+    await this.db
+      .insertInto('capture_state')
+      .values({ event_id: eventId, hls_json: null })
+      .onConflict((oc) => oc.column('event_id').doNothing())
+      .execute();
     const r = await this.db
       .updateTable('capture_state')
       .set({ holder, lease_until: new Date(now.getTime() + leaseMs).toISOString(), handover_to: null })
@@ -277,7 +289,11 @@ export class CaptureStore {
    * was requested (by any process).
    */
   async renewAll(holder: string, leaseMs: number): Promise<{ eventId: string; handoverTo: string | null; endRequested: boolean }[]> {
-    await this.db.updateTable('capture_state').set({ lease_until: new Date(Date.now() + leaseMs).toISOString() }).where('holder', '=', holder).execute();
+    await this.db
+      .updateTable('capture_state')
+      .set({ lease_until: new Date(Date.now() + leaseMs).toISOString() })
+      .where('holder', '=', holder)
+      .execute();
     const rows = await this.db
       .selectFrom('capture_state')
       .innerJoin('events', 'events.id', 'capture_state.event_id')
@@ -400,7 +416,11 @@ export const recorderMigrations: Migrations = {
       await db.schema.createIndex('chunks_unqueued').ifNotExists().on('chunks').columns(['state', 'event_id', 'seq']).execute();
       // The key-value rows of earlier versions (hls:<id>, ended-queued:<id>) move here.
       const kv = db as Kysely<LegacyKv & RecorderTables>;
-      for (const { k, v } of await kv.selectFrom('kv').selectAll().where((eb) => eb.or([eb('k', 'like', 'hls:%'), eb('k', 'like', 'ended-queued:%')])).execute()) {
+      for (const { k, v } of await kv
+        .selectFrom('kv')
+        .selectAll()
+        .where((eb) => eb.or([eb('k', 'like', 'hls:%'), eb('k', 'like', 'ended-queued:%')]))
+        .execute()) {
         const hls = k.startsWith('hls:');
         const eventId = k.slice(k.indexOf(':') + 1);
         await kv
@@ -413,7 +433,12 @@ export const recorderMigrations: Migrations = {
       const all = db as Kysely<RecorderTables & CatalogTables>;
       const sums = await all
         .selectFrom('chunks')
-        .select((eb) => ['event_id', eb.fn.sum<number>('duration_sec').as('captured'), eb.fn.max(eb('start_sec', '+', eb.ref('duration_sec'))).as('timeline'), eb.fn.countAll<number>().as('n')])
+        .select((eb) => [
+          'event_id',
+          eb.fn.sum<number>('duration_sec').as('captured'),
+          eb.fn.max(eb('start_sec', '+', eb.ref('duration_sec'))).as('timeline'),
+          eb.fn.countAll<number>().as('n'),
+        ])
         .groupBy('event_id')
         .execute();
       for (const s of sums) {

@@ -93,7 +93,8 @@ export type Role = (typeof ROLES)[number];
 export function parseRoles(raw: string | undefined, from = 'REPLAY_ROLES'): Role[] {
   if (!raw || raw.trim() === '' || raw.trim() === 'all') return [...ROLES];
   const roles = raw.split(',').map((r) => r.trim());
-  for (const r of roles) if (!(ROLES as readonly string[]).includes(r)) throw new ConfigError(`${from}: "${r}" is not a role (roles: ${ROLES.join(', ')}, or all)`);
+  for (const r of roles)
+    if (!(ROLES as readonly string[]).includes(r)) throw new ConfigError(`${from}: "${r}" is not a role (roles: ${ROLES.join(', ')}, or all)`);
   return [...new Set(roles as Role[])];
 }
 

@@ -115,9 +115,15 @@ export interface AudioProbe {
 export function probeAudio(file: string): Promise<AudioProbe> {
   return new Promise((resolve, reject: (err: Error) => void) => {
     const p = spawn('ffprobe', [
-      '-v', 'error', '-select_streams', 'a:0',
-      '-show_entries', 'stream=codec_name,sample_rate,channels:packet=pts_time,duration_time',
-      '-of', 'json', file,
+      '-v',
+      'error',
+      '-select_streams',
+      'a:0',
+      '-show_entries',
+      'stream=codec_name,sample_rate,channels:packet=pts_time,duration_time',
+      '-of',
+      'json',
+      file,
     ]);
     let out = '';
     let err = '';
@@ -275,14 +281,23 @@ export interface DecodeToPcmOptions {
 export async function decodeToPcm(input: string | Buffer | Buffer[], opts: DecodeToPcmOptions): Promise<Buffer> {
   const piped = typeof input !== 'string';
   const args = [
-    '-loglevel', 'error',
+    '-loglevel',
+    'error',
     ...(opts.inputOptions ?? []),
-    '-i', piped ? 'pipe:0' : input,
-    '-map', '0:a:0', '-vn', '-sn', '-dn',
+    '-i',
+    piped ? 'pipe:0' : input,
+    '-map',
+    '0:a:0',
+    '-vn',
+    '-sn',
+    '-dn',
     ...(opts.filter ? ['-af', opts.filter] : []),
     ...(opts.sampleRate ? ['-ar', String(opts.sampleRate)] : []),
     ...(opts.channels ? ['-ac', String(opts.channels)] : []),
-    '-f', opts.format, '-c:a', opts.format === 'f32le' ? 'pcm_f32le' : 'pcm_s16le',
+    '-f',
+    opts.format,
+    '-c:a',
+    opts.format === 'f32le' ? 'pcm_f32le' : 'pcm_s16le',
     'pipe:1',
   ];
   const { stdout } = await ffmpegBuffers(args, { stdin: piped ? input : undefined, timeoutMs: opts.timeoutMs });
@@ -304,10 +319,20 @@ export interface EncodePcmOptions {
 /** Encodes raw PCM to bytes in the given container, all through pipes. */
 export async function encodePcm(pcm: Buffer, opts: EncodePcmOptions): Promise<Buffer> {
   const args = [
-    '-loglevel', 'error',
-    '-f', opts.inputFormat, '-ar', String(opts.sampleRate), '-ac', String(opts.channels), '-i', 'pipe:0',
+    '-loglevel',
+    'error',
+    '-f',
+    opts.inputFormat,
+    '-ar',
+    String(opts.sampleRate),
+    '-ac',
+    String(opts.channels),
+    '-i',
+    'pipe:0',
     ...opts.outputOptions,
-    '-f', opts.format, 'pipe:1',
+    '-f',
+    opts.format,
+    'pipe:1',
   ];
   const { stdout } = await ffmpegBuffers(args, { stdin: pcm, timeoutMs: opts.timeoutMs });
   return stdout;
@@ -330,11 +355,19 @@ export interface Ebur128Summary {
  */
 export async function measureEbur128(input: string, opts: { inputOptions?: string[]; truePeak?: boolean } = {}): Promise<Ebur128Summary> {
   const { stderr } = await ffmpegBuffers([
-    '-loglevel', 'info',
+    '-loglevel',
+    'info',
     ...(opts.inputOptions ?? []),
-    '-i', input, '-map', '0:a:0', '-vn',
-    '-af', `ebur128=framelog=verbose${opts.truePeak === false ? '' : ':peak=true'}`,
-    '-f', 'null', '-',
+    '-i',
+    input,
+    '-map',
+    '0:a:0',
+    '-vn',
+    '-af',
+    `ebur128=framelog=verbose${opts.truePeak === false ? '' : ':peak=true'}`,
+    '-f',
+    'null',
+    '-',
   ]);
   const summary = stderr.slice(stderr.lastIndexOf('Summary:'));
   const num = (re: RegExp) => {

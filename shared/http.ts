@@ -107,7 +107,7 @@ export function errorHandler(log: Logger) {
     if (thrown?.type === 'entity.parse.failed') status = 400;
     if (status >= 500) log.error('request failed', { method: req.method, path: req.path, err: thrown?.message });
     if (res.headersSent) return res.end();
-    const body: Record<string, unknown> = { error: status >= 500 ? 'internal error' : thrown?.message ?? 'error' };
+    const body: Record<string, unknown> = { error: status >= 500 ? 'internal error' : (thrown?.message ?? 'error') };
     if (err instanceof HttpError && err.field) body.field = err.field;
     if (thrown?.type === 'entity.parse.failed') body.error = 'request body is not valid JSON';
     res.status(status).json(body);

@@ -10,7 +10,12 @@ export const registry = new client.Registry();
 client.collectDefaultMetrics({ register: registry, prefix: 'replay_' });
 
 export const metrics = {
-  jobs: new client.Counter({ name: 'replay_jobs_total', help: 'Jobs run, by queue and outcome', labelNames: ['queue', 'outcome'] as const, registers: [registry] }),
+  jobs: new client.Counter({
+    name: 'replay_jobs_total',
+    help: 'Jobs run, by queue and outcome',
+    labelNames: ['queue', 'outcome'] as const,
+    registers: [registry],
+  }),
   jobSeconds: new client.Histogram({
     name: 'replay_job_duration_seconds',
     help: 'How long a job ran, by queue',

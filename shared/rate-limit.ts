@@ -45,7 +45,10 @@ export function publicReadLimit(opts: RateLimitOptions): RequestHandler {
     if (buckets.size > MAX_CLIENTS) buckets.delete(buckets.keys().next().value!);
     if (b.tokens < 1) {
       const wait = Math.max(1, Math.ceil((1 - b.tokens) / opts.perSec));
-      res.set('Retry-After', String(wait)).status(429).json({ error: `too many requests; retry in ${wait} s` });
+      res
+        .set('Retry-After', String(wait))
+        .status(429)
+        .json({ error: `too many requests; retry in ${wait} s` });
       return;
     }
     b.tokens -= 1;

@@ -17,10 +17,20 @@ export interface EmbeddedRedis {
 export function ping(target: string | { port: number; host: string }, timeoutMs = 500): Promise<boolean> {
   return new Promise((resolve) => {
     const c = typeof target === 'string' ? net.createConnection(target) : net.createConnection(target.port, target.host);
-    const t = setTimeout(() => { c.destroy(); resolve(false); }, timeoutMs);
+    const t = setTimeout(() => {
+      c.destroy();
+      resolve(false);
+    }, timeoutMs);
     c.on('connect', () => c.write('PING\r\n'));
-    c.on('data', (d) => { clearTimeout(t); c.destroy(); resolve(d.toString().startsWith('+PONG')); });
-    c.on('error', () => { clearTimeout(t); resolve(false); });
+    c.on('data', (d) => {
+      clearTimeout(t);
+      c.destroy();
+      resolve(d.toString().startsWith('+PONG'));
+    });
+    c.on('error', () => {
+      clearTimeout(t);
+      resolve(false);
+    });
   });
 }
 
@@ -36,11 +46,32 @@ export async function startEmbeddedRedis(dataDir: string, log: Logger): Promise<
   }
   fs.rmSync(socket, { force: true });
 
-  const child: ChildProcess = spawn('redis-server', [
-    '--port', '0', '--unixsocket', socket, '--unixsocketperm', '700',
-    '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '',
-    '--pidfile', pidFile, '--daemonize', 'no', '--logfile', path.join(dir, 'redis.log'),
-  ], { stdio: 'ignore', detached: false });
+  const child: ChildProcess = spawn(
+    'redis-server',
+    [
+      '--port',
+      '0',
+      '--unixsocket',
+      socket,
+      '--unixsocketperm',
+      '700',
+      '--dir',
+      dir,
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+      '--save',
+      '',
+      '--pidfile',
+      pidFile,
+      '--daemonize',
+      'no',
+      '--logfile',
+      path.join(dir, 'redis.log'),
+    ],
+    { stdio: 'ignore', detached: false },
+  );
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   child.once('error', () => {});
 

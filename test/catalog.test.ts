@@ -87,7 +87,11 @@ describe.each(DIALECTS)('catalog on %s', (dialect) => {
     const transcriberState = new TranscriberState(t.db);
     const publications = new PublicationStore(t.db);
     const capture = new CaptureStore(t.db);
-    const extensions = [transcoderView(transcoderState, storage), transcriberView(transcriberState, config), publisherView({ catalog, storage, config, publications })];
+    const extensions = [
+      transcoderView(transcoderState, storage),
+      transcriberView(transcriberState, config),
+      publisherView({ catalog, storage, config, publications }),
+    ];
     const cost = async (limit: number) => {
       const events = await catalog.listEvents(limit);
       const before = queries;
@@ -98,17 +102,34 @@ describe.each(DIALECTS)('catalog on %s', (dialect) => {
     // Give a few events chunks, gaps, failures, segments and a publication, so every view has rows to read.
     for (let i = 0; i < 25; i++) {
       const id = await newEvent();
-      await capture.addChunk({ eventId: id, sessionNo: 1, spoolName: 's1/c000000.ts', startSec: 0, durationSec: 6, bytes: 1, sha256: 'x', key: `private/events/${id}/source/s1-c000000.ts` });
+      await capture.addChunk({
+        eventId: id,
+        sessionNo: 1,
+        spoolName: 's1/c000000.ts',
+        startSec: 0,
+        durationSec: 6,
+        bytes: 1,
+        sha256: 'x',
+        key: `private/events/${id}/source/s1-c000000.ts`,
+      });
       await catalog.addGap({ eventId: id, startSec: 6, endSec: 7, reason: 'source dropped' });
       await catalog.addFailure({ eventId: id, stage: 'transcoder', startSec: 0, endSec: 6, reason: 'r' });
       await transcoderState.ensureState(id);
-      await publications.create({ eventId: id, publishedAt: new Date().toISOString(), latencyMs: 1, durationSec: 6, audioBytes: 1, transcriptStatus: 'complete', transcriptRevision: 1 });
+      await publications.create({
+        eventId: id,
+        publishedAt: new Date().toISOString(),
+        latencyMs: 1,
+        durationSec: 6,
+        audioBytes: 1,
+        transcriptStatus: 'complete',
+        transcriptRevision: 1,
+      });
     }
     const one = await cost(1);
     const many = await cost(100);
     expect(many).toBe(one);
     expect(one).toBeLessThanOrEqual(8);
-    const [ev] = await eventsJson((await catalog.listEvents(1)), catalog, extensions);
+    const [ev] = await eventsJson(await catalog.listEvents(1), catalog, extensions);
     expect(ev).toMatchObject({ capturedSec: 6, timelineSec: 6, chunks: 1, gaps: [{ startSec: 6, endSec: 7 }], publishedAt: expect.any(String) });
   });
 });

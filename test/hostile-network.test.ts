@@ -165,7 +165,15 @@ describe('sizes', () => {
 describe('secrets', () => {
   it('shows no credential, stream key, token or passphrase of an RTMP or SRT source anywhere', async () => {
     const s = () => crypto.randomBytes(6).toString('hex');
-    const secrets = { user: `usr${s()}`, pass: `pw${s()}`, key: `streamkey${s()}`, tok: `tok${s()}`, passphrase: `passphrase${s()}`, streamid: `sid${s()}`, app: `app${s()}` };
+    const secrets = {
+      user: `usr${s()}`,
+      pass: `pw${s()}`,
+      key: `streamkey${s()}`,
+      tok: `tok${s()}`,
+      passphrase: `passphrase${s()}`,
+      streamid: `sid${s()}`,
+      app: `app${s()}`,
+    };
     const urls = [
       `rtmp://${secrets.user}:${secrets.pass}@127.0.0.1:${closedRtmp}/${secrets.app}/${secrets.key}?tok=${secrets.tok}`,
       `rtmp://${secrets.user}:${secrets.pass}@localhost:${closedRtmp}/${secrets.app}/${secrets.key}?tok=${secrets.tok}`,
@@ -179,7 +187,12 @@ describe('secrets', () => {
     const one = JSON.stringify(await Promise.all(events.map((e) => svc.api('GET', `/api/events/${e.id}`).then((r) => r.body))));
     const chunks = JSON.stringify(await Promise.all(events.map((e) => svc.api('GET', `/api/events/${e.id}/chunks`).then((r) => r.body))));
     for (const [name, secret] of Object.entries(secrets)) {
-      for (const [where, text] of [['event list', list], ['event JSON', one], ['chunks', chunks], ['service log', svc.output()]]) {
+      for (const [where, text] of [
+        ['event list', list],
+        ['event JSON', one],
+        ['chunks', chunks],
+        ['service log', svc.output()],
+      ]) {
         expect(text.includes(secret), `${name} in ${where}`).toBe(false);
       }
     }

@@ -165,7 +165,32 @@ describe('bounded cost', () => {
   /** Real 2 s AAC MPEG-TS segments, served by a live origin whose media sequence jumps by a million after the first two. */
   async function jumpingOrigin(dir: string, jump: number) {
     await new Promise<void>((resolve, reject) => {
-      const p = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '12', '-c:a', 'aac', '-b:a', '64k', '-ac', '1', '-f', 'hls', '-hls_time', '2', '-hls_list_size', '0', '-hls_segment_filename', path.join(dir, 'seg%d.ts'), path.join(dir, 'all.m3u8')]);
+      const p = spawn('ffmpeg', [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=frequency=440:sample_rate=48000',
+        '-t',
+        '12',
+        '-c:a',
+        'aac',
+        '-b:a',
+        '64k',
+        '-ac',
+        '1',
+        '-f',
+        'hls',
+        '-hls_time',
+        '2',
+        '-hls_list_size',
+        '0',
+        '-hls_segment_filename',
+        path.join(dir, 'seg%d.ts'),
+        path.join(dir, 'all.m3u8'),
+      ]);
       p.on('exit', (c) => (c === 0 ? resolve() : reject(new Error(`ffmpeg ${c}`))));
     });
     let started: number | undefined;
@@ -234,7 +259,16 @@ describe('bounded cost', () => {
       expect(gap.reason).toMatch(/1000000 HLS segment\(s\) scrolled out/);
       expect(gap.endSec - gap.startSec).toBeLessThan(70);
       const cost = (a: typeof none, b: typeof none) => ({ bytes: a.bytes - b.bytes, cpuSec: +(a.cpu - b.cpu).toFixed(2) });
-      console.log(JSON.stringify({ jump: { overNoJump: cost(million, none), overOneSegmentJump: cost(million, one), noJump: cost(none, { ...none, bytes: 0, cpu: 0 }), gapSec: gap.endSec - gap.startSec } }));
+      console.log(
+        JSON.stringify({
+          jump: {
+            overNoJump: cost(million, none),
+            overOneSegmentJump: cost(million, one),
+            noJump: cost(none, { ...none, bytes: 0, cpu: 0 }),
+            gapSec: gap.endSec - gap.startSec,
+          },
+        }),
+      );
       // Beyond the same audio without a jump: under a megabyte.
       expect(million.bytes - none.bytes).toBeLessThan(1 << 20);
       // A gap costs the same whatever its length: a million scrolled-out segments cost what one does, within a second of CPU.
@@ -309,7 +343,9 @@ describe('idle and garbage clients', () => {
 describe('headers and limits', () => {
   let tight: RunningService;
   beforeAll(async () => {
-    tight = await startService({ env: { REPLAY_PUBLIC_READS_PER_SEC: '1', REPLAY_PUBLIC_READ_BURST: '5', REPLAY_MAX_LIVE_EVENTS_PER_TOKEN: '2', REPLAY_MAX_EVENT_SEC: '6' } });
+    tight = await startService({
+      env: { REPLAY_PUBLIC_READS_PER_SEC: '1', REPLAY_PUBLIC_READ_BURST: '5', REPLAY_MAX_LIVE_EVENTS_PER_TOKEN: '2', REPLAY_MAX_EVENT_SEC: '6' },
+    });
   });
   afterAll(async () => {
     await tight?.stop();

@@ -53,13 +53,26 @@ it('serves Prometheus text that counts the events this test ran', async () => {
   const text = await (await fetch(`${svc.url}/metrics`)).text();
   const families = parsePrometheusTextFormat(text);
   const names = new Set(families.map((f) => f.name));
-  for (const n of ['replay_events_created_total', 'replay_events_published_total', 'replay_jobs_total', 'replay_job_duration_seconds', 'replay_live_events', 'replay_captured_seconds_total', 'replay_publish_latency_seconds', 'replay_whisper_real_time_factor', 'bullmq_job_count', 'replay_process_cpu_seconds_total']) {
+  for (const n of [
+    'replay_events_created_total',
+    'replay_events_published_total',
+    'replay_jobs_total',
+    'replay_job_duration_seconds',
+    'replay_live_events',
+    'replay_captured_seconds_total',
+    'replay_publish_latency_seconds',
+    'replay_whisper_real_time_factor',
+    'bullmq_job_count',
+    'replay_process_cpu_seconds_total',
+  ]) {
     expect(names.has(n), n).toBe(true);
   }
   expect(Number((await family('replay_events_created_total'))!.metrics[0].value)).toBe(created + 3);
   // Every queue's depth, each metric family once.
   const depth = families.find((f) => f.name === 'bullmq_job_count')!;
-  expect(new Set(depth.metrics.map((m) => m.labels!.queue))).toEqual(new Set(['record', 'chunk-archived', 'pcm-ready', 'event-ended', 'rendition-ready', 'transcript-ready', 'webhook']));
+  expect(new Set(depth.metrics.map((m) => m.labels!.queue))).toEqual(
+    new Set(['record', 'chunk-archived', 'pcm-ready', 'event-ended', 'rendition-ready', 'transcript-ready', 'webhook']),
+  );
   expect(text.match(/^# TYPE bullmq_job_count /gm)).toHaveLength(1);
 });
 
@@ -68,7 +81,9 @@ it('keeps the queue dashboard behind the API token', async () => {
   expect(none.status).toBe(401);
   expect(none.headers.get('www-authenticate')).toMatch(/^Basic /);
   expect((await fetch(`${svc.url}/admin/queues`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
-  expect((await fetch(`${svc.url}/admin/queues/api/queues`, { headers: { authorization: `Basic ${Buffer.from('x:wrong').toString('base64')}` } })).status).toBe(401);
+  expect((await fetch(`${svc.url}/admin/queues/api/queues`, { headers: { authorization: `Basic ${Buffer.from('x:wrong').toString('base64')}` } })).status).toBe(
+    401,
+  );
   const bearer = await fetch(`${svc.url}/admin/queues`, { headers: { authorization: `Bearer ${TOKEN}` } });
   expect(bearer.status).toBe(200);
   expect(await bearer.text()).toMatch(/<html/i);
@@ -78,7 +93,11 @@ it('keeps the queue dashboard behind the API token', async () => {
 });
 
 it('writes JSON log lines with LOG_FORMAT=json', () => {
-  const lines = svc.output().split('\n').filter((l) => l.startsWith('{'));
+  const lines = svc
+    .output()
+    .split('\n')
+    .filter((l) => l.startsWith('{'));
   expect(lines.length).toBeGreaterThan(3);
-  for (const l of lines) expect(JSON.parse(l)).toMatchObject({ time: expect.any(String), level: expect.any(String), scope: expect.any(String), msg: expect.any(String) });
+  for (const l of lines)
+    expect(JSON.parse(l)).toMatchObject({ time: expect.any(String), level: expect.any(String), scope: expect.any(String), msg: expect.any(String) });
 });

@@ -30,7 +30,10 @@ const PRIVATE_BUCKET = 'replay-pipeline-private';
 const SOURCE_SEC = 120;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Hook { headers: http.IncomingHttpHeaders; body: string }
+interface Hook {
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
 const received: Hook[] = [];
 let receiver: http.Server;
 let receiverUrl: string;
@@ -44,7 +47,12 @@ let tmp: string;
 let sourceSec: number;
 let pgdb: Awaited<ReturnType<typeof freshPostgres>>;
 let s3Env: Record<string, string>;
-interface LiveChecks { playlistBefore: string; playlistAfter: string; transcriptLive: any; statusDuring: string }
+interface LiveChecks {
+  playlistBefore: string;
+  playlistAfter: string;
+  transcriptLive: any;
+  statusDuring: string;
+}
 const liveChecks = new Map<string, LiveChecks>();
 const secrets = new Map<string, string>();
 
@@ -87,7 +95,10 @@ function parseSrt(text: string) {
 /** Standard Webhooks, checked independently of the code under test. */
 function signatureValid(h: Hook, whsec: string): boolean {
   const key = Buffer.from(whsec.replace(/^whsec_/, ''), 'base64');
-  const expected = crypto.createHmac('sha256', key).update(`${String(h.headers['webhook-id'])}.${String(h.headers['webhook-timestamp'])}.${h.body}`).digest('base64');
+  const expected = crypto
+    .createHmac('sha256', key)
+    .update(`${String(h.headers['webhook-id'])}.${String(h.headers['webhook-timestamp'])}.${h.body}`)
+    .digest('base64');
   return String(h.headers['webhook-signature']).split(' ').includes(`v1,${expected}`);
 }
 
@@ -121,7 +132,9 @@ beforeAll(async () => {
   }
 
   src = await liveHls({ durationSec: SOURCE_SEC, freq: 1000 });
-  [fsEvent, s3Event] = (await Promise.all([fsSvc, s3Svc].map((svc) => svc.api('POST', '/api/events', { title: TITLE, host: HOST, source: { url: src.url } })))).map((r) => r.body);
+  [fsEvent, s3Event] = (
+    await Promise.all([fsSvc, s3Svc].map((svc) => svc.api('POST', '/api/events', { title: TITLE, host: HOST, source: { url: src.url } })))
+  ).map((r) => r.body);
 
   // While live: the playlist grows and the partial transcript covers some of the timeline.
   await Promise.all(
@@ -140,7 +153,8 @@ beforeAll(async () => {
   sourceSec = await concatDuration(hlsSegmentFiles(src.dir));
   // Published first; a transcript still finishing then follows (event.updated), so wait for both.
   // (urls.transcript appears once the publication carries the transcript.)
-  const done = (e: any) => e.status === 'failed' || (e.status === 'published' && e.transcript.status !== 'pending' && e.transcript.status !== 'running' && !!e.urls.transcript);
+  const done = (e: any) =>
+    e.status === 'failed' || (e.status === 'published' && e.transcript.status !== 'pending' && e.transcript.status !== 'running' && !!e.urls.transcript);
   fsEvent = await fsSvc.waitFor(fsEvent.id, done, 180_000);
   s3Event = await s3Svc.waitFor(s3Event.id, done, 180_000);
 }, 600_000);
@@ -193,7 +207,12 @@ describe('after the end', () => {
       // reaches about -30 dB mid-segment on a pure tone (measured; see the transcoder's tests).
       const chunks = (await (ev === fsEvent ? fsSvc : s3Svc).api('GET', `/api/events/${ev.id}/chunks`)).body.chunks;
       const joins = [...chunks.slice(1).map((c: any) => c.startSec), ...Array.from({ length: Math.floor(sourceSec / 6.016) }, (_, k) => (k + 1) * 6.016)];
-      for (const r of residualsAt(pcm, joins.filter((t) => t < sourceSec - 0.05), { freq: 1000 })) expect(r.residualDb, `join at ${r.atSec}`).toBeLessThan(-30);
+      for (const r of residualsAt(
+        pcm,
+        joins.filter((t) => t < sourceSec - 0.05),
+        { freq: 1000 },
+      ))
+        expect(r.residualDb, `join at ${r.atSec}`).toBeLessThan(-30);
       const scan = scanTone(pcm, { freq: 1000, fromSec: 0.1, toSec: pcm.length / 48000 - 0.1 });
       expect(scan.worstDb).toBeLessThan(-27);
     }
@@ -205,7 +224,20 @@ describe('after the end', () => {
       expect(manifest.gaps).toEqual([]);
       expect(manifest.loudness.integratedLufs).toBeLessThan(0);
       const roles = new Set(manifest.files.map((f: any) => f.role));
-      for (const r of ['audio', 'hls-playlist', 'hls-init', 'hls-segment', 'card', 'artwork', 'peaks', 'transcript-vtt', 'transcript-srt', 'transcript-json', 'transcript-txt']) expect(roles.has(r), r).toBe(true);
+      for (const r of [
+        'audio',
+        'hls-playlist',
+        'hls-init',
+        'hls-segment',
+        'card',
+        'artwork',
+        'peaks',
+        'transcript-vtt',
+        'transcript-srt',
+        'transcript-json',
+        'transcript-txt',
+      ])
+        expect(roles.has(r), r).toBe(true);
       const audio = manifest.files.find((f: any) => f.role === 'audio');
       const bytes = Buffer.from(await (await fetch(audio.url)).arrayBuffer());
       expect(bytes.length).toBe(audio.size);
@@ -277,7 +309,14 @@ describe('after the end', () => {
   it('keeps the source archive out of the public bucket: not reachable through the public base URL', async () => {
     const { chunks } = (await s3Svc.api('GET', `/api/events/${s3Event.id}/chunks`)).body;
     expect(chunks.length).toBeGreaterThan(5);
-    const priv = new S3Storage({ endpoint: s3.endpoint, region: 'us-east-1', bucket: PRIVATE_BUCKET, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true });
+    const priv = new S3Storage({
+      endpoint: s3.endpoint,
+      region: 'us-east-1',
+      bucket: PRIVATE_BUCKET,
+      accessKeyId: 'S3RVER',
+      secretAccessKey: 'S3RVER',
+      forcePathStyle: true,
+    });
     try {
       for (const c of chunks) {
         expect(c.key.startsWith('private/')).toBe(true);
@@ -285,7 +324,12 @@ describe('after the end', () => {
         expect(viaPublic.status, c.key).toBe(404);
         await viaPublic.arrayBuffer();
         // It is in the private bucket, intact.
-        expect(crypto.createHash('sha256').update(await priv.get(c.key)).digest('hex')).toBe(c.sha256);
+        expect(
+          crypto
+            .createHash('sha256')
+            .update(await priv.get(c.key))
+            .digest('hex'),
+        ).toBe(c.sha256);
       }
       // The public objects are where the public base URL says.
       expect((await fetch(s3Event.urls.audio)).status).toBe(200);
@@ -335,7 +379,16 @@ describe('in a browser', () => {
   beforeAll(async () => {
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--autoplay-policy=no-user-gesture-required',
+      ],
     });
   });
   afterAll(async () => browser?.close());

@@ -85,12 +85,23 @@ describe('buildFeed', () => {
       feedUrl: 'https://replay.example/feed.xml',
       imageUrl: 'https://replay.example/artwork.jpg',
       author: 'Replay & Co',
-      items: [item({ guid: 'ev_older', title: 'Older', pubDate: new Date('2029-12-31T00:00:00Z'), transcripts: { vtt: 'https://cdn.example/o.vtt' }, language: 'de' }), item()],
+      items: [
+        item({
+          guid: 'ev_older',
+          title: 'Older',
+          pubDate: new Date('2029-12-31T00:00:00Z'),
+          transcripts: { vtt: 'https://cdn.example/o.vtt' },
+          language: 'de',
+        }),
+        item(),
+      ],
     });
     expect(again).toBe(xml);
   });
 
   it('rejects an invalid date rather than writing one', () => {
-    expect(() => buildFeed({ title: 't', description: 'd', siteUrl: 's', feedUrl: 'f', imageUrl: 'i', author: 'a', items: [item({ pubDate: 'nope' })] })).toThrow(/invalid date/);
+    expect(() =>
+      buildFeed({ title: 't', description: 'd', siteUrl: 's', feedUrl: 'f', imageUrl: 'i', author: 'a', items: [item({ pubDate: 'nope' })] }),
+    ).toThrow(/invalid date/);
   });
 });

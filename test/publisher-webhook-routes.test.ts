@@ -56,7 +56,12 @@ describe('webhook routes', () => {
     });
 
   it('requires auth on every route', async () => {
-    for (const [m, p] of [['GET', '/api/webhooks'], ['POST', '/api/webhooks'], ['DELETE', '/api/webhooks/x'], ['GET', '/api/webhooks/x/deliveries']]) {
+    for (const [m, p] of [
+      ['GET', '/api/webhooks'],
+      ['POST', '/api/webhooks'],
+      ['DELETE', '/api/webhooks/x'],
+      ['GET', '/api/webhooks/x/deliveries'],
+    ]) {
       expect((await call(m, p, undefined, { auth: false })).status).toBe(401);
     }
   });

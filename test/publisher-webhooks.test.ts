@@ -44,7 +44,14 @@ describe('signing', () => {
     expect(h['webhook-timestamp']).toBe(String(now.getTime() / 1000));
     expect(verify(secret, body, h, { now })).toBe(true);
     expect(verify(secret, Buffer.from(body), new Headers(h), { now })).toBe(true);
-    expect(verify(secret, body, { 'Webhook-Id': h['webhook-id'], 'Webhook-Timestamp': h['webhook-timestamp'], 'Webhook-Signature': h['webhook-signature'] }, { now })).toBe(true);
+    expect(
+      verify(
+        secret,
+        body,
+        { 'Webhook-Id': h['webhook-id'], 'Webhook-Timestamp': h['webhook-timestamp'], 'Webhook-Signature': h['webhook-signature'] },
+        { now },
+      ),
+    ).toBe(true);
     expect(verify(secret, body + ' ', h, { now })).toBe(false);
     expect(verify(generateSecret(), body, h, { now })).toBe(false);
     expect(verify(secret, body, { ...h, 'webhook-id': 'msg_2' }, { now })).toBe(false);
@@ -188,7 +195,12 @@ describe('deliver', () => {
     respond = (_q, s) => void s.writeHead(500).end('oops');
     const { delivery, deps, store } = await setup(`${base}/hook`);
     await expect(processWebhook({ id: '1', data: { deliveryId: delivery.id }, attemptsMade: 0, opts: { attempts: 2 } }, deps)).rejects.toThrow(/HTTP 500/);
-    expect(await store.getDelivery(delivery.id)).toMatchObject({ status: 'pending', attempts: 1, lastStatusCode: 500, lastError: 'endpoint answered HTTP 500' });
+    expect(await store.getDelivery(delivery.id)).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      lastStatusCode: 500,
+      lastError: 'endpoint answered HTTP 500',
+    });
     await expect(processWebhook({ id: '1', data: { deliveryId: delivery.id }, attemptsMade: 1, opts: { attempts: 2 } }, deps)).rejects.toThrow(/HTTP 500/);
     expect(await store.getDelivery(delivery.id)).toMatchObject({ status: 'failed', attempts: 2 });
     expect(received.map((r) => r.headers['webhook-id'])).toEqual([delivery.id, delivery.id]);
@@ -270,7 +282,10 @@ describe('emit', () => {
     expect(first.map((r) => r.endpointId)).toEqual([a.id, b.id]);
     expect(first.every((r) => r.created && r.enqueued)).toBe(true);
     expect(q.added).toHaveLength(2);
-    expect(q.added[0]).toMatchObject({ data: { deliveryId: first[0].deliveryId }, opts: { jobId: first[0].deliveryId, attempts: webhookJobOptions.attempts, backoff: { type: 'exponential' } } });
+    expect(q.added[0]).toMatchObject({
+      data: { deliveryId: first[0].deliveryId },
+      opts: { jobId: first[0].deliveryId, attempts: webhookJobOptions.attempts, backoff: { type: 'exponential' } },
+    });
     const d = (await store.getDelivery(first[0].deliveryId))!;
     expect(JSON.parse(d.payload)).toEqual({ type: 'event.published', timestamp: '2030-01-01T00:00:00.000Z', data: { id: 'ev_1', title: 'T' } });
 

@@ -17,7 +17,10 @@ afterAll(async () => {
 it('survives kill -9 of the recorder: finished events whose only loss is a gap within the downtime', async () => {
   const hls = await liveHls({ durationSec: 45 });
   const stream = await liveHttpStream({ durationSec: 45 });
-  cleanup.push(() => hls.close(), () => stream.close());
+  cleanup.push(
+    () => hls.close(),
+    () => stream.close(),
+  );
   const port = await freePort();
   let svc: RunningService = await startService({ port });
   const dataDir = svc.dataDir;

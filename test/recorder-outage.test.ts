@@ -59,7 +59,10 @@ function spooledFiles(dataDir: string, id: string): string[] {
   if (!fs.existsSync(root)) return [];
   return fs.readdirSync(root).flatMap((s) => {
     try {
-      return fs.readdirSync(path.join(root, s)).filter((f) => /^c\d{6}\.ts$/.test(f)).map((f) => `${s}/${f}`);
+      return fs
+        .readdirSync(path.join(root, s))
+        .filter((f) => /^c\d{6}\.ts$/.test(f))
+        .map((f) => `${s}/${f}`);
     } catch {
       return [];
     }
@@ -81,7 +84,10 @@ describe.concurrent('recorder outages: capture goes on into the spool, nothing i
     const src = await liveHls({ durationSec: SOURCE_SEC, freq: 520 });
     cleanup.push(() => src.close());
     const svc = await startService({ env: { REDIS_URL: redis.url, REPLAY_QUEUE_PREFIX: 'outage' } });
-    cleanup.push(() => fs.promises.rm(svc.dataDir, { recursive: true, force: true }), () => svc.stop());
+    cleanup.push(
+      () => fs.promises.rm(svc.dataDir, { recursive: true, force: true }),
+      () => svc.stop(),
+    );
 
     const { status, body } = await svc.api('POST', '/api/events', { title: 'Redis outage', source: { url: src.url } });
     expect(status).toBe(201);
@@ -122,7 +128,10 @@ describe.concurrent('recorder outages: capture goes on into the spool, nothing i
     const connection = redisConnection(redis.url);
     const chunkQ = new Queue('chunk-archived', { prefix: 'outage', connection });
     const endedQ = new Queue('event-ended', { prefix: 'outage', connection });
-    cleanup.push(() => chunkQ.close(), () => endedQ.close());
+    cleanup.push(
+      () => chunkQ.close(),
+      () => endedQ.close(),
+    );
     const t0 = Date.now();
     let jobs = await chunkQ.getJobs();
     while (jobs.length < chunks.length && Date.now() - t0 < 30_000) {
@@ -134,7 +143,15 @@ describe.concurrent('recorder outages: capture goes on into the spool, nothing i
     for (const c of chunks) {
       const job = await chunkQ.getJob(`${id}-chunk-${c.seq}`);
       expect(job, `job for chunk ${c.seq}`).toBeDefined();
-      expect(job!.data).toEqual({ eventId: id, seq: c.seq, sessionNo: expect.any(Number), key: c.key, startSec: c.startSec, durationSec: c.durationSec, sha256: c.sha256 });
+      expect(job!.data).toEqual({
+        eventId: id,
+        seq: c.seq,
+        sessionNo: expect.any(Number),
+        key: c.key,
+        startSec: c.startSec,
+        durationSec: c.durationSec,
+        sha256: c.sha256,
+      });
     }
     const counts = await chunkQ.getJobCounts();
     expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(chunks.length);
@@ -149,7 +166,19 @@ describe.concurrent('recorder outages: capture goes on into the spool, nothing i
     } finally {
       db.close();
     }
-    console.log(JSON.stringify({ redisOutage: { outageSec, sourceSec, capturedSec: ev.capturedSec, chunks: chunks.length, beforeOutage: beforeOutage.length, sealedDuringOutage: sealedDuringOutage.length, catchUpAfterEndSec: catchUpSec } }));
+    console.log(
+      JSON.stringify({
+        redisOutage: {
+          outageSec,
+          sourceSec,
+          capturedSec: ev.capturedSec,
+          chunks: chunks.length,
+          beforeOutage: beforeOutage.length,
+          sealedDuringOutage: sealedDuringOutage.length,
+          catchUpAfterEndSec: catchUpSec,
+        },
+      }),
+    );
   });
 
   it('storage outage: chunks wait in the spool, then all reach the bucket intact and in order', async () => {
@@ -158,7 +187,10 @@ describe.concurrent('recorder outages: capture goes on into the spool, nothing i
     const src = await liveHls({ durationSec: SOURCE_SEC, freq: 740 });
     cleanup.push(() => src.close());
     const svc = await startService({ env: s3.env });
-    cleanup.push(() => fs.promises.rm(svc.dataDir, { recursive: true, force: true }), () => svc.stop());
+    cleanup.push(
+      () => fs.promises.rm(svc.dataDir, { recursive: true, force: true }),
+      () => svc.stop(),
+    );
 
     const { status, body } = await svc.api('POST', '/api/events', { title: 'Storage outage', source: { url: src.url } });
     expect(status).toBe(201);
@@ -192,7 +224,14 @@ describe.concurrent('recorder outages: capture goes on into the spool, nothing i
     expectContiguous(chunks);
     expect(chunks.length).toBeGreaterThan(atRestart.length + 1);
     // Every chunk is in the bucket, byte for byte; nothing else is.
-    const storage = new S3Storage({ endpoint: s3.endpoint, region: 'us-east-1', bucket: s3.bucket, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true });
+    const storage = new S3Storage({
+      endpoint: s3.endpoint,
+      region: 'us-east-1',
+      bucket: s3.bucket,
+      accessKeyId: 'S3RVER',
+      secretAccessKey: 'S3RVER',
+      forcePathStyle: true,
+    });
     cleanup.push(() => Promise.resolve(storage.client.destroy()));
     for (const c of chunks) {
       const buf = await storage.get(c.key);
@@ -203,6 +242,17 @@ describe.concurrent('recorder outages: capture goes on into the spool, nothing i
     expect(listed).toEqual(chunks.map((c) => c.key).sort());
     // The spool was emptied: everything left the machine.
     expect(fs.existsSync(path.join(svc.dataDir, 'spool', id))).toBe(false);
-    console.log(JSON.stringify({ storageOutage: { outageSec, sourceSec, capturedSec: ev.capturedSec, chunks: chunks.length, archivedAtKill: atKill.length, spooledAtRestart: spooled.length } }));
+    console.log(
+      JSON.stringify({
+        storageOutage: {
+          outageSec,
+          sourceSec,
+          capturedSec: ev.capturedSec,
+          chunks: chunks.length,
+          archivedAtKill: atKill.length,
+          spooledAtRestart: spooled.length,
+        },
+      }),
+    );
   });
 });

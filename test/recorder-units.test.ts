@@ -28,7 +28,14 @@ describe('source URL policy', () => {
     expect(checkSourceUrl('https://example.com/live.m3u8', strict).kind).toBe('http');
     expect(checkSourceUrl('rtmp://example.com/app/key', strict).kind).toBe('rtmp');
     expect(checkSourceUrl('srt://example.com:9000', strict).kind).toBe('srt');
-    for (const bad of ['ftp://example.com/x', 'concat:a|b', 'gopher://x', 'data:audio/aac;base64,AAAA', 'subfile:,start,0,end,1,:/etc/passwd', 'javascript:alert(1)']) {
+    for (const bad of [
+      'ftp://example.com/x',
+      'concat:a|b',
+      'gopher://x',
+      'data:audio/aac;base64,AAAA',
+      'subfile:,start,0,end,1,:/etc/passwd',
+      'javascript:alert(1)',
+    ]) {
       expect(() => checkSourceUrl(bad, open), bad).toThrow();
     }
     expect(() => checkSourceUrl('file:///etc/passwd', strict)).toThrow(/REPLAY_ALLOW_PRIVATE_SOURCES/);
@@ -36,7 +43,21 @@ describe('source URL policy', () => {
   });
 
   it('classifies private, loopback, link-local and mapped addresses', () => {
-    for (const ip of ['127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '169.254.169.254', '0.0.0.0', '::1', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '100.64.0.1', '::127.0.0.1', '2002:7f00:1::1']) {
+    for (const ip of [
+      '127.0.0.1',
+      '10.1.2.3',
+      '172.16.0.1',
+      '192.168.1.1',
+      '169.254.169.254',
+      '0.0.0.0',
+      '::1',
+      'fe80::1',
+      'fd00::1',
+      '::ffff:127.0.0.1',
+      '100.64.0.1',
+      '::127.0.0.1',
+      '2002:7f00:1::1',
+    ]) {
       expect(isPrivateAddress(ip), ip).toBe(true);
     }
     for (const ip of ['93.184.216.34', '8.8.8.8', '2606:4700::1111']) expect(isPrivateAddress(ip), ip).toBe(false);
@@ -82,18 +103,35 @@ describe('source URL policy', () => {
 describe('HLS playlist', () => {
   it('parses sequence numbers, durations, discontinuities, maps and the end', () => {
     const pl = parsePlaylist(
-      ['#EXTM3U', '#EXT-X-TARGETDURATION:6', '#EXT-X-MEDIA-SEQUENCE:41', '#EXT-X-MAP:URI="init.mp4"', '#EXTINF:6.006,', 'a.m4s', '#EXT-X-DISCONTINUITY', '#EXTINF:5.5,', 'https://cdn.example/b.m4s?x=1', '#EXT-X-ENDLIST'].join('\n'),
+      [
+        '#EXTM3U',
+        '#EXT-X-TARGETDURATION:6',
+        '#EXT-X-MEDIA-SEQUENCE:41',
+        '#EXT-X-MAP:URI="init.mp4"',
+        '#EXTINF:6.006,',
+        'a.m4s',
+        '#EXT-X-DISCONTINUITY',
+        '#EXTINF:5.5,',
+        'https://cdn.example/b.m4s?x=1',
+        '#EXT-X-ENDLIST',
+      ].join('\n'),
       'https://origin.example/live/index.m3u8',
     );
     expect(pl.mediaSequence).toBe(41);
     expect(pl.endList).toBe(true);
-    expect(pl.segments.map((s) => [s.seq, s.durationSec, s.discontinuity])).toEqual([[41, 6.006, false], [42, 5.5, true]]);
+    expect(pl.segments.map((s) => [s.seq, s.durationSec, s.discontinuity])).toEqual([
+      [41, 6.006, false],
+      [42, 5.5, true],
+    ]);
     expect(pl.segments[0].uri).toBe('https://origin.example/live/a.m4s');
     expect(pl.segments[0].map).toBe('https://origin.example/live/init.mp4');
   });
 
   it('picks the audio rendition of a master playlist', () => {
-    const pl = parsePlaylist('#EXTM3U\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="a",URI="audio/index.m3u8"\n#EXT-X-STREAM-INF:BANDWIDTH=1\nvideo/index.m3u8\n', 'http://h/m.m3u8');
+    const pl = parsePlaylist(
+      '#EXTM3U\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="a",URI="audio/index.m3u8"\n#EXT-X-STREAM-INF:BANDWIDTH=1\nvideo/index.m3u8\n',
+      'http://h/m.m3u8',
+    );
     expect(pl.variants[0]).toBe('http://h/audio/index.m3u8');
   });
 
@@ -122,7 +160,16 @@ describe.each(DIALECTS)('source chunks of the earlier layout, on %s', (dialect) 
     await catalog.createEvent({ id: 'ev_0123456789abcdef', slug: 's', title: 't', source: { type: 'push' }, streamKeyHash: null, reconnectWindowSec: 0 });
     const oldKey = 'events/ev_0123456789abcdef/source/s1-c000000.ts';
     await storage.put(oldKey, 'chunk bytes');
-    await capture.addChunk({ eventId: 'ev_0123456789abcdef', sessionNo: 1, spoolName: 's1/c000000.ts', startSec: 0, durationSec: 6, bytes: 11, sha256: 'x', key: oldKey });
+    await capture.addChunk({
+      eventId: 'ev_0123456789abcdef',
+      sessionNo: 1,
+      spoolName: 's1/c000000.ts',
+      startSec: 0,
+      durationSec: 6,
+      bytes: 11,
+      sha256: 'x',
+      key: oldKey,
+    });
     const log = createLogger('test');
     expect(await moveChunksToPrivate(capture, storage, log)).toBe(1);
     const [row] = await capture.chunks('ev_0123456789abcdef');

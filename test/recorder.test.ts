@@ -113,9 +113,39 @@ describe.concurrent('live capture', () => {
 
     const push = (key: string, seconds: number) =>
       new Promise<{ status: number }>((resolve, reject) => {
-        const enc = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'sine=frequency=300:sample_rate=48000', '-t', String(seconds), '-c:a', 'aac', '-b:a', '64k', '-f', 'adts', 'pipe:1'], { stdio: ['ignore', 'pipe', 'ignore'] });
-        fetch(body.ingest.url, { method: 'PUT', headers: { authorization: `Bearer ${key}` }, body: enc.stdout as any, duplex: 'half' } as any)
-          .then((res) => { enc.kill(); resolve({ status: res.status }); }, (err: Error) => { enc.kill(); reject(err); });
+        const enc = spawn(
+          'ffmpeg',
+          [
+            '-hide_banner',
+            '-loglevel',
+            'error',
+            '-re',
+            '-f',
+            'lavfi',
+            '-i',
+            'sine=frequency=300:sample_rate=48000',
+            '-t',
+            String(seconds),
+            '-c:a',
+            'aac',
+            '-b:a',
+            '64k',
+            '-f',
+            'adts',
+            'pipe:1',
+          ],
+          { stdio: ['ignore', 'pipe', 'ignore'] },
+        );
+        fetch(body.ingest.url, { method: 'PUT', headers: { authorization: `Bearer ${key}` }, body: enc.stdout as any, duplex: 'half' } as any).then(
+          (res) => {
+            enc.kill();
+            resolve({ status: res.status });
+          },
+          (err: Error) => {
+            enc.kill();
+            reject(err);
+          },
+        );
       });
 
     expect((await push('sk_wrong', 3)).status).toBe(401);
@@ -164,7 +194,11 @@ describe('events API', () => {
   });
 
   it('needs the bearer token for mutating calls, and answers 404 for unknown ids', async () => {
-    const noAuth = await fetch(`${svc.url}/api/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title: 'x', source: { type: 'push' } }) });
+    const noAuth = await fetch(`${svc.url}/api/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'x', source: { type: 'push' } }),
+    });
     expect(noAuth.status).toBe(401);
     const wrong = await svc.api('POST', '/api/events', { title: 'x', source: { type: 'push' } }, { authorization: 'Bearer nope' });
     expect(wrong.status).toBe(401);

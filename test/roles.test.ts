@@ -32,7 +32,14 @@ beforeAll(async () => {
   const model = path.join(tmp, 'tiny.bin');
   makeTinyModel(model, { seed: 7 });
   [redis, s3, pg] = await Promise.all([tcpRedis({ persist: true }), s3rverProcess('replay-roles'), freshPostgres()]);
-  env = { ...s3.env, S3_PUBLIC_BASE_URL: `${s3.endpoint}/${s3.bucket}`, DATABASE_URL: pg.url, REDIS_URL: redis.url, WHISPER_MODEL: model, REPLAY_LEASE_SEC: '6' };
+  env = {
+    ...s3.env,
+    S3_PUBLIC_BASE_URL: `${s3.endpoint}/${s3.bucket}`,
+    DATABASE_URL: pg.url,
+    REDIS_URL: redis.url,
+    WHISPER_MODEL: model,
+    REPLAY_LEASE_SEC: '6',
+  };
 });
 
 afterAll(async () => {
@@ -46,7 +53,11 @@ afterAll(async () => {
 it('refuses a role split without a shared database, Redis and S3', () => {
   let out = '';
   try {
-    execFileSync(process.execPath, [path.join(ROOT, 'bin/replay.js'), 'start', '--role', 'transcoder'], { cwd: ROOT, env: { ...process.env, REPLAY_DATA_DIR: path.join(tmp, 'lonely'), DATABASE_URL: '', REDIS_URL: '', STORAGE: 'fs' }, stdio: 'pipe' });
+    execFileSync(process.execPath, [path.join(ROOT, 'bin/replay.js'), 'start', '--role', 'transcoder'], {
+      cwd: ROOT,
+      env: { ...process.env, REPLAY_DATA_DIR: path.join(tmp, 'lonely'), DATABASE_URL: '', REDIS_URL: '', STORAGE: 'fs' },
+      stdio: 'pipe',
+    });
   } catch (e) {
     out = String((e as { stderr: Buffer }).stderr);
   }

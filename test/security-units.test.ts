@@ -22,7 +22,45 @@ describe('address policy', () => {
   });
 
   it('classifies the special-purpose ranges and leaves public addresses alone', () => {
-    const special = ['0.1.2.3', '10.0.0.1', '100.64.0.1', '127.5.5.5', '169.254.169.254', '172.31.255.255', '192.0.0.8', '192.0.2.1', '192.31.196.1', '192.52.193.1', '192.88.99.1', '192.168.0.1', '192.175.48.1', '198.18.0.1', '198.51.100.1', '203.0.113.1', '224.0.0.1', '255.255.255.255', '::', '::1', '::7f00:1', '::ffff:127.0.0.1', '::ffff:0:a00:1', '64:ff9b::a00:1', '64:ff9b:1::1', '100::1', '2001::1', '2001:2::1', '2001:db8::1', '2002:7f00:1::1', '3fff::1', '5f00::1', 'fc00::1', 'fd12::1', 'fe80::1', 'fec0::1', 'ff02::1'];
+    const special = [
+      '0.1.2.3',
+      '10.0.0.1',
+      '100.64.0.1',
+      '127.5.5.5',
+      '169.254.169.254',
+      '172.31.255.255',
+      '192.0.0.8',
+      '192.0.2.1',
+      '192.31.196.1',
+      '192.52.193.1',
+      '192.88.99.1',
+      '192.168.0.1',
+      '192.175.48.1',
+      '198.18.0.1',
+      '198.51.100.1',
+      '203.0.113.1',
+      '224.0.0.1',
+      '255.255.255.255',
+      '::',
+      '::1',
+      '::7f00:1',
+      '::ffff:127.0.0.1',
+      '::ffff:0:a00:1',
+      '64:ff9b::a00:1',
+      '64:ff9b:1::1',
+      '100::1',
+      '2001::1',
+      '2001:2::1',
+      '2001:db8::1',
+      '2002:7f00:1::1',
+      '3fff::1',
+      '5f00::1',
+      'fc00::1',
+      'fd12::1',
+      'fe80::1',
+      'fec0::1',
+      'ff02::1',
+    ];
     for (const ip of special) expect(addressRange(ip), ip).toBeDefined();
     for (const ip of ['93.184.216.34', '8.8.8.8', '1.1.1.1', '2606:4700::1111', '2a00:1450::1', '::ffff:8.8.8.8']) expect(addressRange(ip), ip).toBeUndefined();
   });
@@ -92,9 +130,14 @@ describe.each(DIALECTS)('catalog texts on %s', (dialect) => {
 describe('source errors in words', () => {
   it('says what happened and where, never the URL', () => {
     const url = 'rtmp://bob:pw@127.0.0.1:1935/live/KEY77?tok=T77';
-    const ff = new FfmpegError(`ffmpeg failed: ${url}: Connection refused`, `[tcp @ 0x5] Connection to tcp://127.0.0.1:1935 failed: Connection refused\n${url}: Connection refused\n`);
+    const ff = new FfmpegError(
+      `ffmpeg failed: ${url}: Connection refused`,
+      `[tcp @ 0x5] Connection to tcp://127.0.0.1:1935 failed: Connection refused\n${url}: Connection refused\n`,
+    );
     expect(describeSourceError(ff, url)).toBe('connection refused (rtmp://127.0.0.1:1935)');
-    expect(describeSourceError(new FfmpegError('x', 'pipe:0: Invalid data found when processing input'), url)).toBe('not an audio stream (rtmp://127.0.0.1:1935)');
+    expect(describeSourceError(new FfmpegError('x', 'pipe:0: Invalid data found when processing input'), url)).toBe(
+      'not an audio stream (rtmp://127.0.0.1:1935)',
+    );
     const odd = describeSourceError(new Error(`weird failure on ${url} with KEY77`), url);
     expect(odd).not.toMatch(/KEY77|T77|bob|pw@/);
   });
@@ -103,8 +146,18 @@ describe('source errors in words', () => {
 describe('/files private paths', () => {
   it('decodes repeatedly, folds case and backslashes, resolves dot segments', () => {
     expect(canonicalKeyPath('/a%252Fb/./c/../d')).toBe('a/b/d');
-    for (const p of ['/private/x', '/Private%2Fx', '/%2570rivate/x', '/x/..%2F..%2Fprivate/y', '/events/ev_1/source/c.ts', '/events/ev_1%5Cwork%5Cp.f32', '/events%2Fev_1%2FSOURCE%2Fc.ts']) expect(isPrivatePath(p), p).toBe(true);
-    for (const p of ['/events/ev_1/hls/seg-1.m4s', '/events/ev_1/transcript/transcript.vtt', '/events/ev_1/audio.m4a', '/events/privately/hls/x']) expect(isPrivatePath(p), p).toBe(false);
+    for (const p of [
+      '/private/x',
+      '/Private%2Fx',
+      '/%2570rivate/x',
+      '/x/..%2F..%2Fprivate/y',
+      '/events/ev_1/source/c.ts',
+      '/events/ev_1%5Cwork%5Cp.f32',
+      '/events%2Fev_1%2FSOURCE%2Fc.ts',
+    ])
+      expect(isPrivatePath(p), p).toBe(true);
+    for (const p of ['/events/ev_1/hls/seg-1.m4s', '/events/ev_1/transcript/transcript.vtt', '/events/ev_1/audio.m4a', '/events/privately/hls/x'])
+      expect(isPrivatePath(p), p).toBe(false);
   });
 });
 

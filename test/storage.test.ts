@@ -172,7 +172,11 @@ describe.each([
       cacheControl: 'public, max-age=31536000, immutable',
     });
     expect(await sha256(await st.getStream('big/audio.mp3'))).toBe(want);
-    expect(createHash('sha256').update(await st.get('big/audio.mp3')).digest('hex')).toBe(want);
+    expect(
+      createHash('sha256')
+        .update(await st.get('big/audio.mp3'))
+        .digest('hex'),
+    ).toBe(want);
     if (d.commands) {
       // 17 MiB in 8 MiB parts: three parts, then completion.
       expect(d.commands.filter((c) => c === 'UploadPartCommand')).toHaveLength(3);
@@ -271,9 +275,7 @@ describe('S3Storage.publicUrl variants', () => {
     expect(new S3Storage({ ...base, publicBaseUrl: 'https://cdn.example.com/x/' }).publicUrl('a/b.mp3')).toBe('https://cdn.example.com/x/a/b.mp3');
     expect(new S3Storage(base).publicUrl('a/b.mp3')).toBe('https://pods.s3.eu-central-1.amazonaws.com/a/b.mp3');
     expect(new S3Storage({ ...base, endpoint: 'https://s3.example.net' }).publicUrl('a/b.mp3')).toBe('https://pods.s3.example.net/a/b.mp3');
-    expect(new S3Storage({ ...base, endpoint: 'http://minio:9000', forcePathStyle: true }).publicUrl('a/b.mp3')).toBe(
-      'http://minio:9000/pods/a/b.mp3',
-    );
+    expect(new S3Storage({ ...base, endpoint: 'http://minio:9000', forcePathStyle: true }).publicUrl('a/b.mp3')).toBe('http://minio:9000/pods/a/b.mp3');
   });
 });
 

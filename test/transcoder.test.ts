@@ -60,13 +60,44 @@ let timelineEnd = 0;
 /** One capture session: a fresh AAC encode of a 1 kHz sine, cut like the recorder cuts. */
 async function makeSession(name: string, seconds: number): Promise<string[]> {
   const src = path.join(tmp, `${name}.ts`);
-  await ffmpegBuffers(['-loglevel', 'error', '-f', 'lavfi', '-i', `sine=frequency=1000:sample_rate=${SRC_RATE}:duration=${seconds}`,
-    '-ac', '1', '-c:a', 'aac', '-b:a', '128k', '-f', 'mpegts', src]);
+  await ffmpegBuffers([
+    '-loglevel',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=1000:sample_rate=${SRC_RATE}:duration=${seconds}`,
+    '-ac',
+    '1',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '128k',
+    '-f',
+    'mpegts',
+    src,
+  ]);
   const dir = path.join(tmp, name);
   fs.mkdirSync(dir);
-  await ffmpegBuffers(['-loglevel', 'error', '-i', src, '-c', 'copy', '-f', 'segment', '-segment_time', '6',
-    '-segment_format', 'mpegts', path.join(dir, '%03d.ts')]);
-  return fs.readdirSync(dir).sort().map((f) => path.join(dir, f));
+  await ffmpegBuffers([
+    '-loglevel',
+    'error',
+    '-i',
+    src,
+    '-c',
+    'copy',
+    '-f',
+    'segment',
+    '-segment_time',
+    '6',
+    '-segment_format',
+    'mpegts',
+    path.join(dir, '%03d.ts'),
+  ]);
+  return fs
+    .readdirSync(dir)
+    .sort()
+    .map((f) => path.join(dir, f));
 }
 
 beforeAll(async () => {
@@ -119,7 +150,14 @@ beforeAll(async () => {
     const bytes = fs.readFileSync(c.file);
     const key = `private/events/${EVENT}/source/s${c.session}-${path.basename(c.file)}`;
     await storage.put(key, bytes);
-    list.push({ seq, sessionNo: c.session, key, startSec: c.startSec, durationSec: c.durationSec, sha256: crypto.createHash('sha256').update(bytes).digest('hex') });
+    list.push({
+      seq,
+      sessionNo: c.session,
+      key,
+      startSec: c.startSec,
+      durationSec: c.durationSec,
+      sha256: crypto.createHash('sha256').update(bytes).digest('hex'),
+    });
   }
   sources.set(EVENT, list);
 });
@@ -182,11 +220,11 @@ describe('transcoder', () => {
       lastPlaylistSegments = listed.length;
       // every listed segment exists in storage, and the playlist matches transcodedSec
       for (const s of listed) expect(fs.existsSync(file(`events/${EVENT}/hls/${s}`))).toBe(true);
-      expect(listed.length * SEGMENT_FRAMES * FRAME / RATE).toBeCloseTo(r.transcodedSec, 6);
+      expect((listed.length * SEGMENT_FRAMES * FRAME) / RATE).toBeCloseTo(r.transcodedSec, 6);
     }
     // While live, every full segment whose timeline is known through end + 2 frames exists:
     // about all but the last one or two of the 69 s.
-    expect(lastTranscoded).toBeGreaterThan(timelineEnd - 2 * SEGMENT_SAMPLES / RATE - 0.1);
+    expect(lastTranscoded).toBeGreaterThan(timelineEnd - (2 * SEGMENT_SAMPLES) / RATE - 0.1);
     // A retried or repeated job changes nothing.
     const before = await segRows();
     const again = await processChunkArchived(jobFor(order[order.length - 1]), deps);
@@ -197,7 +235,12 @@ describe('transcoder', () => {
     // A segment lost after its work PCM was dropped is rebuilt, byte for byte, by decoding its chunks again.
     const seg1 = fs.readFileSync(file(transcoderKeys.segment(EVENT, 1)));
     expect((await st.chunk(EVENT, 0))!.pcmDeleted).toBe(true);
-    await database.db.as<{ rendition_segments: { event_id: string; k: number } }>().deleteFrom('rendition_segments').where('event_id', '=', EVENT).where('k', '=', 1).execute();
+    await database.db
+      .as<{ rendition_segments: { event_id: string; k: number } }>()
+      .deleteFrom('rendition_segments')
+      .where('event_id', '=', EVENT)
+      .where('k', '=', 1)
+      .execute();
     expect((await processChunkArchived(jobFor(order[order.length - 1]), deps)).segments).toEqual([1]);
     expect(fs.readFileSync(file(transcoderKeys.segment(EVENT, 1))).equals(seg1)).toBe(true);
     expect((await st.chunk(EVENT, 0))!.pcmDeleted).toBe(true); // dropped again
@@ -213,7 +256,7 @@ describe('transcoder', () => {
     const text = (await storage.get(transcoderKeys.playlist(EVENT))).toString();
     expect(text).toContain('#EXT-X-ENDLIST');
     const segs = text.match(/^seg-\d+\.m4s$/gm)!;
-    expect(segs.length).toBe(Math.ceil(Math.round(timelineEnd * RATE / FRAME) / SEGMENT_FRAMES));
+    expect(segs.length).toBe(Math.ceil(Math.round((timelineEnd * RATE) / FRAME) / SEGMENT_FRAMES));
     expect((await storage.head(transcoderKeys.segment(EVENT, 0)))!.cacheControl).toContain('immutable');
     // work PCM is gone, the transcriber's PCM is there
     expect(await storage.list(`private/events/${EVENT}/work/pcm48/`)).toEqual([]);
@@ -269,7 +312,7 @@ describe('transcoder', () => {
       `residual vs fitted 1 kHz tone (20 ms windows): segment boundaries worst ${worstSeg.toFixed(1)} dB (${segBounds.length}), ` +
         `chunk boundaries worst ${worstChunk.toFixed(1)} dB (${chunkBounds.length}), ` +
         `whole scan worst ${Math.max(scanA.worstDb, scanB.worstDb).toFixed(1)} dB at ${(scanA.worstDb > scanB.worstDb ? scanA : scanB).worstAtSec.toFixed(3)} s, ` +
-        `median ${scanA.medianDb.toFixed(1)} dB; max sample step ${Math.max(stepA, stepB).toFixed(4)} (ideal ${(AMP * 2 * Math.PI * 1000 / RATE).toFixed(4)})`,
+        `median ${scanA.medianDb.toFixed(1)} dB; max sample step ${Math.max(stepA, stepB).toFixed(4)} (ideal ${((AMP * 2 * Math.PI * 1000) / RATE).toFixed(4)})`,
     );
     expect(segBounds.length).toBeGreaterThanOrEqual(9);
     expect(worstSeg).toBeLessThan(-30);
@@ -277,7 +320,7 @@ describe('transcoder', () => {
     // Away from the boundaries, the native AAC encoder's own noise on a pure tone
     // reaches about -30 dB in places; a click or phase step would stand well above it.
     expect(Math.max(scanA.worstDb, scanB.worstDb)).toBeLessThan(-27);
-    expect(Math.max(stepA, stepB)).toBeLessThan(AMP * 2 * Math.PI * 1000 / RATE * 1.15);
+    expect(Math.max(stepA, stepB)).toBeLessThan(((AMP * 2 * Math.PI * 1000) / RATE) * 1.15);
     expect(fitTone(decoded, RATE * 10, RATE * 11, 1000).amplitude).toBeGreaterThan(AMP * 0.95);
   });
 
@@ -292,7 +335,9 @@ describe('transcoder', () => {
     while (Math.abs(decoded[on]) < AMP / 2) on++;
     const offErr = off / RATE - (PRIMING_SEC + TONE_A_SEC);
     const onErr = on / RATE - (sessionBStart + PRIMING_SEC);
-    console.log(`gap: rms ${(20 * Math.log10(gapRms + 1e-12)).toFixed(1)} dBFS, tone stops ${(offErr * 1000).toFixed(2)} ms from where session A's tone ends, resumes ${(onErr * 1000).toFixed(2)} ms from where session B's tone starts`);
+    console.log(
+      `gap: rms ${(20 * Math.log10(gapRms + 1e-12)).toFixed(1)} dBFS, tone stops ${(offErr * 1000).toFixed(2)} ms from where session A's tone ends, resumes ${(onErr * 1000).toFixed(2)} ms from where session B's tone starts`,
+    );
     expect(gapRms).toBeLessThan(1e-4);
     expect(Math.abs(offErr)).toBeLessThan(0.003);
     expect(Math.abs(onErr)).toBeLessThan(0.003);
@@ -301,7 +346,9 @@ describe('transcoder', () => {
   it('measures loudness like ffmpeg ebur128 over the whole rendition, and writes peaks', async () => {
     const ff = await measureEbur128(file(transcoderKeys.playlist(EVENT)));
     const ours = finalResult.loudness!;
-    console.log(`loudness: ours I ${ours.integratedLufs.toFixed(2)} LUFS LRA ${ours.lraLu.toFixed(2)} LU TP ${ours.truePeakDbtp.toFixed(2)} dBTP; ffmpeg I ${ff.integratedLufs} LRA ${ff.lraLu} TP ${ff.truePeakDbtp}`);
+    console.log(
+      `loudness: ours I ${ours.integratedLufs.toFixed(2)} LUFS LRA ${ours.lraLu.toFixed(2)} LU TP ${ours.truePeakDbtp.toFixed(2)} dBTP; ffmpeg I ${ff.integratedLufs} LRA ${ff.lraLu} TP ${ff.truePeakDbtp}`,
+    );
     expect(Math.abs(ours.integratedLufs - ff.integratedLufs)).toBeLessThanOrEqual(0.1);
     expect(Math.abs(ours.lraLu - ff.lraLu)).toBeLessThanOrEqual(0.15);
     expect(Math.abs(ours.truePeakDbtp - ff.truePeakDbtp!)).toBeLessThanOrEqual(0.5);
@@ -338,9 +385,19 @@ describe('transcoder', () => {
   it('combines per-segment loudness and peaks exactly (against ffmpeg on the same PCM)', async () => {
     // A signal with a loudness range: a tone swelling over 13 s, plus a quieter high tone.
     const raw = path.join(tmp, 'var.f32');
-    await ffmpegBuffers(['-loglevel', 'error', '-f', 'lavfi', '-i',
+    await ffmpegBuffers([
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
       "aevalsrc='0.25*sin(2*PI*440*t)*(0.55+0.45*sin(2*PI*t/13))+0.05*sin(2*PI*3000*t)':s=48000:d=40",
-      '-f', 'f32le', '-c:a', 'pcm_f32le', raw]);
+      '-f',
+      'f32le',
+      '-c:a',
+      'pcm_f32le',
+      raw,
+    ]);
     const x = f32(fs.readFileSync(raw));
     const parts = [];
     const peakParts = [];
@@ -356,7 +413,9 @@ describe('transcoder', () => {
     }
     const ours = combineLoudness(parts, x.length);
     const ff = await measureEbur128(raw, { inputOptions: ['-f', 'f32le', '-ar', '48000', '-ac', '1'] });
-    console.log(`loudness (varying signal): ours I ${ours.integratedLufs.toFixed(2)} LRA ${ours.lraLu.toFixed(2)} TP ${ours.truePeakDbtp.toFixed(2)}; ffmpeg I ${ff.integratedLufs} LRA ${ff.lraLu} TP ${ff.truePeakDbtp}`);
+    console.log(
+      `loudness (varying signal): ours I ${ours.integratedLufs.toFixed(2)} LRA ${ours.lraLu.toFixed(2)} TP ${ours.truePeakDbtp.toFixed(2)}; ffmpeg I ${ff.integratedLufs} LRA ${ff.lraLu} TP ${ff.truePeakDbtp}`,
+    );
     expect(Math.abs(ours.integratedLufs - ff.integratedLufs)).toBeLessThanOrEqual(0.1);
     expect(Math.abs(ours.lraLu - ff.lraLu)).toBeLessThanOrEqual(0.1);
     expect(Math.abs(ours.truePeakDbtp - ff.truePeakDbtp!)).toBeLessThanOrEqual(0.1);
@@ -373,11 +432,37 @@ describe('transcoder', () => {
   ] as const)('decodes %s chunks onto the timeline exactly as one continuous decode', async (name, codec, tolerance) => {
     const id = `ev_codec_${name.slice(0, 3).toLowerCase()}`;
     const src = path.join(tmp, `${id}.ts`);
-    await ffmpegBuffers(['-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=frequency=1000:sample_rate=48000:duration=13',
-      '-af', 'volume=0.8', ...codec, '-f', 'mpegts', src]);
+    await ffmpegBuffers([
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=1000:sample_rate=48000:duration=13',
+      '-af',
+      'volume=0.8',
+      ...codec,
+      '-f',
+      'mpegts',
+      src,
+    ]);
     const dir = path.join(tmp, id);
     fs.mkdirSync(dir);
-    await ffmpegBuffers(['-loglevel', 'error', '-i', src, '-c', 'copy', '-f', 'segment', '-segment_time', '4', '-segment_format', 'mpegts', path.join(dir, '%03d.ts')]);
+    await ffmpegBuffers([
+      '-loglevel',
+      'error',
+      '-i',
+      src,
+      '-c',
+      'copy',
+      '-f',
+      'segment',
+      '-segment_time',
+      '4',
+      '-segment_format',
+      'mpegts',
+      path.join(dir, '%03d.ts'),
+    ]);
     await catalog.createEvent({ id, slug: id, title: name, source: { type: 'push' }, streamKeyHash: null, reconnectWindowSec: 60 });
     let t = 0;
     const list = [];
@@ -408,7 +493,9 @@ describe('transcoder', () => {
     await expect(processChunkArchived({ data: { eventId: EVENT, seq: -1 } }, deps)).rejects.toBeInstanceOf(InvalidJobError);
     await expect(processChunkArchived({ data: { ...jobFor(0).data, key: '../etc/passwd' } }, deps)).rejects.toBeInstanceOf(InvalidJobError);
     // Another event's archive is not a key this event's message may name.
-    await expect(processChunkArchived({ data: { ...jobFor(0).data, key: 'private/events/ev_other/source/s1-c000000.ts' } }, deps)).rejects.toBeInstanceOf(InvalidJobError);
+    await expect(processChunkArchived({ data: { ...jobFor(0).data, key: 'private/events/ev_other/source/s1-c000000.ts' } }, deps)).rejects.toBeInstanceOf(
+      InvalidJobError,
+    );
     const gone = jobFor(0).data;
     const r = await processChunkArchived({ data: { ...gone, eventId: 'ev_gone', key: gone.key.replace(EVENT, 'ev_gone') } }, deps);
     expect(r).toMatchObject({ status: 'skipped', reason: 'event-gone' });

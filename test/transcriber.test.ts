@@ -7,15 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  SAMPLE_RATE,
-  chooseWindowEnd,
-  frameRms,
-  isSilent,
-  levelDb,
-  planWindows,
-  slicePcm,
-} from '../transcriber/windows.ts';
+import { SAMPLE_RATE, chooseWindowEnd, frameRms, isSilent, levelDb, planWindows, slicePcm } from '../transcriber/windows.ts';
 import {
   appendWindow,
   localToTimeline,
@@ -99,7 +91,11 @@ describe('windows', () => {
   });
 
   it('ignores pauses outside the search span and prefers the longer of two pauses', () => {
-    const pcm = speechLike(45, [[10, 12], [25.5, 25.7], [28.0, 28.8]]);
+    const pcm = speechLike(45, [
+      [10, 12],
+      [25.5, 25.7],
+      [28.0, 28.8],
+    ]);
     const end = chooseWindowEnd(pcm)!;
     expect(sec(end)).toBeGreaterThan(28.0);
     expect(sec(end)).toBeLessThan(28.8);
@@ -118,7 +114,11 @@ describe('windows', () => {
   });
 
   it('plans windows of at most 30 s that tile the audio, leaving the tail pending until final', () => {
-    const pcm = speechLike(95, [[26, 26.5], [55.2, 55.6], [83, 83.3]]);
+    const pcm = speechLike(95, [
+      [26, 26.5],
+      [55.2, 55.6],
+      [83, 83.3],
+    ]);
     const live = planWindows(pcm);
     expect(live.windows.length).toBe(3);
     expect(sec(95 * SAMPLE_RATE - live.pendingFrom)).toBeLessThan(30);
@@ -189,7 +189,11 @@ describe('stitch', () => {
       pieces,
       segments: [seg(1, 7.5, 'before the drop'), seg(7, 9, 'across it'), seg(8, 10, 'after')],
     });
-    expect(t.map((s) => [s.startSec, s.endSec])).toEqual([[11, 17.5], [17, 61], [60, 62]]);
+    expect(t.map((s) => [s.startSec, s.endSec])).toEqual([
+      [11, 17.5],
+      [17, 61],
+      [60, 62],
+    ]);
   });
 
   it('stitches contiguous windows: nothing lost, nothing doubled, sorted', () => {
@@ -243,10 +247,18 @@ describe('stitch', () => {
     const bw: TranscribedWindow = {
       startSec: 30,
       durationSec: 20,
-      segments: [{
-        startSec: 0, endSec: 3, text: 'weather turned cold',
-        words: [{ startSec: 0, endSec: 0.4, text: 'weather' }, { startSec: 0.5, endSec: 1, text: 'turned' }, { startSec: 1.1, endSec: 3, text: 'cold' }],
-      }],
+      segments: [
+        {
+          startSec: 0,
+          endSec: 3,
+          text: 'weather turned cold',
+          words: [
+            { startSec: 0, endSec: 0.4, text: 'weather' },
+            { startSec: 0.5, endSec: 1, text: 'turned' },
+            { startSec: 1.1, endSec: 3, text: 'cold' },
+          ],
+        },
+      ],
     };
     const o2 = stitchWindows([a, bw]);
     expect(o2[1].text).toBe('turned cold');
@@ -275,9 +287,28 @@ describe('stitch', () => {
       startSec: 10,
       durationSec: 5,
       speaker: 'Ann',
-      segments: [{ startSec: 1, endSec: 2, text: 'hi you', words: [{ startSec: 1, endSec: 1.4, text: 'hi' }, { startSec: 1.5, endSec: 9, text: 'you' }] }],
+      segments: [
+        {
+          startSec: 1,
+          endSec: 2,
+          text: 'hi you',
+          words: [
+            { startSec: 1, endSec: 1.4, text: 'hi' },
+            { startSec: 1.5, endSec: 9, text: 'you' },
+          ],
+        },
+      ],
     });
-    expect(t[0]).toEqual({ startSec: 11, endSec: 12, text: 'hi you', speaker: 'Ann', words: [{ startSec: 11, endSec: 11.4, text: 'hi' }, { startSec: 11.5, endSec: 15, text: 'you' }] });
+    expect(t[0]).toEqual({
+      startSec: 11,
+      endSec: 12,
+      text: 'hi you',
+      speaker: 'Ann',
+      words: [
+        { startSec: 11, endSec: 11.4, text: 'hi' },
+        { startSec: 11.5, endSec: 15, text: 'you' },
+      ],
+    });
     const segs: TimelineSegment[] = [
       { startSec: 0, endSec: 1, text: 'a'.repeat(50) },
       { startSec: 1, endSec: 2, text: 'the middle part' },
@@ -388,10 +419,26 @@ describe('formats', () => {
     expect(parsed.segments[1]).toEqual({ speaker: 'Host', startTime: 3.5, endTime: 7, body: XSS });
     expect(parsed.segments[2].startTime).toBe(3725.123);
     const words = toPodcastTranscript(
-      [{ startSec: 1, endSec: 2, text: 'a b', words: [{ startSec: 1, endSec: 1.5, text: 'a' }, { startSec: 1.5, endSec: 2, text: 'b' }] }],
+      [
+        {
+          startSec: 1,
+          endSec: 2,
+          text: 'a b',
+          words: [
+            { startSec: 1, endSec: 1.5, text: 'a' },
+            { startSec: 1.5, endSec: 2, text: 'b' },
+          ],
+        },
+      ],
       { granularity: 'word' },
     );
-    expect(words).toEqual({ version: '1.0.0', segments: [{ startTime: 1, endTime: 1.5, body: 'a' }, { startTime: 1.5, endTime: 2, body: 'b' }] });
+    expect(words).toEqual({
+      version: '1.0.0',
+      segments: [
+        { startTime: 1, endTime: 1.5, body: 'a' },
+        { startTime: 1.5, endTime: 2, body: 'b' },
+      ],
+    });
   });
 });
 
@@ -401,11 +448,13 @@ describe('whisper JSON parsing', () => {
   const json = (body: string) => `{"model": {"multilingual": false}, "transcription": [${body}]}`;
 
   it('clamps to the input duration and drops segments in the padding', () => {
-    const j = parseWhisperJson(json(`
+    const j = parseWhisperJson(
+      json(`
       {"offsets": {"from": 0, "to": 2500}, "text": " one"},
       {"offsets": {"from": 2500, "to": 14460}, "text": " two"},
       {"offsets": {"from": 5000, "to": 9000}, "text": " ghost"},
-      {"offsets": {"from": 4000, "to": 3000}, "text": " backwards"}`));
+      {"offsets": {"from": 4000, "to": 3000}, "text": " backwards"}`),
+    );
     expect(segmentsFromWhisperJson(j, 5)).toEqual([
       { startSec: 0, endSec: 2.5, text: 'one' },
       { startSec: 2.5, endSec: 5, text: 'two' },
@@ -423,22 +472,31 @@ describe('whisper JSON parsing', () => {
   it('builds words from tokens, skipping special tokens', () => {
     const j = {
       model: { multilingual: false },
-      transcription: [{
-        offsets: { from: 1000, to: 3000 },
-        text: ' Hello world',
-        tokens: [
-          { text: '[_BEG_]', id: 50363, offsets: { from: 1000, to: 1000 } },
-          { text: ' Hel', id: 100, offsets: { from: 1000, to: 1300 } },
-          { text: 'lo', id: 101, offsets: { from: 1300, to: 1600 } },
-          { text: ' world', id: 102, offsets: { from: 1700, to: 9000 } },
-          { text: '[_TT_150]', id: 50513, offsets: { from: 3000, to: 3000 } },
-        ],
-      }],
+      transcription: [
+        {
+          offsets: { from: 1000, to: 3000 },
+          text: ' Hello world',
+          tokens: [
+            { text: '[_BEG_]', id: 50363, offsets: { from: 1000, to: 1000 } },
+            { text: ' Hel', id: 100, offsets: { from: 1000, to: 1300 } },
+            { text: 'lo', id: 101, offsets: { from: 1300, to: 1600 } },
+            { text: ' world', id: 102, offsets: { from: 1700, to: 9000 } },
+            { text: '[_TT_150]', id: 50513, offsets: { from: 3000, to: 3000 } },
+          ],
+        },
+      ],
     };
-    expect(segmentsFromWhisperJson(j, 2.5, { words: true })).toEqual([{
-      startSec: 1, endSec: 2.5, text: 'Hello world',
-      words: [{ startSec: 1, endSec: 1.6, text: 'Hello' }, { startSec: 1.7, endSec: 2.5, text: 'world' }],
-    }]);
+    expect(segmentsFromWhisperJson(j, 2.5, { words: true })).toEqual([
+      {
+        startSec: 1,
+        endSec: 2.5,
+        text: 'Hello world',
+        words: [
+          { startSec: 1, endSec: 1.6, text: 'Hello' },
+          { startSec: 1.7, endSec: 2.5, text: 'world' },
+        ],
+      },
+    ]);
   });
 
   it('throws on unparsable or incomplete output', () => {
@@ -448,8 +506,41 @@ describe('whisper JSON parsing', () => {
   });
 
   it('builds arguments: explicit language, beam, best-of, JSON, prompt tail', () => {
-    const a = whisperArgs({ wavFile: '/a b/in.wav', model: '/m.bin', language: 'fr', outBase: '/o/out', threads: 2, beamSize: 5, bestOf: 3, noFallback: true, maxLen: 1, prompt: '  earlier   words  ' });
-    expect(a).toEqual(['-m', '/m.bin', '-f', '/a b/in.wav', '-l', 'fr', '-t', '2', '-bs', '5', '-bo', '3', '-oj', '-of', '/o/out', '-nf', '-ml', '1', '-sow', '--prompt', 'earlier words']);
+    const a = whisperArgs({
+      wavFile: '/a b/in.wav',
+      model: '/m.bin',
+      language: 'fr',
+      outBase: '/o/out',
+      threads: 2,
+      beamSize: 5,
+      bestOf: 3,
+      noFallback: true,
+      maxLen: 1,
+      prompt: '  earlier   words  ',
+    });
+    expect(a).toEqual([
+      '-m',
+      '/m.bin',
+      '-f',
+      '/a b/in.wav',
+      '-l',
+      'fr',
+      '-t',
+      '2',
+      '-bs',
+      '5',
+      '-bo',
+      '3',
+      '-oj',
+      '-of',
+      '/o/out',
+      '-nf',
+      '-ml',
+      '1',
+      '-sow',
+      '--prompt',
+      'earlier words',
+    ]);
     expect(whisperArgs({ wavFile: 'x', model: 'm', language: 'en', outBase: 'o', wordTimestamps: true })).toContain('-ojf');
     const long = Array.from({ length: 400 }, (_, i) => `w${i}`).join(' ');
     const p = trimPrompt(long);
@@ -512,7 +603,11 @@ describe('whisper.cpp binary', () => {
     const segs = await runWhisper({ wavFile: sineWav, model, language: 'en', threads: 1, beamSize: 1, noFallback: true });
     // same as the binary's own output, mapped independently here
     const expected = raw.transcription
-      .map((s: any) => ({ startSec: Math.min(s.offsets.from / 1000, 5), endSec: Math.min(Math.max(s.offsets.to, s.offsets.from) / 1000, 5), text: s.text.trim() }))
+      .map((s: any) => ({
+        startSec: Math.min(s.offsets.from / 1000, 5),
+        endSec: Math.min(Math.max(s.offsets.to, s.offsets.from) / 1000, 5),
+        text: s.text.trim(),
+      }))
       .filter((s: any) => s.startSec < 5);
     expect(segs).toEqual(expected);
     expect(segs.length).toBeGreaterThan(0);
@@ -630,7 +725,9 @@ describe('whisper.cpp binary', () => {
     const argvFile = path.join(tmp, 'argv.txt');
     const fake = path.join(tmp, 'fake-main');
     // a stand-in for whisper.cpp: records its argv, then behaves as FAKE_MODE says
-    fs.writeFileSync(fake, `#!/bin/sh
+    fs.writeFileSync(
+      fake,
+      `#!/bin/sh
 for a in "$@"; do printf '%s\\n' "$a"; done > "${argvFile}"
 of=""; prev=""
 for a in "$@"; do [ "$prev" = "-of" ] && of="$a"; prev="$a"; done
@@ -640,7 +737,8 @@ case "$(cat "${tmp}/mode")" in
   fail) echo "whisper_model_load: tensor 'x' has wrong size in model file" >&2; exit 3 ;;
   garbage) echo '{"transcription": [' > "$of.json" ;;
 esac
-`);
+`,
+    );
     fs.chmodSync(fake, 0o755);
     const mode = (m: string) => fs.writeFileSync(path.join(tmp, 'mode'), m);
     const prompt = `"; touch ${tmp}/pwned; echo "`;
@@ -679,7 +777,12 @@ describe.skipIf(!realModel || !espeak)('accuracy with WHISPER_MODEL', () => {
     execFileSync('espeak-ng', ['-s', '150', '-w', raw, text]);
     execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', raw, '-ar', '16000', '-ac', '1', '-c:a', 'pcm_s16le', file]);
   };
-  const norm = (s: string) => s.toLowerCase().replace(/[^a-z ]+/g, ' ').replace(/\s+/g, ' ').trim();
+  const norm = (s: string) =>
+    s
+      .toLowerCase()
+      .replace(/[^a-z ]+/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim();
 
   it('transcribes a spoken sentence', async () => {
     const wav = path.join(tmp, 'fox.wav');

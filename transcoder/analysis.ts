@@ -15,12 +15,7 @@
 //
 // Each function reads the samples it needs before `start` (filter warm-up and
 // FIR history) from the caller's buffer, which holds the segment's pre-roll.
-import {
-  ASR_DECIMATION,
-  LOUDNESS_CELL,
-  PEAKS_SAMPLES_PER_PIXEL,
-  RATE,
-} from './grid.ts';
+import { ASR_DECIMATION, LOUDNESS_CELL, PEAKS_SAMPLES_PER_PIXEL, RATE } from './grid.ts';
 
 /** A span of timeline PCM: pcm[0] is timeline sample `pcmStart`. */
 export interface PcmSpan {
@@ -136,10 +131,22 @@ const K2 = { b0: 1.0, b1: -2.0, b2: 1.0, a1: -1.99004745483398, a2: 0.9900722503
 
 // BS.1770-4 Annex 2 interpolator: 4 phases x 12 taps, y_p[n] = sum h_p[k] x[n-k].
 const TP_PHASES = [
-  [0.001708984375, 0.010986328125, -0.0196533203125, 0.033203125, -0.0594482421875, 0.1373291015625, 0.97216796875, -0.102294921875, 0.047607421875, -0.026611328125, 0.014892578125, -0.00830078125],
-  [-0.0291748046875, 0.029296875, -0.0517578125, 0.089111328125, -0.166503906250, 0.465087890625, 0.77978515625, -0.2003173828125, 0.1015625, -0.0582275390625, 0.0330810546875, -0.0189208984375],
-  [-0.0189208984375, 0.0330810546875, -0.0582275390625, 0.1015625, -0.2003173828125, 0.77978515625, 0.465087890625, -0.16650390625, 0.089111328125, -0.0517578125, 0.029296875, -0.0291748046875],
-  [-0.00830078125, 0.014892578125, -0.026611328125, 0.047607421875, -0.102294921875, 0.97216796875, 0.1373291015625, -0.0594482421875, 0.033203125, -0.0196533203125, 0.010986328125, 0.001708984375],
+  [
+    0.001708984375, 0.010986328125, -0.0196533203125, 0.033203125, -0.0594482421875, 0.1373291015625, 0.97216796875, -0.102294921875, 0.047607421875,
+    -0.026611328125, 0.014892578125, -0.00830078125,
+  ],
+  [
+    -0.0291748046875, 0.029296875, -0.0517578125, 0.089111328125, -0.16650390625, 0.465087890625, 0.77978515625, -0.2003173828125, 0.1015625, -0.0582275390625,
+    0.0330810546875, -0.0189208984375,
+  ],
+  [
+    -0.0189208984375, 0.0330810546875, -0.0582275390625, 0.1015625, -0.2003173828125, 0.77978515625, 0.465087890625, -0.16650390625, 0.089111328125,
+    -0.0517578125, 0.029296875, -0.0291748046875,
+  ],
+  [
+    -0.00830078125, 0.014892578125, -0.026611328125, 0.047607421875, -0.102294921875, 0.97216796875, 0.1373291015625, -0.0594482421875, 0.033203125,
+    -0.0196533203125, 0.010986328125, 0.001708984375,
+  ],
 ].map((p) => Float64Array.from(p));
 const TP_TAPS = 12;
 
@@ -155,7 +162,12 @@ export function loudnessOf(span: PcmSpan, start: number, end: number): LoudnessP
   const cell = LOUDNESS_CELL;
   const firstCell = Math.floor(start / cell);
   const sums: number[] = new Array<number>(Math.ceil(end / cell) - firstCell).fill(0);
-  let x1 = 0, x2 = 0, y1 = 0, y2 = 0, z1 = 0, z2 = 0;
+  let x1 = 0,
+    x2 = 0,
+    y1 = 0,
+    y2 = 0,
+    z1 = 0,
+    z2 = 0;
   const from = start - pcmStart;
   const to = end - pcmStart;
   let nextCellAt = (firstCell + 1) * cell - pcmStart; // pcm index where the next cell begins
@@ -164,10 +176,13 @@ export function loudnessOf(span: PcmSpan, start: number, end: number): LoudnessP
   for (let i = 0; i < to; i++) {
     const x = pcm[i];
     const y = K1.b0 * x + K1.b1 * x1 + K1.b2 * x2 - K1.a1 * y1 - K1.a2 * y2;
-    x2 = x1; x1 = x;
+    x2 = x1;
+    x1 = x;
     const z = K2.b0 * y + K2.b1 * y1 + K2.b2 * y2 - K2.a1 * z1 - K2.a2 * z2;
-    y2 = y1; y1 = y;
-    z2 = z1; z1 = z;
+    y2 = y1;
+    y1 = y;
+    z2 = z1;
+    z1 = z;
     if (i < from) continue;
     if (i === nextCellAt) {
       sums[ci++] += acc;
@@ -187,10 +202,16 @@ export function loudnessOf(span: PcmSpan, start: number, end: number): LoudnessP
   }
   const [h0, h1, h2, h3] = TP_PHASES;
   for (let i = from; i < to; i++) {
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let s0 = 0,
+      s1 = 0,
+      s2 = 0,
+      s3 = 0;
     for (let k = 0; k < TP_TAPS; k++) {
       const x = pcm[i - k];
-      s0 += h0[k] * x; s1 += h1[k] * x; s2 += h2[k] * x; s3 += h3[k] * x;
+      s0 += h0[k] * x;
+      s1 += h1[k] * x;
+      s2 += h2[k] * x;
+      s3 += h3[k] * x;
     }
     const m = Math.max(Math.abs(s0), Math.abs(s1), Math.abs(s2), Math.abs(s3));
     if (m > truePeak) truePeak = m;
@@ -252,7 +273,10 @@ export function combineLoudness(parts: LoudnessPart[], totalSamples: number): Lo
   let lraHighLufs = -Infinity;
   if (stAbs.length) {
     const gate = lufs(mean(stAbs)) - 20;
-    const vals = stAbs.map(lufs).filter((l) => l > gate).sort((a, b) => a - b);
+    const vals = stAbs
+      .map(lufs)
+      .filter((l) => l > gate)
+      .sort((a, b) => a - b);
     if (vals.length) {
       // The value of rank round(p * n) (1-based), as ffmpeg's ebur128 and EBU Tech 3342's example code pick it.
       const pct = (p: number) => vals[Math.min(vals.length - 1, Math.max(0, Math.round(p * vals.length) - 1))];

@@ -50,9 +50,7 @@ export const CONTIGUITY_TOLERANCE_SEC = 0.015;
 
 export function contiguous(prev: ChunkRef, next: ChunkRef): boolean {
   return (
-    next.seq === prev.seq + 1 &&
-    next.sessionNo === prev.sessionNo &&
-    Math.abs(prev.startSec + prev.durationSec - next.startSec) <= CONTIGUITY_TOLERANCE_SEC
+    next.seq === prev.seq + 1 && next.sessionNo === prev.sessionNo && Math.abs(prev.startSec + prev.durationSec - next.startSec) <= CONTIGUITY_TOLERANCE_SEC
   );
 }
 

@@ -40,12 +40,30 @@ export function parseAdts(buf: Buffer): AdtsFrame[] {
 
 // ---- box writing
 
-function u8(n: number) { return Buffer.from([n & 0xff]); }
-function u16(n: number) { const b = Buffer.alloc(2); b.writeUInt16BE(n); return b; }
-function u24(n: number) { return Buffer.from([(n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]); }
-function u32(n: number) { const b = Buffer.alloc(4); b.writeUInt32BE(n >>> 0); return b; }
-function u64(n: number) { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(n)); return b; }
-function str(s: string) { return Buffer.from(s, 'latin1'); }
+function u8(n: number) {
+  return Buffer.from([n & 0xff]);
+}
+function u16(n: number) {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(n);
+  return b;
+}
+function u24(n: number) {
+  return Buffer.from([(n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
+}
+function u32(n: number) {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n >>> 0);
+  return b;
+}
+function u64(n: number) {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(BigInt(n));
+  return b;
+}
+function str(s: string) {
+  return Buffer.from(s, 'latin1');
+}
 
 function box(type: string, ...payload: Buffer[]): Buffer {
   const body = Buffer.concat(payload);
@@ -86,35 +104,86 @@ export function audioSpecificConfig(sampleRate: number, channels: number): Buffe
 /** The init segment (EXT-X-MAP): ftyp + moov describing one AAC-LC track, timescale = sample rate. */
 export function initSegment(c: AudioTrackConfig): Buffer {
   const ftyp = box('ftyp', str('iso6'), u32(0), str('iso6'), str('mp41'));
-  const mvhd = fullBox('mvhd', 0, 0,
-    u32(0), u32(0), u32(1000), u32(0), // creation, modification, timescale, duration
-    u32(0x00010000), u16(0x0100), u16(0), u32(0), u32(0),
-    ...MATRIX.map(u32), ...Array.from({ length: 6 }, () => u32(0)),
-    u32(TRACK_ID + 1));
-  const tkhd = fullBox('tkhd', 0, 3,
-    u32(0), u32(0), u32(TRACK_ID), u32(0), u32(0), u32(0), u32(0),
-    u16(0), u16(0), u16(0x0100), u16(0), ...MATRIX.map(u32), u32(0), u32(0));
+  const mvhd = fullBox(
+    'mvhd',
+    0,
+    0,
+    u32(0),
+    u32(0),
+    u32(1000),
+    u32(0), // creation, modification, timescale, duration
+    u32(0x00010000),
+    u16(0x0100),
+    u16(0),
+    u32(0),
+    u32(0),
+    ...MATRIX.map(u32),
+    ...Array.from({ length: 6 }, () => u32(0)),
+    u32(TRACK_ID + 1),
+  );
+  const tkhd = fullBox(
+    'tkhd',
+    0,
+    3,
+    u32(0),
+    u32(0),
+    u32(TRACK_ID),
+    u32(0),
+    u32(0),
+    u32(0),
+    u32(0),
+    u16(0),
+    u16(0),
+    u16(0x0100),
+    u16(0),
+    ...MATRIX.map(u32),
+    u32(0),
+    u32(0),
+  );
   const mdhd = fullBox('mdhd', 0, 0, u32(0), u32(0), u32(c.sampleRate), u32(0), u16(0x55c4 /* und */), u16(0));
   const hdlr = fullBox('hdlr', 0, 0, u32(0), str('soun'), u32(0), u32(0), u32(0), str('SoundHandler\0'));
-  const esds = fullBox('esds', 0, 0,
-    descriptor(0x03, u16(0), u8(0),
-      descriptor(0x04, u8(0x40 /* MPEG-4 audio */), u8((0x05 << 2) | 1 /* audio stream */), u24(0), u32(c.bitrate), u32(c.bitrate),
-        descriptor(0x05, audioSpecificConfig(c.sampleRate, c.channels))),
-      descriptor(0x06, u8(0x02))));
-  const mp4a = box('mp4a',
-    Buffer.alloc(6), u16(1), // reserved, data_reference_index
-    u32(0), u32(0), u16(c.channels), u16(16), u16(0), u16(0), u32(c.sampleRate * 65536),
-    esds);
-  const stbl = box('stbl',
+  const esds = fullBox(
+    'esds',
+    0,
+    0,
+    descriptor(
+      0x03,
+      u16(0),
+      u8(0),
+      descriptor(
+        0x04,
+        u8(0x40 /* MPEG-4 audio */),
+        u8((0x05 << 2) | 1 /* audio stream */),
+        u24(0),
+        u32(c.bitrate),
+        u32(c.bitrate),
+        descriptor(0x05, audioSpecificConfig(c.sampleRate, c.channels)),
+      ),
+      descriptor(0x06, u8(0x02)),
+    ),
+  );
+  const mp4a = box(
+    'mp4a',
+    Buffer.alloc(6),
+    u16(1), // reserved, data_reference_index
+    u32(0),
+    u32(0),
+    u16(c.channels),
+    u16(16),
+    u16(0),
+    u16(0),
+    u32(c.sampleRate * 65536),
+    esds,
+  );
+  const stbl = box(
+    'stbl',
     fullBox('stsd', 0, 0, u32(1), mp4a),
     fullBox('stts', 0, 0, u32(0)),
     fullBox('stsc', 0, 0, u32(0)),
     fullBox('stsz', 0, 0, u32(0), u32(0)),
-    fullBox('stco', 0, 0, u32(0)));
-  const minf = box('minf',
-    fullBox('smhd', 0, 0, u16(0), u16(0)),
-    box('dinf', fullBox('dref', 0, 0, u32(1), fullBox('url ', 0, 1))),
-    stbl);
+    fullBox('stco', 0, 0, u32(0)),
+  );
+  const minf = box('minf', fullBox('smhd', 0, 0, u16(0), u16(0)), box('dinf', fullBox('dref', 0, 0, u32(1), fullBox('url ', 0, 1))), stbl);
   const trak = box('trak', tkhd, box('mdia', mdhd, hdlr, minf));
   const mvex = box('mvex', fullBox('trex', 0, 0, u32(TRACK_ID), u32(1), u32(c.frameSamples), u32(0), u32(0)));
   return Buffer.concat([ftyp, box('moov', mvhd, trak, mvex)]);
@@ -127,14 +196,18 @@ export function initSegment(c: AudioTrackConfig): Buffer {
 export function mediaSegment(opts: { sequence: number; baseDecodeTime: number; frames: Buffer[]; frameSamples: number }): Buffer {
   const n = opts.frames.length;
   const build = (dataOffset: number) =>
-    box('moof',
+    box(
+      'moof',
       fullBox('mfhd', 0, 0, u32(opts.sequence)),
-      box('traf',
+      box(
+        'traf',
         // default-base-is-moof | default-sample-duration-present
         fullBox('tfhd', 0, 0x020008, u32(TRACK_ID), u32(opts.frameSamples)),
         fullBox('tfdt', 1, 0, u64(opts.baseDecodeTime)),
         // data-offset-present | sample-size-present
-        fullBox('trun', 0, 0x000201, u32(n), u32(dataOffset), ...opts.frames.map((f) => u32(f.length)))));
+        fullBox('trun', 0, 0x000201, u32(n), u32(dataOffset), ...opts.frames.map((f) => u32(f.length))),
+      ),
+    );
   const moofLength = build(0).length;
   const moof = build(moofLength + 8);
   return Buffer.concat([moof, box('mdat', ...opts.frames)]);
@@ -194,7 +267,10 @@ export function readMediaSegment(buf: Buffer): SegmentInfo {
           info.sampleCount += count;
           for (let s = 0; s < count; s++) {
             let d = defaultDuration;
-            if (flags & 0x100) { d = buf.readUInt32BE(p); p += 4; }
+            if (flags & 0x100) {
+              d = buf.readUInt32BE(p);
+              p += 4;
+            }
             if (flags & 0x200) p += 4;
             if (flags & 0x400) p += 4;
             if (flags & 0x800) p += 4;

@@ -56,7 +56,8 @@ export function validateChunkArchived(data: unknown): ChunkArchivedJob {
     bad('key');
   }
   // Only the event's own source archive (under private/, or where earlier versions kept it).
-  if (!(d.key as string).startsWith(`private/events/${d.eventId as string}/source/`) && !(d.key as string).startsWith(`events/${d.eventId as string}/source/`)) bad('key');
+  if (!(d.key as string).startsWith(`private/events/${d.eventId as string}/source/`) && !(d.key as string).startsWith(`events/${d.eventId as string}/source/`))
+    bad('key');
   if (typeof d.startSec !== 'number' || !Number.isFinite(d.startSec) || d.startSec < 0) bad('startSec');
   if (typeof d.durationSec !== 'number' || !Number.isFinite(d.durationSec) || d.durationSec <= 0) bad('durationSec');
   if (typeof d.sha256 !== 'string') bad('sha256'); // informative here: the catalog row is what is trusted
@@ -96,7 +97,12 @@ export async function processChunkArchived(job: JobLike, deps: TranscoderDeps): 
   const log = deps.log.child('transcoder');
   const st = deps.state;
   const skipped = async (reason: ChunkJobResult['reason']): Promise<ChunkJobResult> => ({
-    status: 'skipped', reason, decoded: false, segments: [], transcodedSec: await st.transcodedSec(eventId), pcmReady: [],
+    status: 'skipped',
+    reason,
+    decoded: false,
+    segments: [],
+    transcodedSec: await st.transcodedSec(eventId),
+    pcmReady: [],
   });
 
   if (!(await deps.catalog.getEvent(eventId))) {
@@ -141,8 +147,17 @@ export async function finalizeRendition(eventId: string, chunks: number, deps: T
   if (!event) {
     log.info('event is gone; nothing to finalize', { event: eventId });
     return {
-      status: 'skipped', reason: 'event-gone', segments: 0, segmentsBuilt: 0, chunksDecoded: 0, durationSec: 0, lengthErrorSec: 0,
-      playlistKey: '', peaksKey: '', loudnessKey: '', pcmReady: [],
+      status: 'skipped',
+      reason: 'event-gone',
+      segments: 0,
+      segmentsBuilt: 0,
+      chunksDecoded: 0,
+      durationSec: 0,
+      lengthErrorSec: 0,
+      playlistKey: '',
+      peaksKey: '',
+      loudnessKey: '',
+      pcmReady: [],
     };
   }
   if (event.status === 'live') log.warn('finalizing the rendition of an event that is still live', { event: eventId });

@@ -35,18 +35,7 @@ import {
 } from './analysis.ts';
 import { contiguous, decodePiece, f32, f32Bytes, probeChunk, runPosition, type ChunkRef, type SourceFormat } from './decode.ts';
 import { encodeSegment, encodeSilentSegment, renditionInit } from './encode.ts';
-import {
-  ASR_DECIMATION,
-  ASR_RATE,
-  FRAME,
-  HOLD_BACK,
-  POST_ROLL,
-  PRE_ROLL,
-  RATE,
-  SEGMENT_FRAMES,
-  secToSample,
-  totalFramesFor,
-} from './grid.ts';
+import { ASR_DECIMATION, ASR_RATE, FRAME, HOLD_BACK, POST_ROLL, PRE_ROLL, RATE, SEGMENT_FRAMES, secToSample, totalFramesFor } from './grid.ts';
 import { renderPlaylist } from './playlist.ts';
 import { TranscoderState, type TranscodedChunk } from './state.ts';
 
@@ -280,7 +269,12 @@ export async function buildSegment(deps: TranscoderDeps, eventId: string, k: num
   const silent = frames === SEGMENT_FRAMES && (await st.chunksOverlapping(eventId, pcmStart, end + POST_ROLL)).length === 0;
   let built: { media: Buffer; peaks: PeaksPart; loudness: LoudnessPart; pcm16Key: string; pcm16?: Buffer };
   if (silent) {
-    built = { media: await encodeSilentSegment({ startFrame, sequence: k + 1 }), peaks: silentPeaks(start, end), loudness: silentLoudness(start, end), pcm16Key: '' };
+    built = {
+      media: await encodeSilentSegment({ startFrame, sequence: k + 1 }),
+      peaks: silentPeaks(start, end),
+      loudness: silentLoudness(start, end),
+      pcm16Key: '',
+    };
   } else {
     const pcm = await assemble(deps, eventId, pcmStart, end + POST_ROLL);
     const span = { pcm, pcmStart };
@@ -383,13 +377,19 @@ export async function dropWorkPcm(deps: TranscoderDeps, eventId: string, opts: {
 export async function eventPeaks(state: TranscoderState, eventId: string, totalSamples?: number): Promise<PeaksJson> {
   const segs = await state.contiguousSegments(eventId);
   const total = totalSamples ?? segs.reduce((s, x) => s + x.frames * FRAME, 0);
-  return mergePeaks(segs.map((s) => s.peaks), total);
+  return mergePeaks(
+    segs.map((s) => s.peaks),
+    total,
+  );
 }
 
 export async function eventLoudness(state: TranscoderState, eventId: string, totalSamples?: number): Promise<LoudnessSummary> {
   const segs = await state.contiguousSegments(eventId);
   const total = totalSamples ?? segs.reduce((s, x) => s + x.frames * FRAME, 0);
-  return combineLoudness(segs.map((s) => s.loudness), total);
+  return combineLoudness(
+    segs.map((s) => s.loudness),
+    total,
+  );
 }
 
 export interface FinalizeResult {

@@ -308,7 +308,13 @@ export class TranscoderState {
   }
 
   async unnotifiedSegments(eventId: string): Promise<SegmentRow[]> {
-    const rows = await this.db.selectFrom('rendition_segments').selectAll().where('event_id', '=', eventId).where('pcm_notified', '=', 0).orderBy('k').execute();
+    const rows = await this.db
+      .selectFrom('rendition_segments')
+      .selectAll()
+      .where('event_id', '=', eventId)
+      .where('pcm_notified', '=', 0)
+      .orderBy('k')
+      .execute();
     return rows.map(toSegment);
   }
 
@@ -377,7 +383,13 @@ export class TranscoderState {
   /** transcodedSec of several events, in one query. */
   async transcodedSecOf(ids: string[]): Promise<Map<string, number>> {
     if (!ids.length) return new Map();
-    const rows = await this.db.selectFrom('rendition_segments').select(['event_id', 'k', 'frames']).where('event_id', 'in', ids).orderBy('event_id').orderBy('k').execute();
+    const rows = await this.db
+      .selectFrom('rendition_segments')
+      .select(['event_id', 'k', 'frames'])
+      .where('event_id', 'in', ids)
+      .orderBy('event_id')
+      .orderBy('k')
+      .execute();
     return new Map(ids.map((id) => [id, (prefixOf(rows.filter((r) => r.event_id === id)).frames * FRAME) / RATE]));
   }
 }

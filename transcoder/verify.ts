@@ -11,16 +11,27 @@ export interface ToneFit {
 }
 
 export function fitTone(x: Float32Array, from: number, to: number, freq: number, rate = 48000): ToneFit {
-  let cc = 0, ss = 0, cs = 0, xc = 0, xs = 0;
+  let cc = 0,
+    ss = 0,
+    cs = 0,
+    xc = 0,
+    xs = 0;
   const w = (2 * Math.PI * freq) / rate;
   for (let n = from; n < to; n++) {
-    const c = Math.cos(w * n), s = Math.sin(w * n), v = x[n];
-    cc += c * c; ss += s * s; cs += c * s; xc += v * c; xs += v * s;
+    const c = Math.cos(w * n),
+      s = Math.sin(w * n),
+      v = x[n];
+    cc += c * c;
+    ss += s * s;
+    cs += c * s;
+    xc += v * c;
+    xs += v * s;
   }
   const det = cc * ss - cs * cs;
   const a = (xc * ss - xs * cs) / det;
   const b = (xs * cc - xc * cs) / det;
-  let res = 0, tone = 0;
+  let res = 0,
+    tone = 0;
   for (let n = from; n < to; n++) {
     const f = a * Math.cos(w * n) + b * Math.sin(w * n);
     res += (x[n] - f) ** 2;
@@ -48,14 +59,21 @@ export function scanTone(x: Float32Array, o: { freq: number; fromSec: number; to
   for (let s = Math.round(o.fromSec * rate); s + win <= Math.min(x.length, Math.round(o.toSec * rate)); s += hop) {
     const r = fitTone(x, s, s + win, o.freq, rate).residualDb;
     all.push(r);
-    if (r > worstDb) { worstDb = r; worstAt = s / rate; }
+    if (r > worstDb) {
+      worstDb = r;
+      worstAt = s / rate;
+    }
   }
   all.sort((a, b) => a - b);
   return { windows: all.length, worstDb, worstAtSec: worstAt, medianDb: all.length ? all[all.length >> 1] : NaN };
 }
 
 /** Residual of a window centred on each given time (s). */
-export function residualsAt(x: Float32Array, timesSec: number[], o: { freq: number; windowSec?: number; rate?: number }): { atSec: number; residualDb: number }[] {
+export function residualsAt(
+  x: Float32Array,
+  timesSec: number[],
+  o: { freq: number; windowSec?: number; rate?: number },
+): { atSec: number; residualDb: number }[] {
   const rate = o.rate ?? 48000;
   const half = Math.round(((o.windowSec ?? 0.02) * rate) / 2);
   return timesSec.map((t) => {

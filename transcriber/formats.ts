@@ -47,12 +47,7 @@ export function formatTimestamp(sec: number, sep: '.' | ',' = '.'): string {
  * `firstLineExtra` is taken from the first line's budget (a voice tag). Words
  * longer than a line are cut into pieces.
  */
-export function wrapWords(
-  words: string[],
-  maxChars: number,
-  measure: (w: string) => number = (w) => w.length,
-  firstLineExtra = 0,
-): string[][] {
+export function wrapWords(words: string[], maxChars: number, measure: (w: string) => number = (w) => w.length, firstLineExtra = 0): string[][] {
   const lines: string[][] = [];
   let cur: string[] = [];
   let len = 0;
@@ -89,12 +84,7 @@ export function wrapWords(
  * A segment too long for one cue becomes several, its time shared by word
  * times when known, else in proportion to characters.
  */
-function toCues(
-  segments: TimelineSegment[],
-  o: Required<CueOptions>,
-  measure: (w: string) => number,
-  voiceExtra: (s: TimelineSegment) => number,
-): Cue[] {
+function toCues(segments: TimelineSegment[], o: Required<CueOptions>, measure: (w: string) => number, voiceExtra: (s: TimelineSegment) => number): Cue[] {
   const cues: Cue[] = [];
   const sorted = [...segments].sort((a, b) => a.startSec - b.startSec || a.endSec - b.endSec);
   for (const seg of sorted) {
@@ -133,10 +123,15 @@ export function toWebVtt(segments: TimelineSegment[], opts: VttOptions = {}): st
   const o = { maxLineChars: opts.maxLineChars ?? 65, maxLines: opts.maxLines ?? 2 };
   const voices = opts.voices ?? true;
   const voiceTag = (sp?: string) => (voices && sp && clean(sp) ? `<v ${escapeVttText(clean(sp))}>` : '');
-  const cues = toCues(segments, o, (w) => escapeVttText(w).length, (s) => {
-    const tag = voiceTag(s.speaker);
-    return tag ? tag.length + 1 : 0;
-  });
+  const cues = toCues(
+    segments,
+    o,
+    (w) => escapeVttText(w).length,
+    (s) => {
+      const tag = voiceTag(s.speaker);
+      return tag ? tag.length + 1 : 0;
+    },
+  );
   let out = 'WEBVTT\n';
   cues.forEach((c, i) => {
     const end = c.endSec > c.startSec ? c.endSec : c.startSec + 0.001; // a cue must end after it starts
@@ -157,7 +152,12 @@ export function toSrt(segments: TimelineSegment[], opts: CueOptions & { speakers
   const o = { maxLineChars: opts.maxLineChars ?? 65, maxLines: opts.maxLines ?? 2 };
   const safe = (t: string) => t.replace(/-->/g, '-- >');
   const prefix = (s?: string) => (opts.speakers && s && clean(s) ? `${clean(s)}: ` : '');
-  const cues = toCues(segments, o, (w) => safe(w).length, (s) => prefix(s.speaker).length);
+  const cues = toCues(
+    segments,
+    o,
+    (w) => safe(w).length,
+    (s) => prefix(s.speaker).length,
+  );
   return cues
     .map((c, i) => {
       const end = c.endSec > c.startSec ? c.endSec : c.startSec + 0.001;
@@ -212,10 +212,7 @@ export interface PodcastTranscript {
  * segment per word where word times are known. `speaker` names segments
  * without one (default: no speaker field).
  */
-export function toPodcastTranscript(
-  segments: TimelineSegment[],
-  opts: { granularity?: 'segment' | 'word'; speaker?: string } = {},
-): PodcastTranscript {
+export function toPodcastTranscript(segments: TimelineSegment[], opts: { granularity?: 'segment' | 'word'; speaker?: string } = {}): PodcastTranscript {
   const r3 = (x: number) => Math.round(x * 1000) / 1000;
   const out: PodcastTranscriptSegment[] = [];
   const add = (speaker: string | undefined, s: number, e: number, body: string) => {
@@ -237,10 +234,7 @@ export function toPodcastTranscript(
 
 /** The Podcasting 2.0 JSON transcript as text, safe to inline in HTML. */
 export function toPodcastJson(segments: TimelineSegment[], opts?: Parameters<typeof toPodcastTranscript>[1]): string {
-  return `${JSON.stringify(toPodcastTranscript(segments, opts), null, 2)
-    .replace(/</g, '\\u003c')
-    .replace(/>/g, '\\u003e')
-    .replace(/&/g, '\\u0026')}\n`;
+  return `${JSON.stringify(toPodcastTranscript(segments, opts), null, 2).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026')}\n`;
 }
 
 /** MIME types for `<podcast:transcript type=...>` and HTTP responses. */

@@ -85,7 +85,9 @@ const toWindow = (r: Selectable<WindowsTable>): WindowRow => ({
 });
 
 const toStatus = (r: Selectable<StatusTable> | undefined): StatusRow =>
-  r ? { status: r.status, reason: r.reason, finalReceived: !!r.final_received, revision: r.revision } : { status: 'pending', reason: null, finalReceived: false, revision: 0 };
+  r
+    ? { status: r.status, reason: r.reason, finalReceived: !!r.final_received, revision: r.revision }
+    : { status: 'pending', reason: null, finalReceived: false, revision: 0 };
 
 export class TranscriberState {
   private readonly db: Kysely<TranscriberTables>;
@@ -99,7 +101,11 @@ export class TranscriberState {
       .insertInto('asr_pcm')
       .values({ event_id: eventId, start_sec: p.startSec, duration_sec: p.durationSec, key: p.key, final: p.final ? 1 : 0 })
       // The final message repeats the last piece: it only adds the mark.
-      .onConflict((oc) => oc.columns(['event_id', 'start_sec']).doUpdateSet((eb) => ({ final: eb.case().when('excluded.final', '=', 1).then(1).else(eb.ref('asr_pcm.final')).end() })))
+      .onConflict((oc) =>
+        oc
+          .columns(['event_id', 'start_sec'])
+          .doUpdateSet((eb) => ({ final: eb.case().when('excluded.final', '=', 1).then(1).else(eb.ref('asr_pcm.final')).end() })),
+      )
       .execute();
     if (p.final) await this.setStatus(eventId, {}, true);
   }

@@ -159,7 +159,7 @@ export function appendWindow(state: StitchState | undefined, w: TranscribedWindo
   const dedupeWords = opts.edgeDedupeWords ?? 3;
   const span = windowSpan(w);
   const next = windowToTimeline(w);
-  if (!state || !state.segments.length && state.coveredUntilSec <= span.startSec) {
+  if (!state || (!state.segments.length && state.coveredUntilSec <= span.startSec)) {
     return { segments: next, coveredUntilSec: Math.max(span.endSec, state?.coveredUntilSec ?? -Infinity) };
   }
   const prevEnd = state.coveredUntilSec;
@@ -205,13 +205,7 @@ export function appendWindow(state: StitchState | undefined, w: TranscribedWindo
   return { segments: out, coveredUntilSec: Math.max(prevEnd, span.endSec) };
 }
 
-function dropRepeatedEdgeWords(
-  last: TimelineSegment,
-  incoming: TimelineSegment[],
-  edge: number,
-  withinSec: number,
-  maxWords: number,
-): TimelineSegment[] {
+function dropRepeatedEdgeWords(last: TimelineSegment, incoming: TimelineSegment[], edge: number, withinSec: number, maxWords: number): TimelineSegment[] {
   const first = incoming[0];
   if (last.endSec < edge - withinSec || first.startSec > edge + withinSec) return incoming;
   const a = wordsOf(last.text).map(normWord);

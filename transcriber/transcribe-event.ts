@@ -37,7 +37,11 @@ export interface AdvanceResult {
   revision?: number;
 }
 
-const asWindow = (w: { startSec: number; endSec: number; segments: WhisperSegment[] }): TranscribedWindow => ({ startSec: w.startSec, durationSec: w.endSec - w.startSec, segments: w.segments });
+const asWindow = (w: { startSec: number; endSec: number; segments: WhisperSegment[] }): TranscribedWindow => ({
+  startSec: w.startSec,
+  durationSec: w.endSec - w.startSec,
+  segments: w.segments,
+});
 
 /** Every finished window, stitched in timeline order (the catalog returns them sorted by start). */
 async function eventStitch(state: TranscriberState, eventId: string): Promise<StitchState | undefined> {
@@ -70,7 +74,10 @@ export const transcriptContentType = (fmt: TranscriptFormat) => `${TRANSCRIPT_TY
 async function writeTranscriptFiles(eventId: string, segments: TimelineSegment[], deps: TranscriberDeps): Promise<number> {
   for (const fmt of TRANSCRIPT_FORMATS) {
     // Short cache: a window finishing late rewrites these files.
-    await deps.storage.put(keys.transcript(eventId, fmt), renderTranscript(fmt, segments), { contentType: transcriptContentType(fmt), cacheControl: 'public, max-age=30' });
+    await deps.storage.put(keys.transcript(eventId, fmt), renderTranscript(fmt, segments), {
+      contentType: transcriptContentType(fmt),
+      cacheControl: 'public, max-age=30',
+    });
   }
   return await deps.state.bumpRevision(eventId);
 }
@@ -147,7 +154,7 @@ export async function advanceTranscript(eventId: string, deps: TranscriberDeps, 
   let stitched = await eventStitch(state, eventId);
   const segments = () => stitched?.segments ?? [];
   // Pass after pass: silence is stepped over in one window, audio is cut into windows up to the next silence or hole.
-  for (let progressed = true; progressed && !complete; ) {
+  for (let progressed = true; progressed && !complete;) {
     progressed = false;
     let covered = await state.coveredSec(eventId);
     const silence = silentRun(await state.pieces(eventId), covered);
@@ -176,7 +183,17 @@ export async function advanceTranscript(eventId: string, deps: TranscriberDeps, 
       } else {
         try {
           const began = performance.now();
-          const heard = await runWhisper({ pcm: audio, model, language: config.whisperLanguage, threads: config.whisperThreads, wordTimestamps: config.whisperWordTimestamps, signal: deps.signal, prompt: promptFrom(segments()), durationSec: (w.end - w.start) / SAMPLE_RATE, timeoutMs: 10 * 60_000 });
+          const heard = await runWhisper({
+            pcm: audio,
+            model,
+            language: config.whisperLanguage,
+            threads: config.whisperThreads,
+            wordTimestamps: config.whisperWordTimestamps,
+            signal: deps.signal,
+            prompt: promptFrom(segments()),
+            durationSec: (w.end - w.start) / SAMPLE_RATE,
+            timeoutMs: 10 * 60_000,
+          });
           metrics.whisperRtf.observe((performance.now() - began) / 1000 / (endSec - startSec));
           await state.saveWindow(eventId, { startSec, endSec, status: 'done', segments: heard, error: null });
           stitched = appendWindow(stitched, asWindow({ startSec, endSec, segments: heard }));

@@ -88,8 +88,7 @@ export class WhisperInputError extends WhisperError {}
 export class WhisperOutputError extends WhisperError {}
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const MODEL_HINT =
-  'set WHISPER_MODEL=/path/to/ggml-base.en.bin (scripts/fetch-whisper-model.sh downloads one into .cache/models/ when online)';
+const MODEL_HINT = 'set WHISPER_MODEL=/path/to/ggml-base.en.bin (scripts/fetch-whisper-model.sh downloads one into .cache/models/ when online)';
 
 /** Where scripts/build-whisper.sh puts the binary. */
 export function defaultWhisperBinary(env: NodeJS.ProcessEnv = process.env): string {
@@ -243,20 +242,30 @@ export function trimPrompt(prompt: string, maxChars = 600): string {
 
 /** The argument vector for one run (exported for tests). */
 export function whisperArgs(
-  o: Pick<WhisperRunOptions, 'model' | 'language' | 'prompt' | 'threads' | 'beamSize' | 'bestOf' | 'noFallback' | 'wordTimestamps' | 'maxLen'> & { wavFile: string; outBase: string },
+  o: Pick<WhisperRunOptions, 'model' | 'language' | 'prompt' | 'threads' | 'beamSize' | 'bestOf' | 'noFallback' | 'wordTimestamps' | 'maxLen'> & {
+    wavFile: string;
+    outBase: string;
+  },
 ): string[] {
   const threads = o.threads ?? Math.max(1, Math.min(4, os.availableParallelism()));
   const beam = Math.max(1, Math.floor(o.beamSize ?? 1));
   const bestOf = Math.max(1, Math.floor(o.bestOf ?? 5));
   const args = [
-    '-m', o.model,
-    '-f', o.wavFile,
-    '-l', o.language,
-    '-t', String(threads),
-    '-bs', String(beam),
-    '-bo', String(bestOf),
+    '-m',
+    o.model,
+    '-f',
+    o.wavFile,
+    '-l',
+    o.language,
+    '-t',
+    String(threads),
+    '-bs',
+    String(beam),
+    '-bo',
+    String(bestOf),
     o.wordTimestamps ? '-ojf' : '-oj',
-    '-of', o.outBase,
+    '-of',
+    o.outBase,
   ];
   if (o.noFallback) args.push('-nf');
   if (o.maxLen && o.maxLen > 0) args.push('-ml', String(Math.floor(o.maxLen)), '-sow');
@@ -267,7 +276,10 @@ export function whisperArgs(
 
 /** The stderr lines that say what went wrong (whisper.cpp logs a lot), else the last few. */
 function errorLines(s: string, n = 4): string {
-  const lines = s.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = s
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const errs = lines.filter((l) => /error|fail|terminate|what\(\)|abort|invalid|wrong|unknown|not all|no tensors|must be/i.test(l));
   return (errs.length ? errs : lines).slice(-n).join(' | ');
 }
@@ -431,9 +443,7 @@ export async function runWhisper(opts: WhisperRunOptions): Promise<WhisperSegmen
   }
   const header = await readModelHeader(opts.model);
   if (!header.multilingual && opts.language !== 'en' && opts.language !== 'auto') {
-    throw new WhisperModelError(
-      `model ${opts.model} is English-only but language "${opts.language}" was asked: use a multilingual model (e.g. ggml-base.bin)`,
-    );
+    throw new WhisperModelError(`model ${opts.model} is English-only but language "${opts.language}" was asked: use a multilingual model (e.g. ggml-base.bin)`);
   }
 
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'replay-whisper-'));

@@ -89,11 +89,7 @@ export function isSilent(pcm: Buffer | Int16Array, thresholdDb = -55): boolean {
  * longest run of frames about as quiet as the quietest (the latest such run
  * on ties), i.e. in the middle of a pause rather than at its edge.
  */
-export function chooseWindowEnd(
-  pcm: Buffer | Int16Array,
-  start = 0,
-  opts: WindowOptions & { final?: boolean } = {},
-): number | null {
+export function chooseWindowEnd(pcm: Buffer | Int16Array, start = 0, opts: WindowOptions & { final?: boolean } = {}): number | null {
   const o = { ...WINDOW_DEFAULTS, ...opts };
   const s = samplesOf(pcm);
   const avail = s.length - start;
@@ -126,7 +122,7 @@ export function chooseWindowEnd(
   const quiet = min * 1.5 + 1e-5;
   let bestStart = 0;
   let bestLen = 0;
-  for (let f = 0; f < whole; ) {
+  for (let f = 0; f < whole;) {
     if (scores[f] > quiet) {
       f++;
       continue;

@@ -47,10 +47,16 @@ export function topSelf(file: string, limit = 20): [string, number][] {
     const f = n.callFrame;
     if (f.functionName === '(idle)') continue;
     busy++;
-    const url = f.url.replace(/^file:\/\//, '').replace(/^.*\/work\/main\//, '').replace(/^.*node_modules\//, 'node_modules/');
+    const url = f.url
+      .replace(/^file:\/\//, '')
+      .replace(/^.*\/work\/main\//, '')
+      .replace(/^.*node_modules\//, 'node_modules/');
     const label = `${f.functionName || '(anonymous)'} ${url ? `${url}:${f.lineNumber + 1}` : ''}`.trim();
     counts.set(label, (counts.get(label) ?? 0) + 1);
   }
   const total = busy || 1;
-  return [...counts].sort((a, b) => b[1] - a[1]).slice(0, limit).map(([k, v]) => [k, (v / total) * 100]);
+  return [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, limit)
+    .map(([k, v]) => [k, (v / total) * 100]);
 }

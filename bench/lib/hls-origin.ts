@@ -37,13 +37,40 @@ const SEG_RE = /^seg\d{5}\.ts$/;
 export async function startHlsOrigin(opts: { durationSec: number; count: number; segmentSec?: number; freq?: number }): Promise<HlsOrigin> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replay-bench-hls-'));
   const playlist = path.join(dir, 'live.m3u8');
-  const enc: ChildProcess = spawn('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-nostdin',
-    '-re', '-f', 'lavfi', '-i', `sine=frequency=${opts.freq ?? 440}:sample_rate=44100`,
-    '-t', String(opts.durationSec), '-c:a', 'aac', '-b:a', '64k', '-ac', '1',
-    '-f', 'hls', '-hls_time', String(opts.segmentSec ?? 2), '-hls_list_size', '0', '-hls_playlist_type', 'event',
-    '-hls_segment_filename', path.join(dir, 'seg%05d.ts'), playlist,
-  ], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const enc: ChildProcess = spawn(
+    'ffmpeg',
+    [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-nostdin',
+      '-re',
+      '-f',
+      'lavfi',
+      '-i',
+      `sine=frequency=${opts.freq ?? 440}:sample_rate=44100`,
+      '-t',
+      String(opts.durationSec),
+      '-c:a',
+      'aac',
+      '-b:a',
+      '64k',
+      '-ac',
+      '1',
+      '-f',
+      'hls',
+      '-hls_time',
+      String(opts.segmentSec ?? 2),
+      '-hls_list_size',
+      '0',
+      '-hls_playlist_type',
+      'event',
+      '-hls_segment_filename',
+      path.join(dir, 'seg%05d.ts'),
+      playlist,
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   const finished = new Promise<number | null>((r) => (enc.exitCode !== null ? r(enc.exitCode) : enc.once('exit', (code) => r(code))));
 
   const stats: StreamStats[] = Array.from({ length: opts.count }, () => ({ playlistGets: 0, segmentGets: 0, bytes: 0, notFound: 0 }));
@@ -115,7 +142,12 @@ export async function startHlsOrigin(opts: { durationSec: number; count: number;
     url: (i) => `http://127.0.0.1:${port}/s/${i}/live.m3u8`,
     finished,
     stats,
-    segmentFiles: () => fs.readdirSync(dir).filter((f) => SEG_RE.test(f)).sort().map((f) => path.join(dir, f)),
+    segmentFiles: () =>
+      fs
+        .readdirSync(dir)
+        .filter((f) => SEG_RE.test(f))
+        .sort()
+        .map((f) => path.join(dir, f)),
     async close() {
       if (enc.exitCode === null && enc.signalCode === null) {
         enc.kill('SIGKILL');

@@ -198,7 +198,16 @@ export class TreeSampler {
       c.rssBytes += r;
       c.cpuSec += p.selfCpuSec + p.childCpuSec;
     }
-    const s: Sample = { t: Date.now() - this.t0, cpuSec, rssBytes: rss, procs: tree.length, machine: machineTicks(), extras: this.opts.extras?.() ?? {}, byClass, ...(pssNow ? { pssBytes: pss } : {}) };
+    const s: Sample = {
+      t: Date.now() - this.t0,
+      cpuSec,
+      rssBytes: rss,
+      procs: tree.length,
+      machine: machineTicks(),
+      extras: this.opts.extras?.() ?? {},
+      byClass,
+      ...(pssNow ? { pssBytes: pss } : {}),
+    };
     this.n++;
     this.samples.push(s);
     return s;

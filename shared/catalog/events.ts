@@ -51,7 +51,10 @@ export interface FailureRow {
   at: string;
 }
 
-export type NewEvent = Pick<EventRow, 'id' | 'slug' | 'title' | 'source' | 'streamKeyHash' | 'reconnectWindowSec'> & { host?: string | null; owner?: string | null };
+export type NewEvent = Pick<EventRow, 'id' | 'slug' | 'title' | 'source' | 'streamKeyHash' | 'reconnectWindowSec'> & {
+  host?: string | null;
+  owner?: string | null;
+};
 
 const now = () => new Date().toISOString();
 
@@ -78,7 +81,14 @@ function toEvent(r: Selectable<EventsTable>): EventRow {
 }
 
 const toGap = (r: Selectable<GapsTable>): GapRow => ({ eventId: r.event_id, startSec: r.start_sec, endSec: r.end_sec, reason: r.reason });
-const toFailure = (r: Selectable<FailuresTable>): FailureRow => ({ eventId: r.event_id, stage: r.stage, startSec: r.start_sec, endSec: r.end_sec, reason: r.reason, at: r.at });
+const toFailure = (r: Selectable<FailuresTable>): FailureRow => ({
+  eventId: r.event_id,
+  stage: r.stage,
+  startSec: r.start_sec,
+  endSec: r.end_sec,
+  reason: r.reason,
+  at: r.at,
+});
 
 /** Groups rows by event id, every id present (an event without rows gets []). */
 function byEvent<T extends { eventId: string }>(ids: string[], rows: T[]): Map<string, T[]> {
@@ -148,7 +158,11 @@ export class EventCatalog {
 
   /** Live events, all tokens. */
   async liveTotal(): Promise<number> {
-    const r = await this.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'live').executeTakeFirstOrThrow();
+    const r = await this.db
+      .selectFrom('events')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('status', '=', 'live')
+      .executeTakeFirstOrThrow();
     return Number(r.n);
   }
 

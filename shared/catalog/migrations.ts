@@ -5,7 +5,13 @@ import { sql, type Kysely } from 'kysely';
 import type { Migrations } from '../db/migrate.ts';
 
 /** Adds a column unless the table has it (catalogs of earlier versions differ in which columns they have). */
-export async function addColumnIfMissing(db: Kysely<unknown>, table: string, column: string, type: 'text' | 'integer' | 'double precision', defaultValue?: number): Promise<void> {
+export async function addColumnIfMissing(
+  db: Kysely<unknown>,
+  table: string,
+  column: string,
+  type: 'text' | 'integer' | 'double precision',
+  defaultValue?: number,
+): Promise<void> {
   const tables = await db.introspection.getTables();
   if (tables.find((t) => t.name === table)?.columns.some((c) => c.name === column)) return;
   await db.schema
@@ -54,7 +60,12 @@ export const catalogMigrations: Migrations = {
         .addColumn('at', 'text', (c) => c.notNull())
         .execute();
       // The key-value table of earlier versions: its rows move to the stages' own tables (then it is dropped).
-      await db.schema.createTable('kv').ifNotExists().addColumn('k', 'text', (c) => c.primaryKey()).addColumn('v', 'text', (c) => c.notNull()).execute();
+      await db.schema
+        .createTable('kv')
+        .ifNotExists()
+        .addColumn('k', 'text', (c) => c.primaryKey())
+        .addColumn('v', 'text', (c) => c.notNull())
+        .execute();
     },
   },
   '2026-12-01-catalog-2': {

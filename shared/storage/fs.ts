@@ -14,15 +14,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import {
-  assertValidKey,
-  NotFoundError,
-  StorageKeyError,
-  type ByteRange,
-  type ObjectInfo,
-  type PutOptions,
-  type Storage,
-} from './storage.ts';
+import { assertValidKey, NotFoundError, StorageKeyError, type ByteRange, type ObjectInfo, type PutOptions, type Storage } from './storage.ts';
 
 interface Meta {
   contentType?: string;
@@ -47,8 +39,7 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-const isMissing = (err: unknown) =>
-  ['ENOENT', 'ENOTDIR', 'EISDIR'].includes((err as NodeJS.ErrnoException)?.code ?? '');
+const isMissing = (err: unknown) => ['ENOENT', 'ENOTDIR', 'EISDIR'].includes((err as NodeJS.ErrnoException)?.code ?? '');
 
 export class FsStorage implements Storage {
   readonly kind = 'fs' as const;

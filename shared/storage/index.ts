@@ -19,5 +19,8 @@ export function createStorage(config: Config): PartitionedStorage {
     return new PartitionedStorage(pub, privateBucket ? new S3Storage({ ...config.s3, bucket: privateBucket, publicBaseUrl: undefined }) : pub);
   }
   // Private keys all start with `private/`, so rooted at the data dir they land in DATA_DIR/private, beside (not under) the served root.
-  return new PartitionedStorage(new FsStorage(path.join(config.dataDir, 'storage'), `${config.publicUrl}/files`), new FsStorage(config.dataDir, 'about:private'));
+  return new PartitionedStorage(
+    new FsStorage(path.join(config.dataDir, 'storage'), `${config.publicUrl}/files`),
+    new FsStorage(config.dataDir, 'about:private'),
+  );
 }

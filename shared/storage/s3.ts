@@ -13,15 +13,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { S3Config } from '../config.ts';
-import {
-  assertValidKey,
-  NotFoundError,
-  StorageKeyError,
-  type ByteRange,
-  type ObjectInfo,
-  type PutOptions,
-  type Storage,
-} from './storage.ts';
+import { assertValidKey, NotFoundError, StorageKeyError, type ByteRange, type ObjectInfo, type PutOptions, type Storage } from './storage.ts';
 
 const PART_SIZE = 8 * 1024 * 1024;
 
@@ -151,9 +143,7 @@ export class S3Storage implements Storage {
     const out: ObjectInfo[] = [];
     let token: string | undefined;
     do {
-      const res = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix || undefined, ContinuationToken: token }),
-      );
+      const res = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix || undefined, ContinuationToken: token }));
       for (const o of res.Contents ?? []) {
         if (o.Key) out.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified });
       }

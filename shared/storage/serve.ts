@@ -50,7 +50,10 @@ export function canonicalKeyPath(rawPath: string): string {
     if (d === p) break;
     p = d;
   }
-  return path.posix.normalize('/' + p.replace(/\\/g, '/')).replace(/^\/+/, '').toLowerCase();
+  return path.posix
+    .normalize('/' + p.replace(/\\/g, '/'))
+    .replace(/^\/+/, '')
+    .toLowerCase();
 }
 
 /** True for the private prefix, and for the source and work areas of the old layout (objects stored before they moved). */

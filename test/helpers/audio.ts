@@ -17,7 +17,11 @@ export async function concatDuration(files: string[]): Promise<number> {
 }
 
 export function hlsSegmentFiles(dir: string): string[] {
-  return fs.readdirSync(dir).filter((f) => f.endsWith('.ts')).sort().map((f) => path.join(dir, f));
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.ts'))
+    .sort()
+    .map((f) => path.join(dir, f));
 }
 
 export function sha256(file: string): string {

@@ -50,9 +50,31 @@ export async function countingListener(): Promise<Counter> {
 /** Every way of writing "this machine" in a URL's host, for one port (http URLs). */
 export async function loopbackForms(port: number): Promise<string[]> {
   const hosts = [
-    '127.0.0.1', '127.0.0.1.', '127.1', '127.0.1', '2130706433', '0x7f000001', '0x7f.1', '0x7f.0.0.1', '0177.0.0.1', '017700000001', '0177.1',
-    '%31%32%37.0.0.1', '0.0.0.0', '0', '[::1]', '[0:0:0:0:0:0:0:1]', '[::ffff:7f00:1]', '[::ffff:127.0.0.1]', '[0:0:0:0:0:ffff:7f00:1]',
-    '[::]', '[::127.0.0.1]', '[64:ff9b::7f00:1]', 'localhost', 'LOCALHOST.', 'a.b.localhost',
+    '127.0.0.1',
+    '127.0.0.1.',
+    '127.1',
+    '127.0.1',
+    '2130706433',
+    '0x7f000001',
+    '0x7f.1',
+    '0x7f.0.0.1',
+    '0177.0.0.1',
+    '017700000001',
+    '0177.1',
+    '%31%32%37.0.0.1',
+    '0.0.0.0',
+    '0',
+    '[::1]',
+    '[0:0:0:0:0:0:0:1]',
+    '[::ffff:7f00:1]',
+    '[::ffff:127.0.0.1]',
+    '[0:0:0:0:0:ffff:7f00:1]',
+    '[::]',
+    '[::127.0.0.1]',
+    '[64:ff9b::7f00:1]',
+    'localhost',
+    'LOCALHOST.',
+    'a.b.localhost',
   ];
   // A name that resolves to loopback (the machine's own name, on most machines): checked only at connect time.
   const own = os.hostname();
@@ -90,7 +112,13 @@ export interface Pusher {
 export function pusher(ingestUrl: string, key: string): Pusher {
   const body = new PassThrough();
   const u = new URL(ingestUrl);
-  const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: 'PUT', headers: { authorization: `Bearer ${key}`, 'content-type': 'audio/aac' } });
+  const req = http.request({
+    host: u.hostname,
+    port: u.port,
+    path: u.pathname + u.search,
+    method: 'PUT',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'audio/aac' },
+  });
   const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
     req.on('response', (res) => {
       let text = '';
@@ -110,9 +138,31 @@ export function pusher(ingestUrl: string, key: string): Pusher {
     response,
     sendAudio(seconds, opts = {}) {
       return new Promise((resolve) => {
-        const enc = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'sine=frequency=330:sample_rate=48000', '-t', String(seconds), '-c:a', 'aac', '-b:a', '64k', '-f', 'adts', 'pipe:1'], {
-          stdio: ['ignore', 'pipe', 'ignore'],
-        });
+        const enc = spawn(
+          'ffmpeg',
+          [
+            '-hide_banner',
+            '-loglevel',
+            'error',
+            '-re',
+            '-f',
+            'lavfi',
+            '-i',
+            'sine=frequency=330:sample_rate=48000',
+            '-t',
+            String(seconds),
+            '-c:a',
+            'aac',
+            '-b:a',
+            '64k',
+            '-f',
+            'adts',
+            'pipe:1',
+          ],
+          {
+            stdio: ['ignore', 'pipe', 'ignore'],
+          },
+        );
         enc.stdout.pipe(body, { end: !opts.keepOpen });
         enc.on('exit', () => resolve());
       });
@@ -122,7 +172,11 @@ export function pusher(ingestUrl: string, key: string): Pusher {
 }
 
 /** GET with the path exactly as written (no dot-segment or backslash normalization). */
-export function rawGet(base: string, rawPath: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+export function rawGet(
+  base: string,
+  rawPath: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   const u = new URL(base);
   return new Promise((resolve, reject) => {
     const req = http.request({ host: u.hostname, port: u.port, path: rawPath, method: 'GET', headers }, (res) => {

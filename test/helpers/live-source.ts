@@ -43,13 +43,38 @@ function exitOf(p: ChildProcess): Promise<void> {
  */
 export async function liveHls(opts: { durationSec: number; freq?: number; segmentSec?: number; listSize?: number }): Promise<LiveSource & { dir: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replay-hls-'));
-  const enc = spawn('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', lavfiSine(opts.freq ?? 440),
-    '-t', String(opts.durationSec), '-c:a', 'aac', '-b:a', '64k', '-ac', '1',
-    '-f', 'hls', '-hls_time', String(opts.segmentSec ?? 2), '-hls_list_size', String(opts.listSize ?? 0),
-    ...(opts.listSize ? ['-hls_flags', 'delete_segments'] : ['-hls_playlist_type', 'event']),
-    '-hls_segment_filename', path.join(dir, 'seg%05d.ts'), path.join(dir, 'live.m3u8'),
-  ], { stdio: 'ignore' });
+  const enc = spawn(
+    'ffmpeg',
+    [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-re',
+      '-f',
+      'lavfi',
+      '-i',
+      lavfiSine(opts.freq ?? 440),
+      '-t',
+      String(opts.durationSec),
+      '-c:a',
+      'aac',
+      '-b:a',
+      '64k',
+      '-ac',
+      '1',
+      '-f',
+      'hls',
+      '-hls_time',
+      String(opts.segmentSec ?? 2),
+      '-hls_list_size',
+      String(opts.listSize ?? 0),
+      ...(opts.listSize ? ['-hls_flags', 'delete_segments'] : ['-hls_playlist_type', 'event']),
+      '-hls_segment_filename',
+      path.join(dir, 'seg%05d.ts'),
+      path.join(dir, 'live.m3u8'),
+    ],
+    { stdio: 'ignore' },
+  );
   let downUntil = 0;
   const server = await listen((req, res) => {
     if (Date.now() < downUntil) {
@@ -88,11 +113,35 @@ export async function liveHls(opts: { durationSec: number; freq?: number; segmen
  * every connected listener. A drop cuts listeners and refuses new ones; the
  * encoder goes on, so what is said meanwhile is lost, as on a real stream.
  */
-export async function liveHttpStream(opts: { durationSec: number; freq?: number }): Promise<LiveSource & { producedSec: () => number; sinceFirstListenerSec: () => number }> {
-  const enc = spawn('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', lavfiSine(opts.freq ?? 660),
-    '-t', String(opts.durationSec), '-c:a', 'aac', '-b:a', '64k', '-ac', '1', '-f', 'adts', 'pipe:1',
-  ], { stdio: ['ignore', 'pipe', 'ignore'] });
+export async function liveHttpStream(opts: {
+  durationSec: number;
+  freq?: number;
+}): Promise<LiveSource & { producedSec: () => number; sinceFirstListenerSec: () => number }> {
+  const enc = spawn(
+    'ffmpeg',
+    [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-re',
+      '-f',
+      'lavfi',
+      '-i',
+      lavfiSine(opts.freq ?? 660),
+      '-t',
+      String(opts.durationSec),
+      '-c:a',
+      'aac',
+      '-b:a',
+      '64k',
+      '-ac',
+      '1',
+      '-f',
+      'adts',
+      'pipe:1',
+    ],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
   const listeners = new Set<http.ServerResponse>();
   let downUntil = 0;
   let frames = 0;

@@ -31,8 +31,18 @@ export async function tcpRedis(opts: { persist?: boolean } = {}): Promise<TcpRed
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replay-redis-'));
   const args = [
-    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no',
-    '--logfile', path.join(dir, 'redis.log'),
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--daemonize',
+    'no',
+    '--logfile',
+    path.join(dir, 'redis.log'),
     ...(opts.persist ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
   ];
   const handle: TcpRedis = {
