@@ -89,6 +89,15 @@ interface Trial {
   transcribedSecPerWallSec: number;
 }
 
+/** What an interrupted run (Ctrl-C, a timeout's SIGTERM) must stop: the current trial's processes and servers. */
+let stopTrial: (() => Promise<void>) | undefined;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    log(`${sig}: stopping the processes`);
+    void (stopTrial?.() ?? Promise.resolve()).finally(() => process.exit(130));
+  });
+}
+
 async function trial(workers: number, model: string, audio: Buffer, tmp: string): Promise<Trial> {
   const [redis, s3, pg] = await Promise.all([tcpRedis(), s3rverProcess(`bench-cluster-${workers}`), freshPostgres()]);
   const env = {
@@ -100,6 +109,10 @@ async function trial(workers: number, model: string, audio: Buffer, tmp: string)
     LOG_LEVEL: 'warn',
   };
   const procs: RunningService[] = [];
+  stopTrial = async () => {
+    for (const p of [...procs].reverse()) await p.stop().catch(() => {});
+    await Promise.all([redis.close(), s3.close(), pg.drop()]);
+  };
   try {
     const api = await startService({ dataDir: fs.mkdtempSync(path.join(tmp, 'api-')), env: { ...env, REPLAY_ROLES: 'api,recorder' } });
     procs.push(api);
@@ -147,8 +160,8 @@ async function trial(workers: number, model: string, audio: Buffer, tmp: string)
       transcribedSecPerWallSec: +(transcribedSec / wallSec).toFixed(2),
     };
   } finally {
-    for (const p of procs.reverse()) await p.stop().catch(() => {});
-    await Promise.all([redis.close(), s3.close(), pg.drop()]);
+    await stopTrial();
+    stopTrial = undefined;
   }
 }
 

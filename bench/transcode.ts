@@ -15,7 +15,7 @@ import { EventCatalog } from '../shared/catalog/events.ts';
 import { openDatabase } from '../shared/db/database.ts';
 import { migrate } from '../shared/db/migrate.ts';
 import { TranscoderState } from '../transcoder/state.ts';
-import { decodeToPcm, ffmpegBuffers, probeAudio } from '../shared/ffmpeg.ts';
+import { decodeToPcm, probeAudio } from '../shared/ffmpeg.ts';
 import { createLogger } from '../shared/log.ts';
 import { FsStorage } from '../shared/storage/fs.ts';
 import { f32 } from '../transcoder/decode.ts';
@@ -23,6 +23,7 @@ import { FRAME, RATE, SEGMENT_SAMPLES } from '../transcoder/grid.ts';
 import { finalizeRendition, processChunkArchived } from '../transcoder/process-chunk.ts';
 import { transcoderKeys } from '../transcoder/rendition.ts';
 import { residualsAt, scanTone } from '../transcoder/verify.ts';
+import { cutIntoChunks, encodeToneTs } from '../test/helpers/tone.ts';
 
 const minutes = Number(process.argv[2] ?? 10);
 if (!(minutes > 0)) {
@@ -48,40 +49,8 @@ try {
   // ---- setup (not measured)
   console.log(`making a ${minutes}-minute source...`);
   const src = path.join(tmp, 'src.ts');
-  await ffmpegBuffers([
-    '-loglevel',
-    'error',
-    '-f',
-    'lavfi',
-    '-i',
-    `sine=frequency=1000:sample_rate=44100:duration=${seconds}`,
-    '-ac',
-    '1',
-    '-c:a',
-    'aac',
-    '-b:a',
-    '128k',
-    '-f',
-    'mpegts',
-    src,
-  ]);
-  const dir = path.join(tmp, 'chunks');
-  fs.mkdirSync(dir);
-  await ffmpegBuffers([
-    '-loglevel',
-    'error',
-    '-i',
-    src,
-    '-c',
-    'copy',
-    '-f',
-    'segment',
-    '-segment_time',
-    '6',
-    '-segment_format',
-    'mpegts',
-    path.join(dir, '%05d.ts'),
-  ]);
+  await encodeToneTs(src, { seconds, sampleRate: 44100 });
+  const files = await cutIntoChunks(src, path.join(tmp, 'chunks'), 6);
   const db = openDatabase({ sqliteFile: path.join(tmp, 'catalog.db') });
   await migrate(db, MIGRATIONS);
   const catalog = new EventCatalog(db);
@@ -92,8 +61,8 @@ try {
   let t = 0;
   const chunks: { eventId: string; seq: number; sessionNo: number; key: string; startSec: number; durationSec: number; sha256: string }[] = [];
   const bounds: number[] = [];
-  for (const name of fs.readdirSync(dir).sort()) {
-    const file = path.join(dir, name);
+  for (const file of files) {
+    const name = path.basename(file);
     const d = (await probeAudio(file)).durationSec;
     if (!d) continue;
     const bytes = fs.readFileSync(file);

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { concatDuration, hlsSegmentFiles, sha256 } from './helpers/audio.ts';
 import { liveHls, liveHttpStream } from './helpers/live-source.ts';
 import { startService, storedFile, type RunningService } from './helpers/service.ts';
+import { liveToneArgs } from './helpers/tone.ts';
 
 let svc: RunningService;
 
@@ -113,29 +114,7 @@ describe.concurrent('live capture', () => {
 
     const push = (key: string, seconds: number) =>
       new Promise<{ status: number }>((resolve, reject) => {
-        const enc = spawn(
-          'ffmpeg',
-          [
-            '-hide_banner',
-            '-loglevel',
-            'error',
-            '-re',
-            '-f',
-            'lavfi',
-            '-i',
-            'sine=frequency=300:sample_rate=48000',
-            '-t',
-            String(seconds),
-            '-c:a',
-            'aac',
-            '-b:a',
-            '64k',
-            '-f',
-            'adts',
-            'pipe:1',
-          ],
-          { stdio: ['ignore', 'pipe', 'ignore'] },
-        );
+        const enc = spawn('ffmpeg', [...liveToneArgs({ freq: 300, seconds }), '-f', 'adts', 'pipe:1'], { stdio: ['ignore', 'pipe', 'ignore'] });
         fetch(body.ingest.url, { method: 'PUT', headers: { authorization: `Bearer ${key}` }, body: enc.stdout as any, duplex: 'half' } as any).then(
           (res) => {
             enc.kill();

@@ -24,6 +24,7 @@ import { assemble, ingestChunk, knownThrough, transcoderKeys, type TranscoderDep
 import { TranscoderState } from '../transcoder/state.ts';
 import { testDatabase, type TestDatabase } from './helpers/db.ts';
 import { fitTone, maxStep, residualsAt, rms, scanTone } from '../transcoder/verify.ts';
+import { cutIntoChunks, encodeToneTs } from './helpers/tone.ts';
 
 const EVENT = 'ev_tx1';
 const GAP_SEC = 4.321;
@@ -60,44 +61,8 @@ let timelineEnd = 0;
 /** One capture session: a fresh AAC encode of a 1 kHz sine, cut like the recorder cuts. */
 async function makeSession(name: string, seconds: number): Promise<string[]> {
   const src = path.join(tmp, `${name}.ts`);
-  await ffmpegBuffers([
-    '-loglevel',
-    'error',
-    '-f',
-    'lavfi',
-    '-i',
-    `sine=frequency=1000:sample_rate=${SRC_RATE}:duration=${seconds}`,
-    '-ac',
-    '1',
-    '-c:a',
-    'aac',
-    '-b:a',
-    '128k',
-    '-f',
-    'mpegts',
-    src,
-  ]);
-  const dir = path.join(tmp, name);
-  fs.mkdirSync(dir);
-  await ffmpegBuffers([
-    '-loglevel',
-    'error',
-    '-i',
-    src,
-    '-c',
-    'copy',
-    '-f',
-    'segment',
-    '-segment_time',
-    '6',
-    '-segment_format',
-    'mpegts',
-    path.join(dir, '%03d.ts'),
-  ]);
-  return fs
-    .readdirSync(dir)
-    .sort()
-    .map((f) => path.join(dir, f));
+  await encodeToneTs(src, { seconds, sampleRate: SRC_RATE });
+  return cutIntoChunks(src, path.join(tmp, name), 6);
 }
 
 beforeAll(async () => {
@@ -446,31 +411,15 @@ describe('transcoder', () => {
       'mpegts',
       src,
     ]);
-    const dir = path.join(tmp, id);
-    fs.mkdirSync(dir);
-    await ffmpegBuffers([
-      '-loglevel',
-      'error',
-      '-i',
-      src,
-      '-c',
-      'copy',
-      '-f',
-      'segment',
-      '-segment_time',
-      '4',
-      '-segment_format',
-      'mpegts',
-      path.join(dir, '%03d.ts'),
-    ]);
+    const files = await cutIntoChunks(src, path.join(tmp, id), 4);
     await catalog.createEvent({ id, slug: id, title: name, source: { type: 'push' }, streamKeyHash: null, reconnectWindowSec: 60 });
     let t = 0;
     const list = [];
-    for (const f of fs.readdirSync(dir).sort()) {
-      const bytes = fs.readFileSync(path.join(dir, f));
-      const d = (await probeAudio(path.join(dir, f))).durationSec;
+    for (const file of files) {
+      const bytes = fs.readFileSync(file);
+      const d = (await probeAudio(file)).durationSec;
       if (!d) continue;
-      const key = `private/events/${id}/source/s1-${f}`;
+      const key = `private/events/${id}/source/s1-${path.basename(file)}`;
       await storage.put(key, bytes);
       list.push({ seq: list.length, sessionNo: 1, key, startSec: t, durationSec: d, sha256: '0'.repeat(64) });
       t += d;

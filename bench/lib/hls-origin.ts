@@ -10,6 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { liveToneArgs } from '../../test/helpers/tone.ts';
 
 export interface StreamStats {
   playlistGets: number;
@@ -40,23 +41,7 @@ export async function startHlsOrigin(opts: { durationSec: number; count: number;
   const enc: ChildProcess = spawn(
     'ffmpeg',
     [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-nostdin',
-      '-re',
-      '-f',
-      'lavfi',
-      '-i',
-      `sine=frequency=${opts.freq ?? 440}:sample_rate=44100`,
-      '-t',
-      String(opts.durationSec),
-      '-c:a',
-      'aac',
-      '-b:a',
-      '64k',
-      '-ac',
-      '1',
+      ...liveToneArgs({ freq: opts.freq ?? 440, seconds: opts.durationSec, sampleRate: 44100, mono: true }),
       '-f',
       'hls',
       '-hls_time',

@@ -10,6 +10,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import { PassThrough } from 'node:stream';
+import { liveToneArgs } from './tone.ts';
 
 export interface Counter {
   port: number;
@@ -138,31 +139,9 @@ export function pusher(ingestUrl: string, key: string): Pusher {
     response,
     sendAudio(seconds, opts = {}) {
       return new Promise((resolve) => {
-        const enc = spawn(
-          'ffmpeg',
-          [
-            '-hide_banner',
-            '-loglevel',
-            'error',
-            '-re',
-            '-f',
-            'lavfi',
-            '-i',
-            'sine=frequency=330:sample_rate=48000',
-            '-t',
-            String(seconds),
-            '-c:a',
-            'aac',
-            '-b:a',
-            '64k',
-            '-f',
-            'adts',
-            'pipe:1',
-          ],
-          {
-            stdio: ['ignore', 'pipe', 'ignore'],
-          },
-        );
+        const enc = spawn('ffmpeg', [...liveToneArgs({ freq: 330, seconds }), '-f', 'adts', 'pipe:1'], {
+          stdio: ['ignore', 'pipe', 'ignore'],
+        });
         enc.stdout.pipe(body, { end: !opts.keepOpen });
         enc.on('exit', () => resolve());
       });

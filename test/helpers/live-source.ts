@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { liveToneArgs } from './tone.ts';
 
 export interface LiveSource {
   url: string;
@@ -29,10 +30,6 @@ function closeServer(s: http.Server): Promise<void> {
   return new Promise((r) => s.close(() => r()));
 }
 
-function lavfiSine(freq: number, sampleRate = 44100): string {
-  return `sine=frequency=${freq}:sample_rate=${sampleRate}`;
-}
-
 function exitOf(p: ChildProcess): Promise<void> {
   return new Promise((r) => (p.exitCode !== null ? r() : p.once('exit', () => r())));
 }
@@ -46,22 +43,7 @@ export async function liveHls(opts: { durationSec: number; freq?: number; segmen
   const enc = spawn(
     'ffmpeg',
     [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-re',
-      '-f',
-      'lavfi',
-      '-i',
-      lavfiSine(opts.freq ?? 440),
-      '-t',
-      String(opts.durationSec),
-      '-c:a',
-      'aac',
-      '-b:a',
-      '64k',
-      '-ac',
-      '1',
+      ...liveToneArgs({ freq: opts.freq ?? 440, seconds: opts.durationSec, sampleRate: 44100, mono: true }),
       '-f',
       'hls',
       '-hls_time',
@@ -117,31 +99,9 @@ export async function liveHttpStream(opts: {
   durationSec: number;
   freq?: number;
 }): Promise<LiveSource & { producedSec: () => number; sinceFirstListenerSec: () => number }> {
-  const enc = spawn(
-    'ffmpeg',
-    [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-re',
-      '-f',
-      'lavfi',
-      '-i',
-      lavfiSine(opts.freq ?? 660),
-      '-t',
-      String(opts.durationSec),
-      '-c:a',
-      'aac',
-      '-b:a',
-      '64k',
-      '-ac',
-      '1',
-      '-f',
-      'adts',
-      'pipe:1',
-    ],
-    { stdio: ['ignore', 'pipe', 'ignore'] },
-  );
+  const enc = spawn('ffmpeg', [...liveToneArgs({ freq: opts.freq ?? 660, seconds: opts.durationSec, sampleRate: 44100, mono: true }), '-f', 'adts', 'pipe:1'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   const listeners = new Set<http.ServerResponse>();
   let downUntil = 0;
   let frames = 0;
