@@ -320,9 +320,6 @@ const ASR_FIR = (() => {
   return h;
 })();
 
-/** Samples the span needs after `end` for decimation (and before `start`). */
-export const ASR_MARGIN = ASR_HALF;
-
 /**
  * 16 kHz mono s16le of timeline samples [start, end): output sample j is
  * timeline sample start + 3j, low-pass filtered. `start` must be a multiple of

@@ -38,10 +38,7 @@ export const ASR_DECIMATION = RATE / ASR_RATE;
 /** Bitrate of the listener rendition. */
 export const RENDITION_BITRATE = 64000;
 
-export const segmentStart = (k: number) => k * SEGMENT_SAMPLES;
-
 /** Frames in the rendition for a timeline of `samples` samples: rounded, so the error is at most half a frame (10.7 ms). */
 export const totalFramesFor = (samples: number) => Math.round(samples / FRAME);
 
 export const secToSample = (sec: number) => Math.round(sec * RATE);
-export const sampleToSec = (s: number) => s / RATE;

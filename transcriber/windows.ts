@@ -160,10 +160,6 @@ export function planWindows(
   return { windows, pendingFrom: at };
 }
 
-/** Sample index <-> seconds. */
-export const samplesToSec = (n: number) => n / SAMPLE_RATE;
-export const secToSamples = (sec: number) => Math.round(sec * SAMPLE_RATE);
-
 /** The bytes of a window of s16le PCM (a view, not a copy). */
 export function slicePcm(pcm: Buffer, w: PcmWindow): Buffer {
   return pcm.subarray(2 * w.start, 2 * w.end);
