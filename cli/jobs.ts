@@ -13,6 +13,7 @@ import { processEventEnded, type ProcessEndedDeps } from '../transcoder/process-
 import { processPcmReady, type ProcessPcmDeps } from '../transcriber/process-pcm.ts';
 import { processRenditionReady, processTranscriptReady } from '../publisher/process-jobs.ts';
 import type { PublisherDeps } from '../publisher/publish.ts';
+import { processTranscriptSegments, type SearchIndexDeps } from '../publisher/search/process-segments.ts';
 import { processWebhook, type DeliverDeps } from '../publisher/webhooks.ts';
 
 export interface JobHandler<Q extends QueueName> {
@@ -32,6 +33,7 @@ export interface StageDeps {
   transcoder: ProcessEndedDeps;
   transcriber: ProcessPcmDeps;
   publisher: PublisherDeps;
+  search: SearchIndexDeps;
   webhooks: DeliverDeps;
 }
 
@@ -55,6 +57,8 @@ export function jobTable(config: Config, deps: StageDeps): JobTable {
     'pcm-ready': { role: 'transcriber', concurrency: c.transcriber, process: (job) => processPcmReady(job, deps.transcriber) },
     'rendition-ready': { role: 'publisher', concurrency: c.publisher, process: (job, token) => processRenditionReady(job, deps.publisher, token) },
     'transcript-ready': { role: 'publisher', concurrency: 1, process: (job) => processTranscriptReady(job, deps.publisher) },
+    // Each message replaces its own span of the transcript: any order, any number at once.
+    'transcript-segments': { role: 'publisher', concurrency: c.publisher, process: (job) => processTranscriptSegments(job, deps.search) },
     webhook: { role: 'publisher', concurrency: c.webhooks, process: (job) => processWebhook(job, deps.webhooks) },
   };
 }

@@ -3,8 +3,18 @@
 import { catalogMigrations } from '../shared/catalog/migrations.ts';
 import type { Migrations } from '../shared/db/migrate.ts';
 import { publisherMigrations } from '../publisher/migrations.ts';
+import { alertMigrations } from '../publisher/search/alert-store.ts';
+import { searchMigrations } from '../publisher/search/tables.ts';
 import { recorderMigrations } from '../recorder/store.ts';
 import { transcoderMigrations } from '../transcoder/state.ts';
 import { transcriberMigrations } from '../transcriber/state.ts';
 
-export const MIGRATIONS: Migrations[] = [catalogMigrations, recorderMigrations, transcoderMigrations, transcriberMigrations, publisherMigrations];
+export const MIGRATIONS: Migrations[] = [
+  catalogMigrations,
+  recorderMigrations,
+  transcoderMigrations,
+  transcriberMigrations,
+  publisherMigrations,
+  searchMigrations,
+  alertMigrations,
+];

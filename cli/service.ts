@@ -4,6 +4,7 @@
 // queues and their messages; cli/jobs.ts says which stage's processor takes
 // each one.
 import { Worker, type Processor } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -34,6 +35,15 @@ import { publisherRoutes, publisherView } from '../publisher/routes.ts';
 import { webhookRoutes } from '../publisher/webhook-routes.ts';
 import { WebhookStore } from '../publisher/webhook-store.ts';
 import { emit, requeuePending } from '../publisher/webhooks.ts';
+import { alertRoutes } from '../publisher/search/alert-routes.ts';
+import { AlertStore } from '../publisher/search/alert-store.ts';
+import { checkAlerts } from '../publisher/search/alerts.ts';
+import { backfillSearchIndex } from '../publisher/search/backfill.ts';
+import { RedisSnapshotStore } from '../publisher/search/cursor.ts';
+import { SearchIndexWriter } from '../publisher/search/index-writer.ts';
+import type { SearchIndexDeps } from '../publisher/search/process-segments.ts';
+import { searchRoutes } from '../publisher/search/routes.ts';
+import { SearchEngine } from '../publisher/search/search.ts';
 import { buildApp } from './http-app.ts';
 import { opsRoutes } from './ops.ts';
 import { jobTable, type JobHandler } from './jobs.ts';
@@ -113,6 +123,22 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
   const publications = new PublicationStore(db);
   const webhookStore = new WebhookStore(db);
   const webhooks = { store: webhookStore, queue: queues.get('webhook'), log: log.child('webhooks') };
+  // Search: the index (written from the transcriber's messages), relevance rankings kept in Redis for paging, saved searches.
+  const searchWriter = new SearchIndexWriter(db);
+  const searchRedis = new Redis({ ...(connection as RedisOptions), maxRetriesPerRequest: 2 });
+  searchRedis.on('error', () => {}); // reported by /readyz through the queues' connection
+  const searchEngine = new SearchEngine(db, new RedisSnapshotStore(searchRedis, prefix));
+  const alerts = new AlertStore(db);
+  const alertDeps = { alerts, engine: searchEngine, webhooks, publicUrl: config.publicUrl, log: log.child('alerts') };
+  const searchIndex: SearchIndexDeps = {
+    catalog,
+    storage,
+    writer: searchWriter,
+    log: log.child('search'),
+    onIndexed: async (ev, rows) => {
+      await checkAlerts(ev, rows, alertDeps);
+    },
+  };
 
   // Lifecycle webhooks are sent from here, so the recorder needs no knowledge of the publisher.
   const lifecycle = (type: 'event.started' | 'event.ended', eventId: string) => {
@@ -148,6 +174,7 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
     },
     transcriber: { catalog, storage, config, log: log.child('transcriber'), state: transcriberState, queues, signal: shutdown.signal },
     publisher: { catalog, storage, config, log: log.child('publisher'), publications, webhooks },
+    search: searchIndex,
     webhooks: { store: webhookStore, policy, log: log.child('webhooks') },
   });
   // One BullMQ Worker per queue that this process's roles serve.
@@ -183,7 +210,12 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
 
   if (has('api') || has('recorder')) await recorder.start();
   if (has('api')) gaugeFrom('replay_live_events', 'Events being recorded now', () => catalog.liveTotal());
-  if (has('publisher')) requeuePending(webhooks).catch(() => {});
+  if (has('publisher')) {
+    requeuePending(webhooks).catch(() => {});
+    backfillSearchIndex(db, catalog, searchIndex)
+      .then((n) => n && log.info('search index built for earlier recordings', { events: n }))
+      .catch((e: Error) => log.warn('search index backfill failed', { err: e.message }));
+  }
 
   const requireAuth = requireToken(token);
   const publisherRouteDeps = { catalog, storage, config, publications };
@@ -200,6 +232,8 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
           recorderRoutes({ catalog, capture, config, recorder, policy, requireAuth, extensions }),
           transcriberRoutes({ catalog, state: transcriberState }),
           webhookRoutes({ store: webhookStore, policy, log: log.child('webhooks') }, requireAuth),
+          searchRoutes({ catalog, engine: searchEngine, publicUrl: config.publicUrl }),
+          alertRoutes({ alerts, catalog, webhookStore, policy, publicUrl: config.publicUrl, log: log.child('alerts') }, requireAuth),
           publisherRoutes(publisherRouteDeps),
         ]
       : [],
@@ -229,6 +263,7 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
       const timedOut = await Promise.race([graceful.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 8000))]);
       if (timedOut) await Promise.all(workers.map((w) => w.close(true)));
       await queues.close();
+      searchRedis.disconnect();
       await db.close();
       await redis?.stop();
       lock.release();

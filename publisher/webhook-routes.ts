@@ -10,6 +10,7 @@ import type { AddressPolicy } from '../shared/net-policy.ts';
 import { log as rootLog, type Logger } from '../shared/log.ts';
 import {
   WEBHOOK_EVENT_TYPES,
+  isAlertEndpoint,
   isWebhookEventType,
   type WebhookDelivery,
   type WebhookEndpoint,
@@ -113,20 +114,26 @@ export function webhookRoutes(deps: WebhookRoutesDeps, requireAuth: RequestHandl
     res.json({ webhooks: (await deps.store.listEndpoints()).map(publicEndpoint) });
   });
 
+  /** A registered webhook (an alert's endpoint is managed through its alert). */
+  const webhook = async (id: string) => {
+    const e = await deps.store.getEndpoint(id);
+    return e && !isAlertEndpoint(e) ? e : undefined;
+  };
+
   r.get('/api/webhooks/:id', async (req, res) => {
-    const e = await deps.store.getEndpoint(req.params.id);
+    const e = await webhook(req.params.id);
     if (!e) return void res.status(404).json({ error: 'no such webhook' });
     res.json(publicEndpoint(e));
   });
 
   r.delete('/api/webhooks/:id', async (req, res) => {
-    if (!(await deps.store.deleteEndpoint(req.params.id))) return void res.status(404).json({ error: 'no such webhook' });
+    if (!(await webhook(req.params.id)) || !(await deps.store.deleteEndpoint(req.params.id))) return void res.status(404).json({ error: 'no such webhook' });
     log.info('webhook deleted', { id: req.params.id });
     res.status(204).end();
   });
 
   r.get('/api/webhooks/:id/deliveries', async (req, res) => {
-    if (!(await deps.store.getEndpoint(req.params.id))) return void res.status(404).json({ error: 'no such webhook' });
+    if (!(await webhook(req.params.id))) return void res.status(404).json({ error: 'no such webhook' });
     const raw = req.query.limit;
     let limit = 100;
     if (raw !== undefined) {

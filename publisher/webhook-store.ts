@@ -15,10 +15,17 @@ export function isWebhookEventType(v: unknown): v is WebhookEventType {
   return typeof v === 'string' && (WEBHOOK_EVENT_TYPES as readonly string[]).includes(v);
 }
 
+/** Sent only to the endpoint of the saved search (alert) that matched, never to subscribed endpoints. */
+export const ALERT_EVENT_TYPE = 'transcript.matched';
+export type DeliveryEventType = WebhookEventType | typeof ALERT_EVENT_TYPE;
+
+/** An alert's own endpoint: created and deleted with its alert, not listed among the webhooks. */
+export const isAlertEndpoint = (e: WebhookEndpoint) => e.events.includes(ALERT_EVENT_TYPE);
+
 export interface WebhookEndpoint {
   id: string;
   url: string;
-  events: WebhookEventType[];
+  events: DeliveryEventType[];
   /** `whsec_` + base64 key. Shown to the user once, when the endpoint is created. */
   secret: string;
   createdAt: string;
@@ -31,7 +38,7 @@ export interface WebhookDelivery {
   id: string;
   endpointId: string;
   eventId: string;
-  eventType: WebhookEventType;
+  eventType: DeliveryEventType;
   revision: number;
   /** The exact JSON body sent on every attempt. */
   payload: string;
@@ -56,7 +63,7 @@ interface DeliveriesTable {
   id: string;
   endpoint_id: string;
   event_id: string;
-  event_type: WebhookEventType;
+  event_type: DeliveryEventType;
   revision: number;
   payload: string;
   status: DeliveryStatus;
@@ -92,7 +99,7 @@ export function deliveryId(endpointId: string, eventId: string, eventType: strin
 }
 
 function toEndpoint(r: Selectable<EndpointsTable>): WebhookEndpoint {
-  return { id: r.id, url: r.url, events: JSON.parse(r.events_json) as WebhookEventType[], secret: r.secret, createdAt: r.created_at };
+  return { id: r.id, url: r.url, events: JSON.parse(r.events_json) as DeliveryEventType[], secret: r.secret, createdAt: r.created_at };
 }
 
 function toDelivery(r: Selectable<DeliveriesTable>): WebhookDelivery {
@@ -116,7 +123,7 @@ function toDelivery(r: Selectable<DeliveriesTable>): WebhookDelivery {
 export interface NewDelivery {
   endpointId: string;
   eventId: string;
-  eventType: WebhookEventType;
+  eventType: DeliveryEventType;
   revision?: number;
   payload: string;
 }
@@ -138,7 +145,7 @@ export class WebhookStore {
   // ---- endpoints
 
   /** Stores a new endpoint with a fresh id and secret. The URL must have been validated. */
-  async createEndpoint(e: { url: string; events: WebhookEventType[] }): Promise<WebhookEndpoint> {
+  async createEndpoint(e: { url: string; events: DeliveryEventType[] }): Promise<WebhookEndpoint> {
     const id = 'wh_' + crypto.randomBytes(12).toString('base64url');
     await this.db
       .insertInto('webhooks')
@@ -152,8 +159,9 @@ export class WebhookStore {
     return r ? toEndpoint(r) : undefined;
   }
 
+  /** The registered webhooks (alerts' own endpoints are not among them). */
   async listEndpoints(): Promise<WebhookEndpoint[]> {
-    return (await this.db.selectFrom('webhooks').selectAll().orderBy('created_at').orderBy('id').execute()).map(toEndpoint);
+    return (await this.db.selectFrom('webhooks').selectAll().orderBy('created_at').orderBy('id').execute()).map(toEndpoint).filter((e) => !isAlertEndpoint(e));
   }
 
   async endpointsFor(eventType: WebhookEventType): Promise<WebhookEndpoint[]> {

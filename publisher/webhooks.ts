@@ -20,7 +20,7 @@ import { UnrecoverableError, type Job, type JobsOptions, type Queue } from 'bull
 import { log as rootLog, type Logger } from '../shared/log.ts';
 import { BlockedAddressError, type AddressPolicy } from '../shared/net-policy.ts';
 import { jobOptions, QUEUE_SPECS, withTimeout, type WebhookJob } from '../shared/queues.ts';
-import { isWebhookEventType, type WebhookDelivery, type WebhookEventType, type WebhookStore } from './webhook-store.ts';
+import { ALERT_EVENT_TYPE, isWebhookEventType, type WebhookDelivery, type WebhookEventType, type WebhookStore } from './webhook-store.ts';
 
 export { generateSecret, WEBHOOK_EVENT_TYPES, type WebhookEventType } from './webhook-store.ts';
 
@@ -309,6 +309,20 @@ export async function emit(eventType: WebhookEventType, data: WebhookEventData, 
     results.push({ deliveryId: delivery.id, endpointId: endpoint.id, created, enqueued });
   }
   return results;
+}
+
+/**
+ * Sends one `transcript.matched` message to one alert's endpoint. `key`
+ * identifies the match, so the same match never makes a second delivery.
+ */
+export async function emitMatch(endpointId: string, key: string, data: WebhookEventData, deps: EmitDeps): Promise<EmitResult | undefined> {
+  if (!(await deps.store.getEndpoint(endpointId))) return undefined;
+  const payload = JSON.stringify({ type: ALERT_EVENT_TYPE, timestamp: (deps.now ?? (() => new Date()))().toISOString(), data });
+  // The delivery id is derived from (endpoint, id, type, revision): the match key stands in for the revision.
+  const revision = parseInt(crypto.createHash('sha256').update(key).digest('hex').slice(0, 7), 16);
+  const { delivery, created } = await deps.store.createDelivery({ endpointId, eventId: data.id, eventType: ALERT_EVENT_TYPE, revision, payload });
+  const enqueued = delivery.status === 'pending' ? await enqueue(delivery.id, deps) : false;
+  return { deliveryId: delivery.id, endpointId, created, enqueued };
 }
 
 /** Queues every pending delivery again (job ids dedupe): run at startup, after Redis was away. */

@@ -7,6 +7,7 @@
 //   transcoder  --pcm-ready--------->   transcriber  16 kHz PCM of a rendition segment (final: the last one)
 //   transcoder  --rendition-ready--->   publisher    the rendition is complete: publish
 //   transcriber --transcript-ready-->   publisher    the transcript is complete (or changed late): (re)publish it
+//   transcriber --transcript-segments-> publisher    a window was stitched: the search index takes its segments
 //   any stage   --webhook----------->   publisher    one delivery attempt per endpoint
 //
 // Job ids are derived from the subject (event id + sequence number), so a
@@ -20,6 +21,7 @@ export const QUEUE = {
   eventEnded: 'event-ended',
   renditionReady: 'rendition-ready',
   transcriptReady: 'transcript-ready',
+  transcriptSegments: 'transcript-segments',
   webhook: 'webhook',
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
@@ -81,6 +83,31 @@ export interface TranscriptReadyJob {
   final: boolean;
 }
 
+/** One segment of a transcript on the event's timeline, its text cleaned (never empty). */
+export interface TranscriptSegmentMessage {
+  startSec: number;
+  endSec: number;
+  text: string;
+  speaker?: string;
+  /** Word timings, when the transcript has them. */
+  words?: { startSec: number; endSec: number; text: string }[];
+}
+
+/**
+ * The transcript changed: a window was stitched onto it (the segments that
+ * start within [fromSec, toSec) are now exactly `segments`), or it is
+ * complete (`final`: it has `total` segments, as many as the stored JSON).
+ */
+export interface TranscriptSegmentsJob {
+  eventId: string;
+  /** Windows stitched so far: one message per change. */
+  version: number;
+  fromSec: number;
+  toSec: number;
+  segments: TranscriptSegmentMessage[];
+  final?: { total: number };
+}
+
 export interface WebhookJob {
   deliveryId: string;
 }
@@ -93,6 +120,7 @@ export interface JobPayloads {
   'event-ended': EventEndedJob;
   'rendition-ready': RenditionReadyJob;
   'transcript-ready': TranscriptReadyJob;
+  'transcript-segments': TranscriptSegmentsJob;
   webhook: WebhookJob;
 }
 
@@ -115,6 +143,7 @@ export const QUEUE_SPECS: { [Q in QueueName]: QueueSpec<Q> } = {
   'event-ended': { attempts: 8, backoffMs: 1000, jobId: (d) => `${d.eventId}-ended` },
   'rendition-ready': { attempts: 8, backoffMs: 1000, jobId: (d) => `${d.eventId}-rendition` },
   'transcript-ready': { attempts: 8, backoffMs: 1000, jobId: (d) => `${d.eventId}-transcript-${d.revision}` },
+  'transcript-segments': { attempts: 8, backoffMs: 500, jobId: (d) => (d.final ? `${d.eventId}-segments-final` : `${d.eventId}-segments-${d.version}`) },
   // 10 attempts, 10 s doubling: the last retry comes about 85 minutes after the first try.
   webhook: { attempts: 10, backoffMs: 10_000, jobId: (d) => d.deliveryId },
 };

@@ -1,9 +1,10 @@
-// The transcriber's job processor: a new 16 kHz PCM piece arrived. When the
-// transcript files changed once the last piece has come (or the transcript
-// cannot be made at all), the publisher is told where the transcript stands
-// in the transcript-ready message itself.
+// The transcriber's job processor: a new 16 kHz PCM piece arrived. Each
+// window stitched is announced to the search index (transcript-segments).
+// When the transcript files changed once the last piece has come (or the
+// transcript cannot be made at all), the publisher is told where the
+// transcript stands in the transcript-ready message itself.
 import type { Job } from 'bullmq';
-import type { PcmReadyJob, Queues, TranscriptReadyJob } from '../shared/queues.ts';
+import type { PcmReadyJob, Queues, TranscriptReadyJob, TranscriptSegmentsJob } from '../shared/queues.ts';
 import type { StatusRow } from './state.ts';
 import { advanceTranscript, type TranscriberDeps } from './transcribe-event.ts';
 
@@ -30,7 +31,8 @@ export async function processPcmReady(job: Job<PcmReadyJob>, deps: ProcessPcmDep
   if (!(await deps.catalog.getEvent(d.eventId))) return;
   await deps.state.addPiece(d.eventId, { startSec: d.startSec, durationSec: d.durationSec, key: d.key, final: !!d.final });
   const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-  const r = await advanceTranscript(d.eventId, deps, { giveUp: lastAttempt });
+  const announce = (change: Omit<TranscriptSegmentsJob, 'eventId'>) => deps.queues.add('transcript-segments', { eventId: d.eventId, ...change });
+  const r = await advanceTranscript(d.eventId, { ...deps, announce }, { giveUp: lastAttempt });
   const status = await deps.state.status(d.eventId);
   const send = (revision: number) => deps.queues.add('transcript-ready', readyMessage(d.eventId, revision, status));
   if (status.status === 'unavailable') {

@@ -263,3 +263,25 @@ export function promptFrom(segments: TimelineSegment[], maxChars = 200): string 
   const sp = tail.indexOf(' ');
   return sp >= 0 ? tail.slice(sp + 1) : tail;
 }
+
+/** What stitching a window changed: the segments starting at or after `fromSec` (and before `toSec`) are now `segments`. */
+export interface StitchChange {
+  fromSec: number;
+  toSec: number;
+  segments: TimelineSegment[];
+}
+
+/**
+ * Compares the stitched segments before and after a window was appended
+ * (appendWindow keeps the unchanged ones as the same objects). The span
+ * starts at the first segment removed or added and reaches past the window.
+ */
+export function changedSpan(before: TimelineSegment[], after: TimelineSegment[], windowEndSec: number): StitchChange | undefined {
+  let p = 0;
+  while (p < before.length && p < after.length && before[p] === after[p]) p++;
+  if (p === before.length && p === after.length) return undefined;
+  const fromSec = Math.min(before[p]?.startSec ?? Infinity, after[p]?.startSec ?? Infinity);
+  const segments = after.filter((s) => s.startSec >= fromSec);
+  const lastStart = segments.length ? segments[segments.length - 1].startSec : fromSec;
+  return { fromSec, toSec: Math.max(windowEndSec, lastStart + 0.001), segments };
+}

@@ -8,9 +8,10 @@ import type { Config } from '../shared/config.ts';
 import { keys } from '../shared/layout.ts';
 import type { Logger } from '../shared/log.ts';
 import { metrics } from '../shared/metrics.ts';
+import type { TranscriptSegmentMessage, TranscriptSegmentsJob } from '../shared/queues.ts';
 import type { Storage } from '../shared/storage/storage.ts';
 import { toPlainText, toPodcastJson, toSrt, toWebVtt, TRANSCRIPT_TYPES } from './formats.ts';
-import { appendWindow, promptFrom, type StitchState, type TimelineSegment, type TranscribedWindow } from './stitch.ts';
+import { appendWindow, changedSpan, promptFrom, type StitchState, type TimelineSegment, type TranscribedWindow } from './stitch.ts';
 import type { PcmPiece, TranscriberState } from './state.ts';
 import { runWhisper, whisperModelPath, WhisperModelMissingError, type WhisperSegment } from './whisper.ts';
 import { isSilent, planWindows, SAMPLE_RATE, slicePcm } from './windows.ts';
@@ -23,6 +24,8 @@ export interface TranscriberDeps {
   state: TranscriberState;
   /** Aborted at shutdown: a running whisper.cpp is stopped rather than left behind. */
   signal?: AbortSignal;
+  /** Told each change of the transcript as it is stitched (the search index follows it). */
+  announce?: (change: Omit<TranscriptSegmentsJob, 'eventId'>) => Promise<void>;
 }
 
 export const TRANSCRIPT_FORMATS = ['json', 'vtt', 'srt', 'txt'] as const;
@@ -43,16 +46,43 @@ const asWindow = (w: { startSec: number; endSec: number; segments: WhisperSegmen
   segments: w.segments,
 });
 
-/** Every finished window, stitched in timeline order (the catalog returns them sorted by start). */
-async function eventStitch(state: TranscriberState, eventId: string): Promise<StitchState | undefined> {
-  let st: StitchState | undefined;
-  for (const w of await state.windows(eventId)) if (w.status === 'done') st = appendWindow(st, asWindow(w));
-  return st;
+/** Every finished window, stitched in timeline order (the catalog returns them sorted by start), and how many there are. */
+async function eventStitch(state: TranscriberState, eventId: string): Promise<{ stitched: StitchState | undefined; windows: number }> {
+  let stitched: StitchState | undefined;
+  let windows = 0;
+  for (const w of await state.windows(eventId)) {
+    if (w.status !== 'done') continue;
+    stitched = appendWindow(stitched, asWindow(w));
+    windows++;
+  }
+  return { stitched, windows };
 }
 
 /** The timeline segments of every finished window, stitched. */
 export async function eventSegments(state: TranscriberState, eventId: string): Promise<TimelineSegment[]> {
-  return (await eventStitch(state, eventId))?.segments ?? [];
+  return (await eventStitch(state, eventId)).stitched?.segments ?? [];
+}
+
+const cleanText = (t: string) => t.replace(/\s+/g, ' ').trim();
+
+/** Segments as the messages carry them: text cleaned as the transcript files have it, empty ones left out (as there). */
+export function segmentMessages(segments: TimelineSegment[]): TranscriptSegmentMessage[] {
+  return segments.flatMap((s) => {
+    const text = cleanText(s.text);
+    if (!text) return [];
+    const words = s.words?.map((w) => ({ startSec: w.startSec, endSec: w.endSec, text: cleanText(w.text) })).filter((w) => w.text);
+    return [{ startSec: s.startSec, endSec: s.endSec, text, ...(s.speaker ? { speaker: s.speaker } : {}), ...(words?.length ? { words } : {}) }];
+  });
+}
+
+/** Tells the search index what a stitch changed. Never fails the transcription: a lost message is repaired when the transcript completes. */
+async function announce(deps: TranscriberDeps, eventId: string, change: Omit<TranscriptSegmentsJob, 'eventId'>): Promise<void> {
+  if (!deps.announce) return;
+  try {
+    await deps.announce(change);
+  } catch (e) {
+    deps.log.warn('could not announce transcript segments', { event: eventId, err: (e as Error).message });
+  }
 }
 
 /** Renders one transcript format from segments (also used for the partial transcript served while live). */
@@ -151,7 +181,7 @@ export async function advanceTranscript(eventId: string, deps: TranscriberDeps, 
   let added = 0;
   let complete = false;
   // New windows come after every stored one, so appending each to the stitched transcript equals stitching all again.
-  let stitched = await eventStitch(state, eventId);
+  let { stitched, windows } = await eventStitch(state, eventId);
   const segments = () => stitched?.segments ?? [];
   // Pass after pass: silence is stepped over in one window, audio is cut into windows up to the next silence or hole.
   for (let progressed = true; progressed && !complete;) {
@@ -196,7 +226,12 @@ export async function advanceTranscript(eventId: string, deps: TranscriberDeps, 
           });
           metrics.whisperRtf.observe((performance.now() - began) / 1000 / (endSec - startSec));
           await state.saveWindow(eventId, { startSec, endSec, status: 'done', segments: heard, error: null });
+          const before = segments();
           stitched = appendWindow(stitched, asWindow({ startSec, endSec, segments: heard }));
+          windows++;
+          const change = changedSpan(before, segments(), endSec);
+          if (change)
+            await announce(deps, eventId, { version: windows, fromSec: change.fromSec, toSec: change.toSec, segments: segmentMessages(change.segments) });
         } catch (e) {
           if (!opts.giveUp) {
             if (added) await writeTranscriptFiles(eventId, segments(), deps);
@@ -223,6 +258,8 @@ export async function advanceTranscript(eventId: string, deps: TranscriberDeps, 
   let revision: number | undefined;
   if (added || complete) revision = await writeTranscriptFiles(eventId, segments(), deps);
   if (complete) {
+    // The files are written: the index checks it holds every segment, and rebuilds from them if not.
+    await announce(deps, eventId, { version: windows, fromSec: 0, toSec: 0, segments: [], final: { total: segmentMessages(segments()).length } });
     // The 16 kHz work audio has served its purpose (the rendition keeps the listener audio).
     for (const p of await state.pieces(eventId)) if (p.key) await deps.storage.delete(p.key).catch(() => {});
   }

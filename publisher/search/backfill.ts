@@ -1,0 +1,36 @@
+// Events whose transcripts were published before the search index existed (or
+// whose index was lost) are indexed from their stored transcripts at start,
+// one after another in the background, so upgrading makes old recordings
+// searchable without anyone asking.
+import type { Kysely } from 'kysely';
+import type { EventCatalog } from '../../shared/catalog/events.ts';
+import type { Db } from '../../shared/db/database.ts';
+import type { PublisherTables } from '../publication-store.ts';
+import { rebuildFromStorage, type SearchIndexDeps } from './process-segments.ts';
+import type { SearchTables } from './tables.ts';
+
+/** Published events with a transcript and no index yet. */
+async function unindexed(db: Kysely<PublisherTables & SearchTables>, limit: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('publications as p')
+    .leftJoin('search_events as s', 's.event_id', 'p.event_id')
+    .select('p.event_id')
+    .where('p.transcript_revision', '>', 0)
+    .where('s.event_id', 'is', null)
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.event_id);
+}
+
+export async function backfillSearchIndex(db: Db, catalog: EventCatalog, deps: SearchIndexDeps): Promise<number> {
+  let done = 0;
+  for (const id of await unindexed(db.as<PublisherTables & SearchTables>(), 10_000)) {
+    const ev = await catalog.getEvent(id);
+    if (!ev || ev.status === 'failed') continue;
+    const rows = await rebuildFromStorage(ev, deps);
+    // An event without a stored transcript gets an empty index row, so it is not looked at again.
+    if (!rows) await deps.writer.replaceAll({ id: ev.id, host: ev.host, createdAt: ev.createdAt }, []);
+    done++;
+  }
+  return done;
+}

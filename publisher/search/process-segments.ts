@@ -1,0 +1,76 @@
+// The search index's job processor: a window was stitched onto an event's
+// transcript (replace its span in the index, then let the alerts look at the
+// new rows), or the transcript is complete (check the index holds every
+// segment; if a message was lost, rebuild the event from the stored
+// transcript, which the transcriber has written by then).
+import type { Job } from 'bullmq';
+import type { EventCatalog, EventRow } from '../../shared/catalog/events.ts';
+import { keys } from '../../shared/layout.ts';
+import type { Logger } from '../../shared/log.ts';
+import type { TranscriptSegmentsJob } from '../../shared/queues.ts';
+import type { Storage } from '../../shared/storage/storage.ts';
+import type { IndexedEvent, IndexSegment, SearchIndexWriter, WrittenRows } from './index-writer.ts';
+
+export interface SearchIndexDeps {
+  catalog: EventCatalog;
+  storage: Storage;
+  writer: SearchIndexWriter;
+  log: Logger;
+  /** Told the rows a message wrote (the alerts check them). */
+  onIndexed?: (ev: EventRow, rows: WrittenRows) => Promise<void>;
+}
+
+const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+
+function validSegment(s: unknown): s is IndexSegment {
+  const x = s as Partial<IndexSegment> | null;
+  return !!x && finite(x.startSec) && finite(x.endSec) && typeof x.text === 'string' && (x.words === undefined || Array.isArray(x.words));
+}
+
+function valid(d: unknown): d is TranscriptSegmentsJob {
+  const j = d as Partial<TranscriptSegmentsJob> | undefined;
+  return (
+    !!j &&
+    typeof j.eventId === 'string' &&
+    Number.isSafeInteger(j.version) &&
+    finite(j.fromSec) &&
+    finite(j.toSec) &&
+    Array.isArray(j.segments) &&
+    j.segments.every(validSegment) &&
+    (j.final === undefined || Number.isSafeInteger(j.final?.total))
+  );
+}
+
+const indexed = (ev: EventRow): IndexedEvent => ({ id: ev.id, host: ev.host, createdAt: ev.createdAt });
+
+/** The transcript as the transcriber stored it (Podcasting 2.0 JSON): every segment, without word timings. */
+async function storedSegments(storage: Storage, eventId: string): Promise<IndexSegment[] | undefined> {
+  const key = keys.transcript(eventId, 'json');
+  if (!(await storage.head(key))) return undefined;
+  const j = JSON.parse((await storage.get(key)).toString('utf8')) as { segments?: { startTime: number; endTime: number; body: string; speaker?: string }[] };
+  return (j.segments ?? []).map((s) => ({ startSec: s.startTime, endSec: s.endTime, text: s.body, ...(s.speaker ? { speaker: s.speaker } : {}) }));
+}
+
+/** Rebuilds an event's index from its stored transcript (a lost message, or an event transcribed before search existed). */
+export async function rebuildFromStorage(ev: EventRow, deps: SearchIndexDeps): Promise<WrittenRows | undefined> {
+  const segments = await storedSegments(deps.storage, ev.id);
+  if (!segments) return undefined;
+  return deps.writer.replaceAll(indexed(ev), segments);
+}
+
+export async function processTranscriptSegments(job: Job<TranscriptSegmentsJob>, deps: SearchIndexDeps): Promise<void> {
+  const d = job.data;
+  if (!valid(d)) return deps.log.error('dropping malformed transcript-segments job', { id: job.id });
+  const ev = await deps.catalog.getEvent(d.eventId);
+  if (!ev || ev.status === 'failed') return;
+  if (d.final) {
+    const have = await deps.writer.indexedSegments(ev.id);
+    if (have === d.final.total) return;
+    deps.log.warn('search index incomplete: rebuilding it from the stored transcript', { event: ev.id, have: have ?? 0, total: d.final.total });
+    const rows = await rebuildFromStorage(ev, deps);
+    if (rows && deps.onIndexed) await deps.onIndexed(ev, rows);
+    return;
+  }
+  const rows = await deps.writer.replaceSpan(indexed(ev), { fromSec: d.fromSec, toSec: d.toSec }, d.segments);
+  if (deps.onIndexed) await deps.onIndexed(ev, rows);
+}

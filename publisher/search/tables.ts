@@ -1,0 +1,92 @@
+// The search index's tables and their migrations (the publisher owns them):
+//
+//   search_segments  one row per transcript segment, its id the full-text
+//                    row's id, so a hit maps to an event and its seconds
+//   search_events    per event: how many segments are indexed, and its
+//                    filter keys
+//   search_fts       SQLite only: the FTS5 index (contentless) of each
+//                    segment's normalized words and filter tags
+//
+// On PostgreSQL the words are a tsvector column with a GIN index instead.
+// Both are fed the same normalized tokens (search/tokens.ts), so both find
+// the same hits.
+import { PostgresAdapter, sql, type Generated, type Kysely } from 'kysely';
+import type { Migrations } from '../../shared/db/migrate.ts';
+
+export interface SearchSegmentsTable {
+  /** Ascending in the order rows are written, never reused: date order, and a snapshot is `id <= n`. */
+  id: Generated<number>;
+  event_id: string;
+  start_sec: number;
+  end_sec: number;
+  text: string;
+  speaker: string | null;
+  /** [[startSec, endSec, text], ...] when the transcript has word timings. */
+  words_json: string | null;
+  /** PostgreSQL only (filter keys beside the tsvector; SQLite keeps them as FTS5 tags). */
+  host_key?: string | null;
+  day?: string;
+}
+
+export interface SearchEventsTable {
+  event_id: string;
+  /** Segments indexed. */
+  segments: number;
+  host_key: string | null;
+  /** The event's date, YYYY-MM-DD (UTC). */
+  day: string;
+  updated_at: string;
+}
+
+export interface SearchTables {
+  search_segments: SearchSegmentsTable;
+  search_events: SearchEventsTable;
+}
+
+const isPostgres = (db: Kysely<unknown>) => db.getExecutor().adapter instanceof PostgresAdapter;
+
+export const searchMigrations: Migrations = {
+  '2026-12-03-search-1': {
+    async up(db: Kysely<unknown>) {
+      const pg = isPostgres(db);
+      await db.schema
+        .createTable('search_events')
+        .ifNotExists()
+        .addColumn('event_id', 'text', (c) => c.primaryKey())
+        .addColumn('segments', 'integer', (c) => c.notNull())
+        .addColumn('host_key', 'text')
+        .addColumn('day', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      let segments = db.schema
+        .createTable('search_segments')
+        .ifNotExists()
+        .addColumn('id', pg ? 'bigint' : 'integer', (c) => (pg ? c.primaryKey().generatedAlwaysAsIdentity() : c.primaryKey().autoIncrement()))
+        .addColumn('event_id', 'text', (c) => c.notNull())
+        .addColumn('start_sec', 'double precision', (c) => c.notNull())
+        .addColumn('end_sec', 'double precision', (c) => c.notNull())
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('speaker', 'text')
+        .addColumn('words_json', 'text');
+      if (pg) {
+        segments = segments
+          .addColumn('tsv', sql`tsvector`, (c) => c.notNull())
+          .addColumn('host_key', 'text')
+          .addColumn('day', 'text', (c) => c.notNull());
+      }
+      await segments.execute();
+      await db.schema.createIndex('search_segments_event').ifNotExists().on('search_segments').columns(['event_id', 'start_sec']).execute();
+      if (pg) {
+        await sql`CREATE INDEX IF NOT EXISTS search_segments_tsv ON search_segments USING gin (tsv)`.execute(db);
+        await db.schema.createIndex('search_segments_host').ifNotExists().on('search_segments').columns(['host_key', 'id']).execute();
+        await db.schema.createIndex('search_segments_day').ifNotExists().on('search_segments').columns(['day', 'id']).execute();
+      } else {
+        // Contentless (the text is in search_segments): the index holds only what it needs to match.
+        // 'ascii' splits the normalized tokens on spaces and nothing else; prefixes of 2 and 3 are indexed for `word*`.
+        await sql`CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(tokens, tags, content='', contentless_delete=1, tokenize='ascii', prefix='2 3')`.execute(
+          db,
+        );
+      }
+    },
+  },
+};
