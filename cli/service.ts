@@ -42,6 +42,7 @@ import { backfillSearchIndex } from '../publisher/search/backfill.ts';
 import { RedisSnapshotStore } from '../publisher/search/cursor.ts';
 import { SearchIndexWriter } from '../publisher/search/index-writer.ts';
 import type { SearchIndexDeps } from '../publisher/search/process-segments.ts';
+import { searchPageRoutes } from '../publisher/search/page-routes.ts';
 import { searchRoutes } from '../publisher/search/routes.ts';
 import { SearchEngine } from '../publisher/search/search.ts';
 import { buildApp } from './http-app.ts';
@@ -218,7 +219,7 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
   }
 
   const requireAuth = requireToken(token);
-  const publisherRouteDeps = { catalog, storage, config, publications };
+  const publisherRouteDeps = { catalog, storage, config, publications, engine: searchEngine };
   const extensions = [transcoderView(transcoderState, storage), transcriberView(transcriberState, config), publisherView(publisherRouteDeps)];
   const app = buildApp({
     config,
@@ -234,6 +235,7 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
           webhookRoutes({ store: webhookStore, policy, log: log.child('webhooks') }, requireAuth),
           searchRoutes({ catalog, engine: searchEngine, publicUrl: config.publicUrl }),
           alertRoutes({ alerts, catalog, webhookStore, policy, publicUrl: config.publicUrl, log: log.child('alerts') }, requireAuth),
+          searchPageRoutes({ catalog, engine: searchEngine, publicUrl: config.publicUrl, publications, siteName: process.env.REPLAY_FEED_TITLE || 'Replay' }),
           publisherRoutes(publisherRouteDeps),
         ]
       : [],

@@ -2,8 +2,9 @@
 // Twitter) as PNG and a 3000x3000 podcast artwork as RGB JPEG (within the
 // podcast apps' limits: square, 1400 to 3000 px, JPEG or PNG, RGB). Both are
 // drawn as SVG (title, host, date, duration, waveform) and rasterized by sharp.
+// A quote card (1200x630 PNG) shows a quoted passage for a `?t=&end=` link.
 import sharp from 'sharp';
-import { escapeXml, hms, toDate } from './html.ts';
+import { clock, escapeXml, hms, toDate } from './html.ts';
 
 /**
  * Waveform peaks as min/max pairs: floats in -1..1, or integer samples as
@@ -266,5 +267,111 @@ export async function renderArtwork(o: ImageOptions): Promise<Buffer> {
     .flatten({ background: PALETTE.background[0] })
     .toColourspace('srgb')
     .jpeg({ quality: 86 })
+    .toBuffer();
+}
+
+// ---- quote card: a passage of the transcript, for links to `?t=START&end=END`
+
+export interface QuoteCardOptions {
+  quote: string;
+  title: string;
+  host?: string;
+  startSec: number;
+  endSec: number;
+  palette?: Partial<Palette>;
+  /** Small label at the top, e.g. the site's name. Default "Replay". */
+  label?: string;
+}
+
+const QUOTE_CARD = {
+  width: 1200,
+  height: 630,
+  pad: 72,
+  labelSize: 24,
+  markSize: 170,
+  indent: 92,
+  quoteSizes: [56, 50, 44, 38],
+  quoteLines: 4,
+  quoteLineHeight: 1.22,
+  /** The band the quote is centred in, between the label and the footer rule. */
+  band: { top: 120, bottom: 470 },
+  ruleY: 492,
+  hostSize: 30,
+  titleSize: 26,
+};
+
+/** `12:34–12:51` (just the start when the span is empty or backwards). */
+export function quoteSpan(startSec: number, endSec: number): string {
+  return Number.isFinite(endSec) && endSec > startSec ? `${clock(startSec)}–${clock(endSec)}` : clock(startSec);
+}
+
+function oneLine(text: string, maxWidth: number, size: number): string {
+  return wrapText(text, maxWidth, size, 1).lines[0] ?? '';
+}
+
+function quoteBlock(quote: string, p: Palette): string {
+  const L = QUOTE_CARD;
+  const inner = L.width - 2 * L.pad - L.indent;
+  const fitted = fitTitle(quote, inner, L.quoteSizes, L.quoteLines);
+  const step = fitted.size * L.quoteLineHeight;
+  const blockHeight = fitted.size + (fitted.lines.length - 1) * step;
+  const top = L.band.top + Math.max(0, (L.band.bottom - L.band.top - blockHeight) / 2);
+  const mark = `<text x="${L.pad - 8}" y="${(top + L.markSize * 0.62).toFixed(1)}" font-size="${L.markSize}" font-family="${FONT}" font-weight="bold" fill="${p.accent}">“</text>`;
+  return `${mark}\n${textLines(fitted.lines, L.pad + L.indent, top + fitted.size * 0.9, fitted.size, L.quoteLineHeight, `font-family="${FONT}" font-weight="bold" fill="${p.text}"`)}`;
+}
+
+function quoteFooter(o: QuoteCardOptions, p: Palette): string {
+  const L = QUOTE_CARD;
+  const inner = L.width - 2 * L.pad;
+  const span = quoteSpan(o.startSec, o.endSec);
+  const spanWidth = span.length * L.hostSize * 0.72;
+  const host = oneLine(o.host?.replace(/\s+/g, ' ').trim() ?? '', inner - spanWidth - 32, L.hostSize);
+  const title = oneLine((o.title ?? '').replace(/\s+/g, ' ').trim() || 'Untitled', inner, L.titleSize);
+  const hostY = L.ruleY + 50;
+  const titleY = host ? hostY + 42 : hostY;
+  return [
+    `<rect x="${L.pad}" y="${L.ruleY}" width="${inner}" height="2" fill="${p.muted}" opacity="0.4"/>`,
+    host ? `<text x="${L.pad}" y="${hostY}" font-size="${L.hostSize}" font-family="${FONT}" font-weight="bold" fill="${p.text}">${escapeXml(host)}</text>` : '',
+    `<text x="${L.pad}" y="${titleY}" font-size="${L.titleSize}" font-family="${FONT}" fill="${p.muted}">${escapeXml(title)}</text>`,
+    `<text x="${L.width - L.pad}" y="${hostY}" font-size="${L.hostSize}" font-family="${FONT}" font-weight="bold" text-anchor="end" fill="${p.accent}">${escapeXml(span)}</text>`,
+  ]
+    .filter(Boolean)
+    .join('\n');
+}
+
+/** The quote card's SVG source (1200x630): the quote in large type, then host, title and time span. */
+export function quoteCardSvg(o: QuoteCardOptions): string {
+  const L = QUOTE_CARD;
+  const p = escapedPalette({ ...PALETTE, ...o.palette });
+  const quote = (o.quote ?? '').replace(/\s+/g, ' ').trim() || '…';
+  const label = oneLine((o.label ?? 'Replay').trim().toUpperCase(), (L.width - 2 * L.pad) * 0.8, L.labelSize);
+  const dot = L.labelSize * 0.42;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${L.width}" height="${L.height}" viewBox="0 0 ${L.width} ${L.height}">
+<defs><linearGradient id="bg" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="${p.background[0]}"/><stop offset="1" stop-color="${p.background[1]}"/></linearGradient></defs>
+<rect width="100%" height="100%" fill="url(#bg)"/>
+<circle cx="${L.pad + dot}" cy="${L.pad + L.labelSize * 0.62}" r="${dot}" fill="${p.accent}"/>
+<text x="${L.pad + dot * 3}" y="${L.pad + L.labelSize}" font-size="${L.labelSize}" font-family="${FONT}" font-weight="bold" letter-spacing="${(L.labelSize * 0.12).toFixed(1)}" fill="${p.accent}">${escapeXml(label)}</text>
+${quoteBlock(quote, p)}
+${quoteFooter(o, p)}
+</svg>`;
+}
+
+/** Colours go into attributes: escaped like everything else that comes from a caller. */
+function escapedPalette(p: Palette): Palette {
+  return {
+    background: [escapeXml(p.background[0]), escapeXml(p.background[1])],
+    accent: escapeXml(p.accent),
+    text: escapeXml(p.text),
+    muted: escapeXml(p.muted),
+  };
+}
+
+/** 1200x630 PNG, RGB, for the og:image of a quote link. */
+export async function renderQuoteCard(o: QuoteCardOptions): Promise<Buffer> {
+  const background = o.palette?.background?.[0] ?? PALETTE.background[0];
+  return sharp(Buffer.from(quoteCardSvg(o)))
+    .flatten({ background: /^#[0-9a-f]{3,8}$/i.test(background) ? background : PALETTE.background[0] })
+    .toColourspace('srgb')
+    .png({ compressionLevel: 9 })
     .toBuffer();
 }

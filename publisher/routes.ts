@@ -9,15 +9,20 @@ import { notFound } from '../shared/http.ts';
 import { keys } from '../shared/layout.ts';
 import type { Storage } from '../shared/storage/storage.ts';
 import { buildFeed } from './feed.ts';
+import { renderQuoteCard } from './images.ts';
 import { renderReplayPage, replayPageCsp, type ReplaySegment } from './page.ts';
 import type { PublicationStore } from './publication-store.ts';
 import { eventUrls } from './publish.ts';
+import { findOnPage, quoteOf, quoteText, withWords } from './replay-extras.ts';
+import type { SearchEngine } from './search/search.ts';
 
 export interface PublisherRouteDeps {
   catalog: EventCatalog;
   storage: Storage;
   config: Config;
   publications: PublicationStore;
+  /** The search index: word timings, find-in-transcript and quotes on the replay page. */
+  engine: SearchEngine;
 }
 
 const hlsJsFile = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
@@ -31,39 +36,69 @@ async function transcriptSegments(storage: Storage, eventId: string): Promise<Re
 }
 
 export function publisherRoutes(deps: PublisherRouteDeps): Router {
-  const { catalog, storage, config, publications } = deps;
+  const { catalog, storage, config, publications, engine } = deps;
   const r = Router();
+
+  /** The event a page is about. */
+  const shown = async (slug: string) => {
+    const ev = await catalog.getEventBySlug(slug);
+    if (!ev) throw notFound('no such event');
+    return ev;
+  };
 
   r.get('/assets/hls.min.js', (_req, res) => {
     res.sendFile(hlsJsFile, { maxAge: '7d', headers: { 'content-type': 'text/javascript; charset=utf-8' } });
   });
 
   r.get('/e/:slug', async (req, res) => {
-    const ev = await catalog.getEventBySlug(String(req.params.slug));
-    if (!ev) throw notFound('no such event');
+    const ev = await shown(String(req.params.slug));
     const pub = await publications.get(ev.id);
     const live = ev.status === 'live' || !pub;
     const urls = eventUrls(config, storage, ev);
+    const durationSec = pub?.durationSec ?? ev.timelineSec;
+    const quote = quoteOf(req.query.t, req.query.end, durationSec);
     const t = Number(req.query.t);
     const embed = 'embed' in req.query;
     const nonce = crypto.randomBytes(16).toString('base64');
-    const segments = await transcriptSegments(storage, ev.id);
+    const stored = await transcriptSegments(storage, ev.id);
+    const segments = stored ? await withWords(stored, engine, ev.id) : [];
     const html = renderReplayPage({
-      event: { title: ev.title, host: ev.host ?? undefined, startedAt: ev.createdAt, durationSec: pub?.durationSec ?? ev.timelineSec, slug: ev.slug },
-      urls: { ...urls, feed: `${config.publicUrl}/feed.xml`, transcript: segments ? urls.transcript : undefined },
-      segments: segments ?? [],
+      event: { title: ev.title, host: ev.host ?? undefined, startedAt: ev.createdAt, durationSec, slug: ev.slug },
+      urls: {
+        ...urls,
+        feed: `${config.publicUrl}/feed.xml`,
+        transcript: stored ? urls.transcript : undefined,
+        // Same origin as the page, whatever REPLAY_PUBLIC_URL says: the page's script fetches it.
+        search: `/api/events/${encodeURIComponent(ev.id)}/search`,
+        quoteCard: quote ? `${urls.page}/quote.png?t=${quote.startSec}&end=${quote.endSec}` : undefined,
+      },
+      segments,
       gaps: await catalog.gaps(ev.id),
       nonce,
       live,
       embed,
-      startAtSec: Number.isFinite(t) && t > 0 ? t : undefined,
+      startAtSec: quote?.startSec ?? (Number.isFinite(t) && t > 0 ? t : undefined),
       audioType: 'audio/mp4',
+      find: await findOnPage(req.query.find, engine, ev.id),
+      quote,
     });
     // Only the embed player may be framed (by any site that embeds it: X's player card, oEmbed consumers).
     res.set('Content-Security-Policy', replayPageCsp(nonce, { mediaOrigins: [urls.audio], frameAncestors: embed ? ['*'] : ["'none'"] }));
     if (embed) res.removeHeader('X-Frame-Options');
     res.set('Cache-Control', live ? 'no-cache' : 'public, max-age=60');
     res.type('html').send(html);
+  });
+
+  // The card of a quote: what a link to `?t=START&end=END` shows in a preview.
+  r.get('/e/:slug/quote.png', async (req, res) => {
+    const ev = await shown(String(req.params.slug));
+    const pub = await publications.get(ev.id);
+    const quote = quoteOf(req.query.t, req.query.end ?? '', pub?.durationSec ?? ev.timelineSec)!;
+    const stored = await transcriptSegments(storage, ev.id);
+    const text = quoteText(stored ? await withWords(stored, engine, ev.id) : [], quote);
+    const png = await renderQuoteCard({ quote: text || ev.title, title: ev.title, host: ev.host ?? undefined, startSec: quote.startSec, endSec: quote.endSec });
+    res.set('Cache-Control', 'public, max-age=3600');
+    res.type('png').send(png);
   });
 
   r.get('/feed.xml', async (_req, res) => {
@@ -110,7 +145,7 @@ export function publisherRoutes(deps: PublisherRouteDeps): Router {
 }
 
 /** The publisher's part of events' JSON: publication time, latency and URLs (one query for a whole list). */
-export function publisherView(deps: PublisherRouteDeps) {
+export function publisherView(deps: Pick<PublisherRouteDeps, 'publications' | 'config' | 'storage'>) {
   return async (events: EventRow[]): Promise<Record<string, unknown>[]> => {
     const pubs = await deps.publications.getMany(events.map((e) => e.id));
     return events.map((ev) => {

@@ -1,7 +1,7 @@
 // Prometheus metrics of this process (prom-client), served at /metrics:
 // jobs per queue and outcome with their durations, events created and
 // published, live events, captured seconds, publish latency, whisper.cpp's
-// real-time factor, the process's own CPU and memory, and the depth of every
+// real-time factor, how soon new words are searchable, alert matches, the process's own CPU and memory, and the depth of every
 // queue as BullMQ exports it. Each process exposes what it does; Prometheus
 // sums them.
 import client from 'prom-client';
@@ -32,6 +32,13 @@ export const metrics = {
     buckets: [0.5, 1, 2, 3, 5, 10, 20, 60],
     registers: [registry],
   }),
+  searchLag: new client.Histogram({
+    name: 'replay_search_index_lag_seconds',
+    help: 'From a window stitched onto a transcript to its words being searchable',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+    registers: [registry],
+  }),
+  alertMatches: new client.Counter({ name: 'replay_alert_matches_total', help: 'New matches of saved searches', registers: [registry] }),
   whisperRtf: new client.Histogram({
     name: 'replay_whisper_real_time_factor',
     help: 'whisper.cpp run time divided by the audio it transcribed, per window',

@@ -87,11 +87,7 @@ describe.each(DIALECTS)('catalog on %s', (dialect) => {
     const transcriberState = new TranscriberState(t.db);
     const publications = new PublicationStore(t.db);
     const capture = new CaptureStore(t.db);
-    const extensions = [
-      transcoderView(transcoderState, storage),
-      transcriberView(transcriberState, config),
-      publisherView({ catalog, storage, config, publications }),
-    ];
+    const extensions = [transcoderView(transcoderState, storage), transcriberView(transcriberState, config), publisherView({ storage, config, publications })];
     const cost = async (limit: number) => {
       const events = await catalog.listEvents(limit);
       const before = queries;

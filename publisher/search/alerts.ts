@@ -4,6 +4,7 @@
 // the alert has a webhook, is sent as a signed `transcript.matched` message.
 import type { EventRow } from '../../shared/catalog/events.ts';
 import type { Logger } from '../../shared/log.ts';
+import { metrics } from '../../shared/metrics.ts';
 import { emitMatch, type EmitDeps } from '../webhooks.ts';
 import type { AlertStore } from './alert-store.ts';
 import { timestampUrl } from './hit-json.ts';
@@ -29,6 +30,7 @@ export async function checkAlerts(ev: EventRow, rows: WrittenRows, deps: AlertDe
       const match = await deps.alerts.addMatch({ alertId: alert.id, eventId: hit.eventId, startSec: hit.startSec, endSec: hit.endSec, text: hit.text });
       if (!match) continue;
       announced++;
+      metrics.alertMatches.inc();
       deps.log.info('alert matched', { alert: alert.id, event: ev.id, startSec: hit.startSec });
       if (!alert.webhookId) continue;
       const data = {

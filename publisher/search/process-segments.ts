@@ -7,6 +7,7 @@ import type { Job } from 'bullmq';
 import type { EventCatalog, EventRow } from '../../shared/catalog/events.ts';
 import { keys } from '../../shared/layout.ts';
 import type { Logger } from '../../shared/log.ts';
+import { metrics } from '../../shared/metrics.ts';
 import type { TranscriptSegmentsJob } from '../../shared/queues.ts';
 import type { Storage } from '../../shared/storage/storage.ts';
 import type { IndexedEvent, IndexSegment, SearchIndexWriter, WrittenRows } from './index-writer.ts';
@@ -72,5 +73,7 @@ export async function processTranscriptSegments(job: Job<TranscriptSegmentsJob>,
     return;
   }
   const rows = await deps.writer.replaceSpan(indexed(ev), { fromSec: d.fromSec, toSec: d.toSec }, d.segments);
+  // The message was queued as the window was stitched: from then to now is how long its words took to become searchable.
+  metrics.searchLag.observe(Math.max(0, Date.now() - job.timestamp) / 1000);
   if (deps.onIndexed) await deps.onIndexed(ev, rows);
 }

@@ -128,6 +128,18 @@ export class SearchEngine {
     return (await this.details(await this.match.newest(spec, limit))).sort((a, b) => a.id - b.id);
   }
 
+  /** The event's indexed segments with their word timings, in transcript order (the replay page's words). */
+  async segmentsOf(eventId: string): Promise<{ startSec: number; endSec: number; words: IndexWord[] | null }[]> {
+    const rows = await this.db
+      .selectFrom('search_segments')
+      .select(['start_sec', 'end_sec', 'words_json'])
+      .where('event_id', '=', eventId)
+      .orderBy('start_sec')
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => ({ startSec: r.start_sec, endSec: r.end_sec, words: parseWords(r.words_json) }));
+  }
+
   /** The highest segment id now: a snapshot's bound. */
   async maxId(): Promise<number> {
     const r = await this.db
