@@ -4,6 +4,7 @@
 // LOG_FORMAT=json writes JSON lines.
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { QUEUE } from '../shared/queues.ts';
 import { tcpRedis, type TcpRedis } from './helpers/redis.ts';
 import { startService, TOKEN, type RunningService } from './helpers/service.ts';
 
@@ -70,9 +71,7 @@ it('serves Prometheus text that counts the events this test ran', async () => {
   expect(Number((await family('replay_events_created_total'))!.metrics[0].value)).toBe(created + 3);
   // Every queue's depth, each metric family once.
   const depth = families.find((f) => f.name === 'bullmq_job_count')!;
-  expect(new Set(depth.metrics.map((m) => m.labels!.queue))).toEqual(
-    new Set(['record', 'chunk-archived', 'pcm-ready', 'event-ended', 'rendition-ready', 'transcript-ready', 'webhook']),
-  );
+  expect(new Set(depth.metrics.map((m) => m.labels!.queue))).toEqual(new Set(Object.values(QUEUE)));
   expect(text.match(/^# TYPE bullmq_job_count /gm)).toHaveLength(1);
 });
 
