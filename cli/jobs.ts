@@ -15,6 +15,7 @@ import { processRenditionReady, processTranscriptReady } from '../publisher/proc
 import type { PublisherDeps } from '../publisher/publish.ts';
 import { processTranscriptSegments, type SearchIndexDeps } from '../publisher/search/process-segments.ts';
 import { processWebhook, type DeliverDeps } from '../publisher/webhooks.ts';
+import { processEventDeleted, type PurgeDeps } from './purge-event.ts';
 
 export interface JobHandler<Q extends QueueName> {
   role: Role;
@@ -35,6 +36,7 @@ export interface StageDeps {
   publisher: PublisherDeps;
   search: SearchIndexDeps;
   webhooks: DeliverDeps;
+  purge: PurgeDeps;
 }
 
 export function jobTable(config: Config, deps: StageDeps): JobTable {
@@ -60,5 +62,7 @@ export function jobTable(config: Config, deps: StageDeps): JobTable {
     // Each message replaces its own span of the transcript: any order, any number at once.
     'transcript-segments': { role: 'publisher', concurrency: c.publisher, process: (job) => processTranscriptSegments(job, deps.search) },
     webhook: { role: 'publisher', concurrency: c.webhooks, process: (job) => processWebhook(job, deps.webhooks) },
+    // A deleted event's purge touches every stage's rows and the storage, which every role shares: the last stage runs it.
+    'event-deleted': { role: 'publisher', concurrency: 1, process: (job) => processEventDeleted(job, deps.purge) },
   };
 }

@@ -20,7 +20,7 @@ import { loadApiToken, requireToken } from '../shared/http.ts';
 import type { Logger } from '../shared/log.ts';
 import { gaugeFrom, metrics } from '../shared/metrics.ts';
 import { AddressPolicy } from '../shared/net-policy.ts';
-import { openQueues, redisConnection, type JobPayloads, type QueueName, type Queues } from '../shared/queues.ts';
+import { openQueues, redisConnection, withTimeout, type JobPayloads, type QueueName, type Queues } from '../shared/queues.ts';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../shared/redis-server.ts';
 import { createStorage } from '../shared/storage/index.ts';
 import { Recorder } from '../recorder/recorder.ts';
@@ -47,6 +47,7 @@ import { searchRoutes } from '../publisher/search/routes.ts';
 import { SearchEngine } from '../publisher/search/search.ts';
 import { buildApp } from './http-app.ts';
 import { opsRoutes } from './ops.ts';
+import { requeuePurges } from './purge-event.ts';
 import { jobTable, type JobHandler } from './jobs.ts';
 import { MIGRATIONS } from './migrations.ts';
 
@@ -177,6 +178,20 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
     publisher: { catalog, storage, config, log: log.child('publisher'), publications, webhooks },
     search: searchIndex,
     webhooks: { store: webhookStore, policy, log: log.child('webhooks') },
+    purge: {
+      catalog,
+      storage,
+      log: log.child('purge'),
+      forget: {
+        recorder: (id) => capture.forgetEvent(id),
+        transcoder: (id) => transcoderState.forgetEvent(id),
+        transcriber: (id) => transcriberState.forgetEvent(id),
+        search: (id) => searchWriter.removeEvent(id),
+        alerts: (id) => alerts.forgetEvent(id),
+        webhooks: (id) => webhookStore.forgetEvent(id),
+        publisher: (id) => publications.forgetEvent(id),
+      },
+    },
   });
   // One BullMQ Worker per queue that this process's roles serve.
   const workers = (Object.keys(jobs) as QueueName[])
@@ -213,11 +228,19 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
   if (has('api')) gaugeFrom('replay_live_events', 'Events being recorded now', () => catalog.liveTotal());
   if (has('publisher')) {
     requeuePending(webhooks).catch(() => {});
+    requeuePurges(catalog, queues)
+      .then((n) => n && log.info('purges of deleted events queued again', { events: n }))
+      .catch((e: Error) => log.warn('requeueing purges failed', { err: e.message }));
     backfillSearchIndex(db, catalog, searchIndex)
       .then((n) => n && log.info('search index built for earlier recordings', { events: n }))
       .catch((e: Error) => log.warn('search index backfill failed', { err: e.message }));
   }
 
+  /** A deleted event's purge, queued; if Redis is away the event stays deleted and the next start queues it. */
+  const purgeLater = (eventId: string) =>
+    withTimeout(queues.add('event-deleted', { eventId }), 5000, 'queueing a purge').catch((e: Error) =>
+      log.warn('purge of a deleted event not queued; it will be at the next start', { event: eventId, err: e.message }),
+    );
   const requireAuth = requireToken(token);
   const publisherRouteDeps = { catalog, storage, config, publications, engine: searchEngine };
   const extensions = [transcoderView(transcoderState, storage), transcriberView(transcriberState, config), publisherView(publisherRouteDeps)];
@@ -230,7 +253,7 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
     // Every process answers health checks; the API itself is the api role's.
     routes: has('api')
       ? [
-          recorderRoutes({ catalog, capture, config, recorder, policy, requireAuth, extensions }),
+          recorderRoutes({ catalog, capture, config, recorder, policy, requireAuth, extensions, onDeleted: purgeLater }),
           transcriberRoutes({ catalog, state: transcriberState }),
           webhookRoutes({ store: webhookStore, policy, log: log.child('webhooks') }, requireAuth),
           searchRoutes({ catalog, engine: searchEngine, publicUrl: config.publicUrl }),

@@ -10,6 +10,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Db } from '../shared/db/database.ts';
 import type { TranscriptStatus } from '../shared/queues.ts';
+import { deleteEventRows } from '../shared/db/forget.ts';
 
 interface PublicationsTable {
   event_id: string;
@@ -75,6 +76,11 @@ export class PublicationStore {
 
   constructor(db: Db) {
     this.db = db.as<PublisherTables>();
+  }
+
+  /** Forgets a deleted event: its publication and the inputs that led to it. */
+  async forgetEvent(eventId: string): Promise<void> {
+    await deleteEventRows(this.db, ['publications', 'publisher_inputs'], eventId);
   }
 
   async get(eventId: string): Promise<Publication | undefined> {

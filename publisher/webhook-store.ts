@@ -7,6 +7,7 @@
 import crypto from 'node:crypto';
 import type { Generated, Kysely, Selectable } from 'kysely';
 import type { Db } from '../shared/db/database.ts';
+import { deleteEventRows } from '../shared/db/forget.ts';
 
 export const WEBHOOK_EVENT_TYPES = ['event.started', 'event.ended', 'event.published', 'event.updated'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
@@ -140,6 +141,11 @@ export class WebhookStore {
 
   constructor(db: Db) {
     this.db = db.as<WebhookTables>();
+  }
+
+  /** Forgets a deleted event: the deliveries about it (their bodies describe it). */
+  async forgetEvent(eventId: string): Promise<void> {
+    await deleteEventRows(this.db, ['webhook_deliveries'], eventId);
   }
 
   // ---- endpoints

@@ -26,6 +26,8 @@ export interface RecorderRouteDeps {
   policy: AddressPolicy;
   requireAuth: RequestHandler;
   extensions?: EventExtension[];
+  /** An event was deleted: its data is forgotten in the background (the composition root queues event-deleted). */
+  onDeleted: (eventId: string) => Promise<void>;
 }
 
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
@@ -174,6 +176,18 @@ export function recorderRoutes(deps: RecorderRouteDeps): Router {
     const ev = await find(req.params.id);
     if (ev.status === 'live') await recorder.end(ev.id);
     res.status(202).json(await view((await catalog.getEvent(ev.id))!));
+  });
+
+  // Only a finished event can be deleted (status.ts); it vanishes from every read at once, its data soon after.
+  r.delete('/api/events/:id', requireAuth, async (req, res) => {
+    const ev = await find(req.params.id);
+    if (!(await catalog.transition(ev.id, 'deleted'))) {
+      const status = (await catalog.getEvent(ev.id))?.status;
+      if (!status) throw notFound('no such event');
+      throw new HttpError(409, `event is ${status}: only a published or failed event can be deleted (end it and wait for its publication)`);
+    }
+    await deps.onDeleted(ev.id);
+    res.status(202).json({ id: ev.id, status: 'deleted' });
   });
 
   // Push ingest. The key never reaches a log: the logger redacts key=, and errors log only the path.

@@ -9,6 +9,7 @@ import type { CatalogTables } from '../shared/catalog/tables.ts';
 import type { Db } from '../shared/db/database.ts';
 import type { Migrations } from '../shared/db/migrate.ts';
 import type { HlsState } from './hls-reader.ts';
+import { deleteEventRows } from '../shared/db/forget.ts';
 
 export interface SessionsTable {
   event_id: string;
@@ -117,6 +118,11 @@ export class CaptureStore {
 
   constructor(db: Db) {
     this.db = db.as<RecorderTables & CatalogTables>();
+  }
+
+  /** Forgets a deleted event: its capture sessions, chunks and capture state. */
+  async forgetEvent(eventId: string): Promise<void> {
+    await deleteEventRows(this.db, ['sessions', 'chunks', 'capture_state'], eventId);
   }
 
   // ---- capture sessions

@@ -28,6 +28,8 @@ export const keys = {
   card: (eventId: string) => `events/${eventId}/card.png`,
   artwork: (eventId: string) => `events/${eventId}/artwork.jpg`,
   manifest: (eventId: string) => `events/${eventId}/manifest.json`,
+  /** Every prefix an event's objects live under, public and private: deleting the event empties them. */
+  eventPrefixes: (eventId: string) => [`events/${eventId}/`, `${PRIVATE_PREFIX}events/${eventId}/`],
 };
 
 /** MIME types of the transcript files (also what `<podcast:transcript type>` says). */

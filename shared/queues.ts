@@ -9,6 +9,7 @@
 //   transcriber --transcript-ready-->   publisher    the transcript is complete (or changed late): (re)publish it
 //   transcriber --transcript-segments-> publisher    a window was stitched: the search index takes its segments
 //   any stage   --webhook----------->   publisher    one delivery attempt per endpoint
+//   api         --event-deleted----->   every stage  a deleted event: each stage forgets its rows and objects
 //
 // Job ids are derived from the subject (event id + sequence number), so a
 // retried or repeated enqueue is a no-op in BullMQ rather than a duplicate.
@@ -23,6 +24,7 @@ export const QUEUE = {
   transcriptReady: 'transcript-ready',
   transcriptSegments: 'transcript-segments',
   webhook: 'webhook',
+  eventDeleted: 'event-deleted',
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
@@ -112,6 +114,11 @@ export interface WebhookJob {
   deliveryId: string;
 }
 
+/** An event was deleted (its status says so): every stage forgets it. */
+export interface EventDeletedJob {
+  eventId: string;
+}
+
 /** The message each queue carries. */
 export interface JobPayloads {
   record: RecordJob;
@@ -122,6 +129,7 @@ export interface JobPayloads {
   'transcript-ready': TranscriptReadyJob;
   'transcript-segments': TranscriptSegmentsJob;
   webhook: WebhookJob;
+  'event-deleted': EventDeletedJob;
 }
 
 /** A queue's contract: how often a job is tried, the first retry's delay (doubling), and its job id. */
@@ -146,6 +154,8 @@ export const QUEUE_SPECS: { [Q in QueueName]: QueueSpec<Q> } = {
   'transcript-segments': { attempts: 8, backoffMs: 500, jobId: (d) => (d.final ? `${d.eventId}-segments-final` : `${d.eventId}-segments-${d.version}`) },
   // 10 attempts, 10 s doubling: the last retry comes about 85 minutes after the first try.
   webhook: { attempts: 10, backoffMs: 10_000, jobId: (d) => d.deliveryId },
+  // Forgotten once done: a purge that must run again (a sweep at start) can be queued again.
+  'event-deleted': { attempts: 8, backoffMs: 2000, jobId: (d) => `${d.eventId}-deleted`, forget: true },
 };
 
 /** PeerTube-like defaults: exponential backoff, keep completed 2 days and failed 7 days. */

@@ -23,6 +23,7 @@ const PATH: Record<EventStatus, EventStatus[]> = {
   ended: ['ended'],
   publishing: ['ended', 'publishing'],
   published: ['ended', 'publishing', 'published'],
+  deleted: ['ended', 'publishing', 'published', 'deleted'],
   failed: ['failed'],
 };
 
@@ -52,9 +53,9 @@ describe.each(DIALECTS)('catalog on %s', (dialect) => {
         it(`${from} → ${to}: ${allowed ? 'allowed' : from === to ? 'a repeat, changes nothing' : 'refused'}`, async () => {
           const id = await newEvent();
           for (const step of PATH[from]) expect(await catalog.transition(id, step, { reason: 'r', error: 'e' })).toBe(true);
-          expect((await catalog.getEvent(id))!.status).toBe(from);
+          expect((await catalog.getEvent(id, { includeDeleted: true }))!.status).toBe(from);
           expect(await catalog.transition(id, to, { reason: 'again', error: 'again' })).toBe(allowed);
-          const ev = (await catalog.getEvent(id))!;
+          const ev = (await catalog.getEvent(id, { includeDeleted: true }))!;
           expect(ev.status).toBe(allowed ? to : from);
           // A refused or repeated change touches nothing else either.
           if (!allowed) expect(ev.endReason).toBe(PATH[from].includes('ended') ? 'r' : null);
@@ -77,6 +78,41 @@ describe.each(DIALECTS)('catalog on %s', (dialect) => {
       expect(results.filter(Boolean)).toHaveLength(1);
       expect(await catalog.transition(ok, 'failed', { error: 'late' })).toBe(false);
       expect((await catalog.getEvent(ok))!.status).toBe('published');
+    });
+
+    it('leaves a deleted event out of every read; its purged tombstone keeps no title, host, source or key', async () => {
+      const id = await newEvent();
+      const other = await newEvent();
+      const { slug } = (await catalog.getEvent(id))!;
+      for (const step of PATH.published) await catalog.transition(id, step);
+      await catalog.addGap({ eventId: id, startSec: 1, endSec: 2, reason: 'source dropped' });
+      await catalog.addFailure({ eventId: id, stage: 'transcriber', startSec: 0, endSec: 6, reason: 'r' });
+      expect(await catalog.transition(id, 'deleted')).toBe(true);
+      expect(await catalog.getEvent(id)).toBeUndefined();
+      expect(await catalog.getEventBySlug(slug)).toBeUndefined();
+      const listed = (await catalog.listEvents(1000)).map((e) => e.id);
+      expect(listed).toContain(other);
+      expect(listed).not.toContain(id);
+      expect([...(await catalog.eventsById([id, other])).keys()]).toEqual([other]);
+      expect(await catalog.deletedUnpurged()).toContain(id);
+      await catalog.purgeDeleted(id);
+      await catalog.purgeDeleted(id);
+      expect(await catalog.deletedUnpurged()).not.toContain(id);
+      expect(await catalog.getEvent(id, { includeDeleted: true })).toMatchObject({
+        status: 'deleted',
+        slug,
+        title: '',
+        host: null,
+        streamKeyHash: null,
+        source: { type: 'push' },
+      });
+      expect(await catalog.gaps(id)).toEqual([]);
+      expect(await catalog.failures(id)).toEqual([]);
+      // Purging another event's id, or a live one, changes nothing.
+      await catalog.purgeDeleted(other);
+      expect((await catalog.getEvent(other))!.title).not.toBe('');
+      expect(await catalog.transition(id, 'published')).toBe(false);
+      expect(await catalog.transition(other, 'deleted')).toBe(false);
     });
   });
 

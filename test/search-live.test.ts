@@ -17,6 +17,8 @@ import { chromium, type Browser } from 'playwright-core';
 import Parser from 'rss-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTinyModel } from './fixtures/tiny-model.ts';
+import { sql } from 'kysely';
+import { openDatabase } from '../shared/db/database.ts';
 import { freshPostgres } from './helpers/db.ts';
 import { pusher, type Pusher } from './helpers/hostile.ts';
 import { ROOT, startService, type RunningService } from './helpers/service.ts';
@@ -87,13 +89,15 @@ describe.each(['sqlite', 'postgres'] as const)('search on a running service (%s)
   let slug: string;
   let push: Pusher;
   let alert: any;
+  let databaseUrl: string | undefined;
 
   beforeAll(async () => {
     const env: Record<string, string> = { WHISPER_MODEL: model, WHISPER_WORD_TIMESTAMPS: '1' };
     if (dialect === 'postgres') {
       const pg = await freshPostgres();
       env.DATABASE_URL = pg.url;
-      dropDb = pg.drop;
+      databaseUrl = pg.url;
+      dropDb = () => pg.drop();
     }
     svc = await startService({ env });
   }, 120_000);
@@ -141,9 +145,13 @@ describe.each(['sqlite', 'postgres'] as const)('search on a running service (%s)
     expect(hit.url).toBe(`${svc.url}/e/${slug}?t=${Math.ceil(hit.startSec * 100) / 100}`);
     expect((await svc.api('GET', `/api/search?q=${WORD}&status=live`)).body.total).toBeGreaterThan(0);
     expect((await svc.api('GET', `/api/search?q=${WORD}&status=published`)).body.total).toBe(0);
+    // A live event cannot be deleted.
+    const del = await svc.api('DELETE', `/api/events/${eventId}`);
+    expect(del.status).toBe(409);
+    expect(del.body.error).toContain('event is live');
 
     // The alert fires while the event is still live, signed with the alert's secret.
-    const first = await until('a transcript.matched webhook', async () => received.find((h) => JSON.parse(h.body).data?.alert?.id === alert.id));
+    const first = await until('a transcript.matched webhook', () => Promise.resolve(received.find((h) => JSON.parse(h.body).data?.alert?.id === alert.id)));
     expect((await svc.api('GET', `/api/events/${eventId}`)).body.status).toBe('live');
     expect(signatureValid(first, alert.webhook.secret)).toBe(true);
     const msg = JSON.parse(first.body);
@@ -299,5 +307,61 @@ describe.each(['sqlite', 'postgres'] as const)('search on a running service (%s)
     } finally {
       await browser.close();
     }
+  });
+
+  it('forgets a deleted event: gone at once from the API, pages, feed and search, and its rows and objects soon after', async () => {
+    const before = (await svc.api('GET', `/api/events/${eventId}`)).body;
+    const audioUrl: string = before.urls.audio;
+    expect((await fetch(audioUrl)).status).toBe(200);
+    expect((await svc.api('DELETE', `/api/events/${eventId}`, undefined, { authorization: 'Bearer wrong' })).status).toBe(401);
+    expect((await svc.api('DELETE', `/api/events/${eventId}`)).status).toBe(202);
+
+    expect((await svc.api('GET', `/api/events/${eventId}`)).status).toBe(404);
+    expect((await svc.api('GET', '/api/events')).body.events.map((e: { id: string }) => e.id)).not.toContain(eventId);
+    expect((await fetch(`${svc.url}/e/${slug}`)).status).toBe(404);
+    expect((await fetch(`${svc.url}/api/events/${eventId}/transcript.json`)).status).toBe(404);
+    expect(await (await fetch(`${svc.url}/feed.xml`)).text()).not.toContain(eventId);
+    expect(await (await fetch(`${svc.url}/`)).text()).not.toContain(`/e/${slug}`);
+    expect((await svc.api('GET', `/api/search?q=${WORD}`)).body.total).toBe(0);
+    expect((await svc.api('GET', `/api/events/${eventId}/search?q=${WORD}`)).status).toBe(404);
+    expect((await svc.api('DELETE', `/api/events/${eventId}`)).status).toBe(404);
+
+    // Soon after, every stage has forgotten it: no object under its prefixes, no row in any stage's table.
+    await until('the stored audio gone', async () => ((await fetch(audioUrl)).status === 404 ? true : undefined), 30_000);
+    const db = openDatabase({ url: databaseUrl, sqliteFile: path.join(svc.dataDir, 'catalog.sqlite') }).as<Record<string, { event_id: string }>>();
+    try {
+      const purged = await until('the purge', async () => {
+        const r = await sql<{ purged_at: string | null; title: string }>`SELECT purged_at, title FROM events WHERE id = ${eventId}`.execute(db);
+        return r.rows[0]?.purged_at ? r.rows[0] : undefined;
+      });
+      expect(purged.title).toBe('');
+      const tables = [
+        'chunks',
+        'sessions',
+        'transcoder_chunks',
+        'rendition_segments',
+        'asr_windows',
+        'asr_status',
+        'publications',
+        'search_segments',
+        'search_events',
+        'search_alert_matches',
+        'webhook_deliveries',
+        'gaps',
+      ];
+      for (const t of tables) {
+        const n = await db
+          .selectFrom(t)
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('event_id', '=', eventId)
+          .executeTakeFirstOrThrow();
+        expect(Number(n.n), t).toBe(0);
+      }
+    } finally {
+      await db.destroy();
+    }
+    const left = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()) : []);
+    expect(left(path.join(svc.dataDir, 'storage', 'events', eventId))).toEqual([]);
+    expect(left(path.join(svc.dataDir, 'private', 'events', eventId))).toEqual([]);
   });
 });

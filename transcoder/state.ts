@@ -23,6 +23,7 @@ import type { Migrations } from '../shared/db/migrate.ts';
 import type { LoudnessPart, LoudnessSummary, PeaksPart } from './analysis.ts';
 import type { ChunkRef } from './decode.ts';
 import { FRAME, RATE, SEGMENT_FRAMES } from './grid.ts';
+import { deleteEventRows } from '../shared/db/forget.ts';
 
 interface InputsTable {
   event_id: string;
@@ -190,6 +191,11 @@ export class TranscoderState {
 
   constructor(db: Db) {
     this.db = db.as<TranscoderTables>();
+  }
+
+  /** Forgets a deleted event: its chunks, rendition segments and inputs. */
+  async forgetEvent(eventId: string): Promise<void> {
+    await deleteEventRows(this.db, ['transcoder_chunks', 'rendition_segments', 'rendition_state', 'transcoder_inputs'], eventId);
   }
 
   // ---- inputs (the chunk-archived messages received)

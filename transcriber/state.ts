@@ -14,6 +14,7 @@ import type { Db } from '../shared/db/database.ts';
 import type { Migrations } from '../shared/db/migrate.ts';
 import type { TranscriptStatus } from '../shared/queues.ts';
 import type { WhisperSegment } from './whisper.ts';
+import { deleteEventRows } from '../shared/db/forget.ts';
 
 export type { TranscriptStatus } from '../shared/queues.ts';
 
@@ -94,6 +95,11 @@ export class TranscriberState {
 
   constructor(db: Db) {
     this.db = db.as<TranscriberTables>();
+  }
+
+  /** Forgets a deleted event: its PCM pieces, windows and status. */
+  async forgetEvent(eventId: string): Promise<void> {
+    await deleteEventRows(this.db, ['asr_pcm', 'asr_windows', 'asr_status'], eventId);
   }
 
   async addPiece(eventId: string, p: PcmPiece): Promise<void> {

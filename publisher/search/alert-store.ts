@@ -11,6 +11,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Db } from '../../shared/db/database.ts';
 import type { Migrations } from '../../shared/db/migrate.ts';
 import type { SearchFilters } from './filters.ts';
+import { deleteEventRows } from '../../shared/db/forget.ts';
 
 interface AlertsTable {
   id: string;
@@ -125,6 +126,11 @@ export class AlertStore {
 
   constructor(db: Db) {
     this.db = db.as<AlertTables>();
+  }
+
+  /** Forgets a deleted event: the alert matches in it (the feeds list them). */
+  async forgetEvent(eventId: string): Promise<void> {
+    await deleteEventRows(this.db, ['search_alert_matches'], eventId);
   }
 
   async create(a: { owner: string; query: string; filters: SearchFilters; webhookId: string | null }): Promise<Alert> {

@@ -58,6 +58,9 @@ export type NewEvent = Pick<EventRow, 'id' | 'slug' | 'title' | 'source' | 'stre
 
 const now = () => new Date().toISOString();
 
+/** What a purged tombstone keeps of its source: nothing (a source URL can hold credentials). */
+const TOMBSTONE_SOURCE: SourceSpec = { type: 'push' };
+
 function toEvent(r: Selectable<EventsTable>): EventRow {
   return {
     id: r.id,
@@ -129,26 +132,72 @@ export class EventCatalog {
     return (await this.getEvent(e.id))!;
   }
 
-  async getEvent(id: string): Promise<EventRow | undefined> {
-    const r = await this.db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
+  /** An event, unless it is absent or deleted (`includeDeleted`: its tombstone too). */
+  async getEvent(id: string, opts: { includeDeleted?: boolean } = {}): Promise<EventRow | undefined> {
+    const r = await this.db
+      .selectFrom('events')
+      .selectAll()
+      .where('id', '=', id)
+      .$if(!opts.includeDeleted, (q) => q.where('status', '!=', 'deleted'))
+      .executeTakeFirst();
     return r ? toEvent(r) : undefined;
   }
 
   async getEventBySlug(slug: string): Promise<EventRow | undefined> {
-    const r = await this.db.selectFrom('events').selectAll().where('slug', '=', slug).executeTakeFirst();
+    const r = await this.db.selectFrom('events').selectAll().where('slug', '=', slug).where('status', '!=', 'deleted').executeTakeFirst();
     return r ? toEvent(r) : undefined;
   }
 
   async listEvents(limit = 100): Promise<EventRow[]> {
-    const rows = await this.db.selectFrom('events').selectAll().orderBy('created_at', 'desc').orderBy('id').limit(limit).execute();
+    const rows = await this.db
+      .selectFrom('events')
+      .selectAll()
+      .where('status', '!=', 'deleted')
+      .orderBy('created_at', 'desc')
+      .orderBy('id')
+      .limit(limit)
+      .execute();
     return rows.map(toEvent);
   }
 
-  /** Events by id, in one query (absent ids are left out). */
+  /** Events by id, in one query (absent and deleted ids are left out). */
   async eventsById(ids: string[]): Promise<Map<string, EventRow>> {
     if (!ids.length) return new Map();
-    const rows = await this.db.selectFrom('events').selectAll().where('id', 'in', ids).execute();
+    const rows = await this.db.selectFrom('events').selectAll().where('id', 'in', ids).where('status', '!=', 'deleted').execute();
     return new Map(rows.map((r) => [r.id, toEvent(r)]));
+  }
+
+  /** Deleted events whose data the stages have not all forgotten yet. */
+  async deletedUnpurged(): Promise<string[]> {
+    const rows = await this.db.selectFrom('events').select('id').where('status', '=', 'deleted').where('purged_at', 'is', null).execute();
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * The catalog's part of forgetting a deleted event, once every stage forgot
+   * theirs: its gaps and failures go, and its tombstone keeps only the id,
+   * the slug and the dates (no title, host, source or key).
+   */
+  async purgeDeleted(id: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const r = await trx
+        .updateTable('events')
+        .set({
+          title: '',
+          host: null,
+          source_json: JSON.stringify(TOMBSTONE_SOURCE),
+          stream_key_hash: null,
+          end_reason: null,
+          error: null,
+          purged_at: now(),
+        })
+        .where('id', '=', id)
+        .where('status', '=', 'deleted')
+        .executeTakeFirst();
+      if (!Number(r.numUpdatedRows)) return; // not a deleted event: nothing of it goes
+      await trx.deleteFrom('gaps').where('event_id', '=', id).execute();
+      await trx.deleteFrom('failures').where('event_id', '=', id).execute();
+    });
   }
 
   async liveEvents(): Promise<EventRow[]> {

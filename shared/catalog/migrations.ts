@@ -86,4 +86,9 @@ export const catalogMigrations: Migrations = {
       await sql`DROP TABLE IF EXISTS kv`.execute(db);
     },
   },
+  '2026-12-04-catalog-4': {
+    async up(db) {
+      await addColumnIfMissing(db, 'events', 'purged_at', 'text');
+    },
+  },
 };

@@ -23,6 +23,8 @@ export interface EventsTable {
   captured_sec: Generated<number>;
   timeline_sec: Generated<number>;
   chunk_count: Generated<number>;
+  /** When every stage forgot a deleted event (its tombstone stays, so its id and slug are never reused). */
+  purged_at: Generated<string | null>;
 }
 
 export interface GapsTable {
