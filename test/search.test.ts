@@ -344,6 +344,13 @@ describe('the same hits on both catalogs as the reference semantics give', () =>
           `${dialect}: ${q}`,
         ).toEqual(expected);
       }
+      // Relevance is ranked outside the engines: the same order and the same scores on both.
+      const ranked = await Promise.all(
+        DIALECTS.map(async (d) =>
+          (await engines[d].engine.search({ query: parsed, filters: {}, sort: 'relevance', limit: 100 })).hits.map((h) => [h.startSec, h.score]),
+        ),
+      );
+      expect(ranked[1], `ranking: ${q}`).toEqual(ranked[0]);
       compared++;
     }
     expect(compared).toBeGreaterThan(120);

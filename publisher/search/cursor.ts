@@ -50,7 +50,6 @@ export function decodeCursor(raw: string, fp: string, sort: SearchSort): Cursor 
 /** A relevance ranking, kept for the pages after the first. */
 export interface RankedSnapshot {
   ids: number[];
-  scores: number[];
   total: number;
   capped: boolean;
 }

@@ -1,6 +1,7 @@
 // What a search may be narrowed by, checked field by field (a bad value is a
 // 400 naming the field), and the FTS5 tags a date range becomes: whole
 // years, then whole months, then days, so any range is a few index terms.
+import { EVENT_STATUSES } from '../../shared/catalog/status.ts';
 import { badRequest } from '../../shared/http.ts';
 
 export type StatusFilter = 'live' | 'published';
@@ -17,6 +18,8 @@ export interface SearchFilters {
 
 /** What the pages show: live events (and those being published) and published ones; never failed ones. */
 export const VISIBLE_STATUSES = ['live', 'ended', 'publishing', 'published'] as const;
+/** Failed and deleted: their rows leave the index, and until they have, searches leave them out by name. */
+export const HIDDEN_STATUSES = EVENT_STATUSES.filter((s) => !(VISIBLE_STATUSES as readonly string[]).includes(s));
 
 export function statusesFor(filter: StatusFilter | undefined): readonly string[] {
   if (filter === 'live') return ['live', 'ended', 'publishing'];

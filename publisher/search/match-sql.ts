@@ -1,28 +1,28 @@
 // The two engines behind one set of questions: which visible segments match
 // a query (newest first, from a snapshot), how many there are, and which of
-// the newest rank best. SQLite answers from FTS5, PostgreSQL from a tsvector
-// with a GIN index; both get the same normalized tokens and the same query
-// (compiled per engine), so they return the same hits.
+// the newest are, with their text for ranking (rank.ts ranks them, the same
+// way for both). SQLite answers from FTS5, PostgreSQL from a tsvector with a
+// GIN index; both get the same normalized tokens and the same query (compiled
+// per engine), so they return the same hits.
 //
-// SQLite: the full-text match drives every query (CROSS JOIN keeps the
-// planner from starting at a joined table and probing the index per row).
+// Neither engine joins the events table: which events are hidden (failed or
+// deleted and not yet out of the index, or unfinished ones when only
+// published ones are asked for) is a short list the caller passes, so FTS5
+// answers from its index alone and PostgreSQL from search_segments alone.
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import { dateRangeTags, statusesFor, type SearchFilters } from './filters.ts';
+import { dateRangeTags, type SearchFilters } from './filters.ts';
 import { eventTag, hostKey } from './index-writer.ts';
 import { toFts5Match, toTsquery, type ParsedQuery } from './query.ts';
-
-/** A visible match and its rank (higher is better). */
-export interface RankedId {
-  id: number;
-  rank: number;
-}
+import type { Candidate } from './rank.ts';
 
 /** A query and its filters, ready for one engine. */
 export interface MatchSpec {
   query: ParsedQuery;
   filters: SearchFilters;
-  /** Ids of the events that are live now, when the filter asks for them (few). */
-  liveEventIds?: string[];
+  /** Only rows of these events (the status filter `live`: the events not finished yet, few). */
+  onlyEvents?: string[];
+  /** Never rows of these events: failed or deleted ones not yet out of the index (few), and unfinished ones for `published`. */
+  exceptEvents: string[];
   /** The date range's open ends, closed with the first and last day indexed. */
   dayBounds?: { first: string; last: string };
   /** Only rows within these ids (inclusive): a snapshot, or the rows an alert checks. */
@@ -32,10 +32,13 @@ export interface MatchSpec {
   beforeId?: number;
 }
 
+/** The engines answer which rows match; ranking is done once, for both, in rank.ts. */
 export interface MatchSql {
-  newest(spec: MatchSpec, limit: number): Promise<RankedId[]>;
+  /** Ids of the newest visible matches, newest first. */
+  newest(spec: MatchSpec, limit: number): Promise<number[]>;
   count(spec: MatchSpec, cap: number): Promise<number>;
-  best(spec: MatchSpec, window: number, depth: number): Promise<RankedId[]>;
+  /** The newest visible matches with their text, newest first: what relevance ranks. */
+  candidates(spec: MatchSpec, limit: number): Promise<Candidate[]>;
 }
 
 const inList = (values: readonly string[]) =>
@@ -46,7 +49,7 @@ const inList = (values: readonly string[]) =>
 
 const quoted = (tags: string[]) => tags.map((t) => `"${t}"`).join(' OR ');
 
-/** The FTS5 MATCH text: the query on the tokens column, the filters as tag terms. */
+/** The FTS5 MATCH text: the query on the tokens column, the filters as tag terms, hidden events taken out. */
 export function fts5Match(spec: MatchSpec): string {
   const parts = [toFts5Match(spec.query, 'tokens')];
   const f = spec.filters;
@@ -58,37 +61,36 @@ export function fts5Match(spec: MatchSpec): string {
     const to = f.to ?? spec.dayBounds?.last;
     parts.push(`tags : (${from && to && from <= to ? quoted(dateRangeTags(from, to)) : '"nothing"'})`);
   }
-  if (spec.liveEventIds) parts.push(`tags : (${spec.liveEventIds.length ? quoted(spec.liveEventIds.map(eventTag)) : '"nothing"'})`);
-  return parts.join(' AND ');
+  if (spec.onlyEvents) parts.push(`tags : (${spec.onlyEvents.length ? quoted(spec.onlyEvents.map(eventTag)) : '"nothing"'})`);
+  const match = parts.join(' AND ');
+  return spec.exceptEvents.length ? `(${match}) NOT tags : (${quoted(spec.exceptEvents.map(eventTag))})` : match;
 }
 
 export class SqliteMatchSql implements MatchSql {
   constructor(private readonly db: Kysely<unknown>) {}
 
-  private visible(spec: MatchSpec, limit: number): RawBuilder<RankedId> {
-    return sql<RankedId>`SELECT search_fts.rowid AS id, -bm25(search_fts, 1.0, 0.0) AS rank
-      FROM search_fts
-      CROSS JOIN search_segments s ON s.id = search_fts.rowid
-      CROSS JOIN events e ON e.id = s.event_id
+  /** Every filter is in the MATCH: FTS5 answers alone, reading no table row. */
+  private matching(spec: MatchSpec, limit: number): RawBuilder<{ id: number }> {
+    return sql<{ id: number }>`SELECT rowid AS id FROM search_fts
       WHERE search_fts MATCH ${fts5Match(spec)}
-        AND search_fts.rowid >= ${spec.minId ?? 0} AND search_fts.rowid <= ${spec.maxId}
-        AND search_fts.rowid < ${spec.beforeId ?? Number.MAX_SAFE_INTEGER}
-        AND e.status IN (${inList(statusesFor(spec.filters.status))})
-      ORDER BY search_fts.rowid DESC
+        AND rowid >= ${spec.minId ?? 0} AND rowid <= ${spec.maxId} AND rowid < ${spec.beforeId ?? Number.MAX_SAFE_INTEGER}
+      ORDER BY rowid DESC
       LIMIT ${limit}`;
   }
 
-  async newest(spec: MatchSpec, limit: number): Promise<RankedId[]> {
-    return (await this.visible(spec, limit).execute(this.db)).rows;
+  async newest(spec: MatchSpec, limit: number): Promise<number[]> {
+    return (await this.matching(spec, limit).execute(this.db)).rows.map((r) => r.id);
   }
 
   async count(spec: MatchSpec, cap: number): Promise<number> {
-    const r = await sql<{ n: number }>`SELECT count(*) AS n FROM (${this.visible(spec, cap)})`.execute(this.db);
+    const r = await sql<{ n: number }>`SELECT count(*) AS n FROM (${this.matching(spec, cap)})`.execute(this.db);
     return Number(r.rows[0]?.n ?? 0);
   }
 
-  async best(spec: MatchSpec, window: number, depth: number): Promise<RankedId[]> {
-    const r = await sql<RankedId>`SELECT id, rank FROM (${this.visible(spec, window)}) ORDER BY rank DESC, id DESC LIMIT ${depth}`.execute(this.db);
+  async candidates(spec: MatchSpec, limit: number): Promise<Candidate[]> {
+    const r = await sql<Candidate>`SELECT s.id AS id, s.text AS text FROM (${this.matching(spec, limit)}) AS m
+      CROSS JOIN search_segments s ON s.id = m.id
+      ORDER BY m.id DESC`.execute(this.db);
     return r.rows;
   }
 }
@@ -96,39 +98,40 @@ export class SqliteMatchSql implements MatchSql {
 export class PostgresMatchSql implements MatchSql {
   constructor(private readonly db: Kysely<unknown>) {}
 
-  private visible(spec: MatchSpec, limit: number): RawBuilder<RankedId & { tsv?: string }> {
+  private visible<R>(spec: MatchSpec, columns: RawBuilder<unknown>, limit: number, newestFirst = true): RawBuilder<R> {
     const f = spec.filters;
-    const tsq = toTsquery(spec.query);
     const conds = [
-      sql`s.tsv @@ ${tsq}::tsquery`,
-      sql`s.id >= ${spec.minId ?? 0}`,
-      sql`s.id <= ${spec.maxId}`,
-      sql`s.id < ${spec.beforeId ?? Number.MAX_SAFE_INTEGER}`,
-      sql`e.status IN (${inList(statusesFor(f.status))})`,
+      sql`s.tsv @@ ${toTsquery(spec.query)}::tsquery`,
+      // The snapshot bound holds nearly every row: as an expression it is a filter, not a
+      // reason for the planner to read the whole primary key (a bitmap of every row).
+      sql`(s.id + 0) <= ${spec.maxId}`,
     ];
+    if (spec.minId !== undefined) conds.push(sql`s.id >= ${spec.minId}`);
+    if (spec.beforeId !== undefined) conds.push(sql`s.id < ${spec.beforeId}`);
     if (f.eventId) conds.push(sql`s.event_id = ${f.eventId}`);
     if (f.host !== undefined) conds.push(sql`s.host_key = ${hostKey(f.host) ?? 'none'}`);
     if (f.from) conds.push(sql`s.day >= ${f.from}`);
     if (f.to) conds.push(sql`s.day <= ${f.to}`);
-    if (spec.liveEventIds) conds.push(spec.liveEventIds.length ? sql`s.event_id IN (${inList(spec.liveEventIds)})` : sql`false`);
-    return sql<RankedId>`SELECT s.id, ts_rank(s.tsv, ${tsq}::tsquery, 1)::float8 AS rank
-      FROM search_segments s JOIN events e ON e.id = s.event_id
+    if (spec.onlyEvents) conds.push(spec.onlyEvents.length ? sql`s.event_id IN (${inList(spec.onlyEvents)})` : sql`false`);
+    if (spec.exceptEvents.length) conds.push(sql`s.event_id NOT IN (${inList(spec.exceptEvents)})`);
+    return sql<R>`SELECT ${columns}
+      FROM search_segments s
       WHERE ${sql.join(conds, sql` AND `)}
-      ORDER BY s.id DESC
+      ${newestFirst ? sql`ORDER BY s.id DESC` : sql``}
       LIMIT ${limit}`;
   }
 
-  async newest(spec: MatchSpec, limit: number): Promise<RankedId[]> {
-    return (await this.visible(spec, limit).execute(this.db)).rows.map((r) => ({ id: Number(r.id), rank: Number(r.rank) }));
+  async newest(spec: MatchSpec, limit: number): Promise<number[]> {
+    return (await this.visible<{ id: number }>(spec, sql`s.id`, limit).execute(this.db)).rows.map((r) => Number(r.id));
   }
 
   async count(spec: MatchSpec, cap: number): Promise<number> {
-    const r = await sql<{ n: number }>`SELECT count(*) AS n FROM (${this.visible(spec, cap)}) AS m`.execute(this.db);
+    // Any `cap` matches will do for a count: no order, so the scan stops as soon as it has them.
+    const r = await sql<{ n: number }>`SELECT count(*) AS n FROM (${this.visible(spec, sql`1`, cap, false)}) AS m`.execute(this.db);
     return Number(r.rows[0]?.n ?? 0);
   }
 
-  async best(spec: MatchSpec, window: number, depth: number): Promise<RankedId[]> {
-    const r = await sql<RankedId>`SELECT id, rank FROM (${this.visible(spec, window)}) AS m ORDER BY rank DESC, id DESC LIMIT ${depth}`.execute(this.db);
-    return r.rows.map((x) => ({ id: Number(x.id), rank: Number(x.rank) }));
+  async candidates(spec: MatchSpec, limit: number): Promise<Candidate[]> {
+    return (await this.visible<Candidate>(spec, sql`s.id, s.text`, limit).execute(this.db)).rows.map((r) => ({ id: Number(r.id), text: r.text }));
   }
 }

@@ -63,7 +63,8 @@ export async function processTranscriptSegments(job: Job<TranscriptSegmentsJob>,
   const d = job.data;
   if (!valid(d)) return deps.log.error('dropping malformed transcript-segments job', { id: job.id });
   const ev = await deps.catalog.getEvent(d.eventId);
-  if (!ev || ev.status === 'failed') return;
+  if (!ev) return; // gone, or deleted (its purge empties the index)
+  if (ev.status === 'failed') return deps.writer.removeEvent(ev.id); // a failed event is never shown: out of the index
   if (d.final) {
     const have = await deps.writer.indexedSegments(ev.id);
     if (have === d.final.total) return;

@@ -194,7 +194,8 @@ export function describeQuery(q: ParsedQuery): string {
   return positive + q.exclude.map((c) => ` NOT ${clauseKey(c)}`).join('');
 }
 
-function clauseKey(c: Clause): string {
+/** A clause as text (its identity: the same clause twice has the same key). */
+export function clauseKey(c: Clause): string {
   const star = c.prefix ? '*' : '';
   return c.kind === 'term' ? c.token + star : `"${c.tokens.join(' ')}"${star}`;
 }
@@ -293,13 +294,21 @@ export function matchedRanges(q: ParsedQuery, tokens: string[]): Array<[number, 
   return ranges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
 }
 
+/** How many times a clause occurs in a list of tokens (a phrase counts once per place it starts). */
+export function clauseOccurrences(c: Clause, tokens: string[]): number {
+  const length = clauseLength(c);
+  let n = 0;
+  for (let i = 0; i + length <= tokens.length; i++) if (clauseMatchesAt(c, tokens, i)) n++;
+  return n;
+}
+
 function clauseOccurs(c: Clause, tokens: string[]): boolean {
   const length = clauseLength(c);
   for (let i = 0; i + length <= tokens.length; i++) if (clauseMatchesAt(c, tokens, i)) return true;
   return false;
 }
 
-function clauseLength(c: Clause): number {
+export function clauseLength(c: Clause): number {
   return c.kind === 'term' ? 1 : c.tokens.length;
 }
 

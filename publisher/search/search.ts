@@ -1,20 +1,21 @@
 // Search over every indexed transcript segment: a page of hits, the total,
 // and a cursor for the next page (search/cursor.ts says why pages stay put).
 // Sorting by date pages through every hit; by relevance it ranks the newest
-// RANK_WINDOW matches and pages through the best RELEVANCE_DEPTH of them,
-// as search engines bound their result windows, so a query costs the same
-// at ten hours of audio or ten thousand.
+// RANK_WINDOW matches (rank.ts) and pages through the best RELEVANCE_DEPTH
+// of them, as search engines bound their result windows, so a query costs
+// the same at ten hours of audio or ten thousand.
 import type { Kysely } from 'kysely';
 import type { Db } from '../../shared/db/database.ts';
 import { HttpError } from '../../shared/http.ts';
 import { decodeCursor, encodeCursor, fingerprint, type SearchSort, type SnapshotStore } from './cursor.ts';
-import { VISIBLE_STATUSES, type SearchFilters } from './filters.ts';
+import { HIDDEN_STATUSES, statusesFor, VISIBLE_STATUSES, type SearchFilters } from './filters.ts';
 import type { IndexWord } from './index-writer.ts';
-import { PostgresMatchSql, SqliteMatchSql, type MatchSpec, type MatchSql, type RankedId } from './match-sql.ts';
+import { PostgresMatchSql, SqliteMatchSql, type MatchSpec, type MatchSql } from './match-sql.ts';
+import { rankCandidates, scoreText } from './rank.ts';
 import { describeQuery, type ParsedQuery } from './query.ts';
 import type { SearchTables } from './tables.ts';
 
-export const RANK_WINDOW = 10_000;
+export const RANK_WINDOW = 5_000;
 export const RELEVANCE_DEPTH = 1_000;
 /** Totals are counted up to here, then reported as "at least". */
 export const TOTAL_CAP = 10_000;
@@ -50,8 +51,6 @@ interface EventsTable {
   events: { id: string; status: string };
 }
 
-const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
-
 function parseWords(json: string | null): IndexWord[] | null {
   if (!json) return null;
   return (JSON.parse(json) as [number, number, string][]).map(([startSec, endSec, text]) => ({ startSec, endSec, text }));
@@ -76,21 +75,19 @@ export class SearchEngine {
       return this.byRelevance(req, fp, cursor?.sort === 'relevance' ? cursor : undefined);
     }
     const spec = await this.spec(req.query, req.filters, cursor?.sort === 'date' ? cursor.snap : await this.maxId());
-    let total: number;
-    let capped: boolean;
-    if (cursor?.sort === 'date') {
-      ({ total, capped } = cursor);
-      spec.beforeId = cursor.before;
-    } else {
+    if (cursor?.sort === 'date') spec.beforeId = cursor.before;
+    const ids = await this.match.newest(spec, req.limit + 1);
+    const page = ids.slice(0, req.limit);
+    const more = ids.length > req.limit;
+    // The total: kept by the cursor, or counted when the first page is not all there is.
+    let { total, capped } = cursor?.sort === 'date' ? cursor : { total: ids.length, capped: false };
+    if (!cursor && more) {
       const n = await this.match.count(spec, TOTAL_CAP + 1);
       total = Math.min(n, TOTAL_CAP);
       capped = n > TOTAL_CAP;
     }
-    const rows = await this.match.newest(spec, req.limit + 1);
-    const page = rows.slice(0, req.limit);
-    const more = rows.length > req.limit;
-    const nextCursor = more ? encodeCursor({ sort: 'date', fp, snap: spec.maxId, before: page[page.length - 1].id, total, capped }) : null;
-    return { hits: await this.details(page), total, totalCapped: capped, nextCursor };
+    const nextCursor = more ? encodeCursor({ sort: 'date', fp, snap: spec.maxId, before: page[page.length - 1], total, capped }) : null;
+    return { hits: await this.details(page, req.query), total, totalCapped: capped, nextCursor };
   }
 
   private async byRelevance(req: SearchRequest, fp: string, cursor?: { key: string; offset: number }): Promise<SearchPage> {
@@ -99,33 +96,36 @@ export class SearchEngine {
     if (cursor && !snapshot) throw new HttpError(410, 'this search has expired (rankings are kept 30 minutes): search again');
     if (!snapshot) {
       const spec = await this.spec(req.query, req.filters, await this.maxId());
-      const [ranked, n] = await Promise.all([this.match.best(spec, RANK_WINDOW, RELEVANCE_DEPTH), this.match.count(spec, TOTAL_CAP + 1)]);
-      snapshot = { ids: ranked.map((r) => r.id), scores: ranked.map((r) => round4(r.rank)), total: Math.min(n, TOTAL_CAP), capped: n > TOTAL_CAP };
+      const candidates = await this.match.candidates(spec, RANK_WINDOW);
+      // All the matches were candidates unless the window is full; then count on.
+      const n = candidates.length < RANK_WINDOW ? candidates.length : await this.match.count(spec, TOTAL_CAP + 1);
+      const ranked = rankCandidates(req.query, candidates, RELEVANCE_DEPTH);
+      snapshot = { ids: ranked.map((r) => r.id), total: Math.min(n, TOTAL_CAP), capped: n > TOTAL_CAP };
     }
     const offset = cursor?.offset ?? 0;
-    const page = snapshot.ids.slice(offset, offset + req.limit).map((id, i) => ({ id, rank: snapshot.scores[offset + i] }));
+    const page = snapshot.ids.slice(offset, offset + req.limit);
     const end = offset + page.length;
     let nextCursor: string | null = null;
     if (end < snapshot.ids.length) {
       key ??= await this.snapshots.put(snapshot);
       nextCursor = encodeCursor({ sort: 'relevance', fp, key, offset: end });
     }
-    return { hits: await this.details(page), total: snapshot.total, totalCapped: snapshot.capped, nextCursor };
+    return { hits: await this.details(page, req.query), total: snapshot.total, totalCapped: snapshot.capped, nextCursor };
   }
 
   /** Every hit in one event, in transcript order (find in transcript). */
   async inEvent(eventId: string, query: ParsedQuery, limit = 2000): Promise<{ hits: SegmentHit[]; total: number; totalCapped: boolean }> {
     const spec = await this.spec(query, { eventId }, await this.maxId());
-    const rows = await this.match.newest(spec, limit + 1);
-    const hits = (await this.details(rows.slice(0, limit))).sort((a, b) => a.startSec - b.startSec || a.id - b.id);
-    return { hits, total: Math.min(rows.length, limit), totalCapped: rows.length > limit };
+    const ids = await this.match.newest(spec, limit + 1);
+    const hits = (await this.details(ids.slice(0, limit), query)).sort((a, b) => a.startSec - b.startSec || a.id - b.id);
+    return { hits, total: Math.min(ids.length, limit), totalCapped: ids.length > limit };
   }
 
   /** The visible hits among rows [minId, maxId]: what an alert checks when new segments are indexed. */
   async matchRows(query: ParsedQuery, filters: SearchFilters, minId: number, maxId: number, limit = 1000): Promise<SegmentHit[]> {
     const spec = await this.spec(query, filters, maxId);
     spec.minId = minId;
-    return (await this.details(await this.match.newest(spec, limit))).sort((a, b) => a.id - b.id);
+    return (await this.details(await this.match.newest(spec, limit), query)).sort((a, b) => a.id - b.id);
   }
 
   /** The event's indexed segments with their word timings, in transcript order (the replay page's words). */
@@ -150,9 +150,12 @@ export class SearchEngine {
   }
 
   private async spec(query: ParsedQuery, filters: SearchFilters, maxId: number): Promise<MatchSpec> {
-    const spec: MatchSpec = { query, filters, maxId };
-    if (filters.status === 'live') {
-      spec.liveEventIds = (await this.db.selectFrom('events').select('id').where('status', 'in', ['live', 'ended', 'publishing']).execute()).map((r) => r.id);
+    const hidden = await this.hiddenIndexedEvents();
+    const spec: MatchSpec = { query, filters, maxId, exceptEvents: hidden };
+    if (filters.status) {
+      const unfinished = (await this.db.selectFrom('events').select('id').where('status', 'in', statusesFor('live')).execute()).map((r) => r.id);
+      if (filters.status === 'live') spec.onlyEvents = unfinished;
+      else spec.exceptEvents = [...hidden, ...unfinished];
     }
     if ((filters.from && !filters.to) || (!filters.from && filters.to)) {
       const r = await this.db
@@ -164,34 +167,45 @@ export class SearchEngine {
     return spec;
   }
 
-  /** The rows behind ranked ids, in the same order; an event that failed since a ranking was kept drops out. */
-  private async details(ranked: RankedId[]): Promise<SegmentHit[]> {
-    if (!ranked.length) return [];
+  /**
+   * Events the index still holds that no one may see: failed or deleted ones
+   * whose rows have not gone yet (the purge and the index's own sweep remove
+   * them), so a short list; found through the catalog's status index.
+   */
+  private async hiddenIndexedEvents(): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('events')
+      .select('id')
+      .where('status', 'in', HIDDEN_STATUSES)
+      .where((eb) => eb.exists(eb.selectFrom('search_events').select('event_id').whereRef('search_events.event_id', '=', 'events.id')))
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  /** The rows behind ids, in the same order, scored; an event that failed since a ranking was kept drops out. */
+  private async details(ids: number[], query: ParsedQuery): Promise<SegmentHit[]> {
+    if (!ids.length) return [];
     const rows = await this.db
       .selectFrom('search_segments as s')
       .innerJoin('events as e', 'e.id', 's.event_id')
       .select(['s.id', 's.event_id', 's.start_sec', 's.end_sec', 's.text', 's.speaker', 's.words_json'])
-      .where(
-        's.id',
-        'in',
-        ranked.map((r) => r.id),
-      )
+      .where('s.id', 'in', ids)
       .where('e.status', 'in', [...VISIBLE_STATUSES])
       .execute();
     const byId = new Map(rows.map((r) => [Number(r.id), r]));
-    return ranked.flatMap((r) => {
-      const row = byId.get(r.id);
+    return ids.flatMap((id) => {
+      const row = byId.get(id);
       if (!row) return [];
       return [
         {
-          id: r.id,
+          id,
           eventId: row.event_id,
           startSec: row.start_sec,
           endSec: row.end_sec,
           text: row.text,
           speaker: row.speaker,
           words: parseWords(row.words_json),
-          score: round4(r.rank),
+          score: scoreText(query, row.text),
         },
       ];
     });
