@@ -36,6 +36,8 @@ export interface MatchSpec {
 export interface MatchSql {
   /** Ids of the newest visible matches, newest first. */
   newest(spec: MatchSpec, limit: number): Promise<number[]>;
+  /** The first page by date: its ids (up to `limit`, plus one if there are more) and the total up to `cap`, each engine its cheapest way. */
+  firstPage(spec: MatchSpec, limit: number, cap: number): Promise<{ ids: number[]; total: number }>;
   count(spec: MatchSpec, cap: number): Promise<number>;
   /** The newest visible matches with their text, newest first: what relevance ranks. */
   candidates(spec: MatchSpec, limit: number): Promise<Candidate[]>;
@@ -82,6 +84,12 @@ export class SqliteMatchSql implements MatchSql {
     return (await this.matching(spec, limit).execute(this.db)).rows.map((r) => r.id);
   }
 
+  /** FTS5 hands out rowids from its index alone: reading every id up to the cap is one pass, and counts them too. */
+  async firstPage(spec: MatchSpec, limit: number, cap: number): Promise<{ ids: number[]; total: number }> {
+    const ids = await this.newest(spec, cap);
+    return { ids: ids.slice(0, limit + 1), total: ids.length };
+  }
+
   async count(spec: MatchSpec, cap: number): Promise<number> {
     const r = await sql<{ n: number }>`SELECT count(*) AS n FROM (${this.matching(spec, cap)})`.execute(this.db);
     return Number(r.rows[0]?.n ?? 0);
@@ -123,6 +131,12 @@ export class PostgresMatchSql implements MatchSql {
 
   async newest(spec: MatchSpec, limit: number): Promise<number[]> {
     return (await this.visible<{ id: number }>(spec, sql`s.id`, limit).execute(this.db)).rows.map((r) => Number(r.id));
+  }
+
+  /** Ordering every match costs a heap visit each: the page is ordered, the total counted in any order, and only when the page is not all. */
+  async firstPage(spec: MatchSpec, limit: number, cap: number): Promise<{ ids: number[]; total: number }> {
+    const ids = await this.newest(spec, limit + 1);
+    return { ids, total: ids.length > limit ? await this.count(spec, cap) : ids.length };
   }
 
   async count(spec: MatchSpec, cap: number): Promise<number> {

@@ -15,10 +15,10 @@ import { rankCandidates, scoreText } from './rank.ts';
 import { describeQuery, type ParsedQuery } from './query.ts';
 import type { SearchTables } from './tables.ts';
 
-export const RANK_WINDOW = 5_000;
+export const RANK_WINDOW = 2_000;
 export const RELEVANCE_DEPTH = 1_000;
 /** Totals are counted up to here, then reported as "at least". */
-export const TOTAL_CAP = 10_000;
+export const TOTAL_CAP = 1_000;
 
 export interface SegmentHit {
   id: number;
@@ -76,16 +76,14 @@ export class SearchEngine {
     }
     const spec = await this.spec(req.query, req.filters, cursor?.sort === 'date' ? cursor.snap : await this.maxId());
     if (cursor?.sort === 'date') spec.beforeId = cursor.before;
-    const ids = await this.match.newest(spec, req.limit + 1);
+    const { ids, total, capped } =
+      cursor?.sort === 'date'
+        ? { ...cursor, ids: await this.match.newest(spec, req.limit + 1) }
+        : await this.match
+            .firstPage(spec, req.limit, TOTAL_CAP + 1)
+            .then((f) => ({ ids: f.ids, total: Math.min(f.total, TOTAL_CAP), capped: f.total > TOTAL_CAP }));
     const page = ids.slice(0, req.limit);
     const more = ids.length > req.limit;
-    // The total: kept by the cursor, or counted when the first page is not all there is.
-    let { total, capped } = cursor?.sort === 'date' ? cursor : { total: ids.length, capped: false };
-    if (!cursor && more) {
-      const n = await this.match.count(spec, TOTAL_CAP + 1);
-      total = Math.min(n, TOTAL_CAP);
-      capped = n > TOTAL_CAP;
-    }
     const nextCursor = more ? encodeCursor({ sort: 'date', fp, snap: spec.maxId, before: page[page.length - 1], total, capped }) : null;
     return { hits: await this.details(page, req.query), total, totalCapped: capped, nextCursor };
   }
