@@ -8,8 +8,6 @@
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseFeed } from 'podcast-partytime';
@@ -21,6 +19,7 @@ import { makeTinyModel } from './fixtures/tiny-model.ts';
 import { concatDuration, hlsSegmentFiles } from './helpers/audio.ts';
 import { liveHls, type LiveSource } from './helpers/live-source.ts';
 import { s3rverProcess, type S3rverProcess } from './helpers/s3rver.ts';
+import { signatureValid, webhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.ts';
 import { ROOT, startService, type RunningService } from './helpers/service.ts';
 import { freshPostgres } from './helpers/db.ts';
 import { S3Storage } from '../shared/storage/s3.ts';
@@ -30,13 +29,7 @@ const PRIVATE_BUCKET = 'replay-pipeline-private';
 const SOURCE_SEC = 120;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Hook {
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-const received: Hook[] = [];
-let receiver: http.Server;
-let receiverUrl: string;
+let receiver: WebhookReceiver;
 let src: LiveSource & { dir: string };
 let s3: S3rverProcess;
 let fsSvc: RunningService;
@@ -92,32 +85,13 @@ function parseSrt(text: string) {
   return blocks;
 }
 
-/** Standard Webhooks, checked independently of the code under test. */
-function signatureValid(h: Hook, whsec: string): boolean {
-  const key = Buffer.from(whsec.replace(/^whsec_/, ''), 'base64');
-  const expected = crypto
-    .createHmac('sha256', key)
-    .update(`${String(h.headers['webhook-id'])}.${String(h.headers['webhook-timestamp'])}.${h.body}`)
-    .digest('base64');
-  return String(h.headers['webhook-signature']).split(' ').includes(`v1,${expected}`);
-}
-
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'replay-pipeline-'));
   execFileSync('bash', [path.join(ROOT, 'scripts/build-whisper.sh')], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 600_000 });
   const model = path.join(tmp, 'tiny.bin');
   makeTinyModel(model, { seed: 4 });
 
-  receiver = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      received.push({ headers: req.headers, body });
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
-  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+  receiver = await webhookReceiver();
 
   s3 = await s3rverProcess('replay-pipeline', [PRIVATE_BUCKET]);
   pgdb = await freshPostgres();
@@ -126,7 +100,7 @@ beforeAll(async () => {
   [fsSvc, s3Svc] = await Promise.all([startService({ env }), startService({ env: s3Env })]);
 
   for (const svc of [fsSvc, s3Svc]) {
-    const hook = await svc.api('POST', '/api/webhooks', { url: receiverUrl, events: ['event.started', 'event.ended', 'event.published', 'event.updated'] });
+    const hook = await svc.api('POST', '/api/webhooks', { url: receiver.url, events: ['event.started', 'event.ended', 'event.published', 'event.updated'] });
     expect(hook.status).toBe(201);
     secrets.set(svc.url, hook.body.secret);
   }
@@ -274,7 +248,7 @@ describe('after the end', () => {
   it.each(RUNS)('delivers correctly signed webhooks, event.published once (%s)', async (r) => {
     const { svc, ev } = run(r);
     const secret = secrets.get(svc.url)!;
-    const mine = () => received.filter((h) => JSON.parse(h.body).data.id === ev.id);
+    const mine = () => receiver.received.filter((h) => JSON.parse(h.body).data.id === ev.id);
     await svc.waitFor(ev.id, () => mine().some((h) => JSON.parse(h.body).type === 'event.published'), 30_000);
     const types = mine().map((h) => JSON.parse(h.body).type);
     expect(types).toContain('event.started');

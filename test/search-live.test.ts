@@ -6,11 +6,8 @@
 // an answer, never a server error. In Chromium: search from the home page,
 // open a hit, the page plays from that second with the line highlighted;
 // select words, and the quote link plays exactly that span.
-import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
@@ -21,27 +18,12 @@ import { sql } from 'kysely';
 import { openDatabase } from '../shared/db/database.ts';
 import { freshPostgres } from './helpers/db.ts';
 import { pusher, type Pusher } from './helpers/hostile.ts';
+import { signatureValid, webhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.ts';
 import { ROOT, startService, type RunningService } from './helpers/service.ts';
 
 const WORD = 'zebra';
 const SPEECH_SEC = 45;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface Hook {
-  headers: http.IncomingHttpHeaders;
-  body: string;
-  at: number;
-}
-
-/** Standard Webhooks, checked independently of the code under test. */
-function signatureValid(h: Hook, whsec: string): boolean {
-  const key = Buffer.from(whsec.replace(/^whsec_/, ''), 'base64');
-  const expected = crypto
-    .createHmac('sha256', key)
-    .update(`${String(h.headers['webhook-id'])}.${String(h.headers['webhook-timestamp'])}.${h.body}`)
-    .digest('base64');
-  return String(h.headers['webhook-signature']).split(' ').includes(`v1,${expected}`);
-}
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
   const t0 = Date.now();
@@ -55,26 +37,14 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
 
 let tmp: string;
 let model: string;
-let receiver: http.Server;
-let receiverUrl: string;
-const received: Hook[] = [];
+let receiver: WebhookReceiver;
 
-beforeAll(() => {
+beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'replay-search-live-'));
   execFileSync('bash', [path.join(ROOT, 'scripts/build-whisper.sh')], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 600_000 });
   model = path.join(tmp, 'zebra.bin');
   makeTinyModel(model, { alwaysSay: WORD });
-  receiver = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      received.push({ headers: req.headers, body, at: Date.now() });
-      res.end('ok');
-    });
-  });
-  return new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r())).then(() => {
-    receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
-  });
+  receiver = await webhookReceiver();
 }, 600_000);
 
 afterAll(() => {
@@ -114,7 +84,7 @@ describe.each(['sqlite', 'postgres'] as const)('search on a running service (%s)
     expect((await svc.api('POST', '/api/alerts', { query: WORD, filters: { from: '2026-13-01' } })).body.field).toBe('filters.from');
     expect((await svc.api('POST', '/api/alerts', { query: WORD, webhookUrl: 'ftp://example.com/x' })).body.field).toBe('webhookUrl');
     expect((await svc.api('POST', '/api/alerts', { query: WORD }, { authorization: 'Bearer wrong' })).status).toBe(401);
-    const r = await svc.api('POST', '/api/alerts', { query: WORD, webhookUrl: receiverUrl });
+    const r = await svc.api('POST', '/api/alerts', { query: WORD, webhookUrl: receiver.url });
     expect(r.status).toBe(201);
     alert = r.body;
     expect(alert.webhook.secret).toMatch(/^whsec_/);
@@ -151,7 +121,9 @@ describe.each(['sqlite', 'postgres'] as const)('search on a running service (%s)
     expect(del.body.error).toContain('event is live');
 
     // The alert fires while the event is still live, signed with the alert's secret.
-    const first = await until('a transcript.matched webhook', () => Promise.resolve(received.find((h) => JSON.parse(h.body).data?.alert?.id === alert.id)));
+    const first = await until('a transcript.matched webhook', () =>
+      Promise.resolve(receiver.received.find((h) => JSON.parse(h.body).data?.alert?.id === alert.id)),
+    );
     expect((await svc.api('GET', `/api/events/${eventId}`)).body.status).toBe('live');
     expect(signatureValid(first, alert.webhook.secret)).toBe(true);
     const msg = JSON.parse(first.body);
@@ -170,7 +142,7 @@ describe.each(['sqlite', 'postgres'] as const)('search on a running service (%s)
     const detail = (await svc.api('GET', `/api/alerts/${alert.id}`)).body;
     const matches: { id: string; text: string; url: string }[] = detail.matches;
     expect(matches.length).toBeGreaterThan(0);
-    const mine = received.filter((h) => JSON.parse(h.body).data?.alert?.id === alert.id);
+    const mine = receiver.received.filter((h) => JSON.parse(h.body).data?.alert?.id === alert.id);
     const delivered = mine.map((h) => JSON.parse(h.body).data.match.id as string);
     expect(new Set(delivered).size).toBe(delivered.length);
     expect(new Set(delivered)).toEqual(new Set(matches.map((m) => m.id)));
