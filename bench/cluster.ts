@@ -23,6 +23,7 @@ import { freshPostgres } from '../test/helpers/db.ts';
 import { pusher } from '../test/helpers/hostile.ts';
 import { tcpRedis } from '../test/helpers/redis.ts';
 import { s3rverProcess } from '../test/helpers/s3rver.ts';
+import { wavToAdtsArgs } from '../test/helpers/tone.ts';
 import { ROOT, startService, type RunningService } from '../test/helpers/service.ts';
 import { processTree } from './lib/proc-sampler.ts';
 
@@ -48,27 +49,7 @@ function speech(dir: string): Buffer {
   const wav = path.join(dir, 'speech.wav');
   execFileSync('espeak-ng', ['-s', '165', '-w', wav, text]);
   const aac = path.join(dir, 'speech.aac');
-  execFileSync('ffmpeg', [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-y',
-    '-i',
-    wav,
-    '-t',
-    String(SECONDS),
-    '-ar',
-    '48000',
-    '-ac',
-    '1',
-    '-c:a',
-    'aac',
-    '-b:a',
-    '64k',
-    '-f',
-    'adts',
-    aac,
-  ]);
+  execFileSync('ffmpeg', [...wavToAdtsArgs(wav, SECONDS, false), aac]);
   return fs.readFileSync(aac);
 }
 

@@ -50,6 +50,7 @@ import { freshPostgres } from '../test/helpers/db.ts';
 import { pusher } from '../test/helpers/hostile.ts';
 import { tcpRedis, type TcpRedis } from '../test/helpers/redis.ts';
 import { ROOT, startService, type RunningService } from '../test/helpers/service.ts';
+import { wavToAdtsArgs } from '../test/helpers/tone.ts';
 import { Corpus, Rng, type CorpusEvent } from './lib/zipf-corpus.ts';
 import { processTree, readStat } from './lib/proc-sampler.ts';
 
@@ -779,31 +780,7 @@ async function live(t: Target, tmp: string, indexSegments: number): Promise<Live
     const p = pusher(created.body.ingest.url, created.body.ingest.key);
     const seconds = Math.round(LIVE_MINUTES * 60);
     log(`live (${t.dialect}): event ${id}: pushing ${seconds} s of espeak-ng speech in real time`);
-    enc = spawn(
-      'ffmpeg',
-      [
-        '-hide_banner',
-        '-loglevel',
-        'error',
-        '-re',
-        '-i',
-        wav,
-        '-t',
-        String(seconds),
-        '-ar',
-        '48000',
-        '-ac',
-        '1',
-        '-c:a',
-        'aac',
-        '-b:a',
-        '64k',
-        '-f',
-        'adts',
-        'pipe:1',
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    enc = spawn('ffmpeg', [...wavToAdtsArgs(wav, seconds, true), 'pipe:1'], { stdio: ['ignore', 'pipe', 'inherit'] });
     enc.stdout!.pipe(p.body);
     const encoded = new Promise<number | null>((r) => enc!.once('exit', (code) => r(code)));
     const progress = setInterval(() => {

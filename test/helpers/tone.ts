@@ -12,6 +12,30 @@ export interface LiveToneOptions {
   mono?: boolean;
 }
 
+/** ffmpeg's arguments for a WAV file (espeak-ng speech) as 48 kHz mono 64 kb/s AAC in ADTS, up to (not including) the output; `realTime` paces it (-re). */
+export function wavToAdtsArgs(wav: string, seconds: number, realTime: boolean): string[] {
+  return [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    ...(realTime ? ['-re'] : ['-y']),
+    '-i',
+    wav,
+    '-t',
+    String(seconds),
+    '-ar',
+    '48000',
+    '-ac',
+    '1',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '64k',
+    '-f',
+    'adts',
+  ];
+}
+
 /** ffmpeg's arguments up to (not including) the muxer: a real-time sine tone as 64 kb/s AAC. */
 export function liveToneArgs(o: LiveToneOptions): string[] {
   const input = ['-re', '-f', 'lavfi', '-i', `sine=frequency=${o.freq}:sample_rate=${o.sampleRate ?? 48000}`, '-t', String(o.seconds)];
