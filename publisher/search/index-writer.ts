@@ -7,7 +7,7 @@
 import crypto from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Db } from '../../shared/db/database.ts';
-import { tokensOf } from './tokens.ts';
+import { pairsOf, tokensOf } from './tokens.ts';
 import type { SearchTables } from './tables.ts';
 
 export interface IndexWord {
@@ -65,15 +65,21 @@ export const eventTag = (eventId: string) => `e${eventId.toLowerCase().replace(/
 
 const MAX_TS_POSITION = 16383;
 
-/** A PostgreSQL tsvector literal of the tokens (taken verbatim by the type's input function: no parser, no dictionary). */
+/**
+ * A PostgreSQL tsvector literal of the tokens and their pairs, each pair at
+ * its first word's place (taken verbatim by the type's input function: no
+ * parser, no dictionary).
+ */
 export function tsvectorLiteral(tokens: string[]): string {
   const positions = new Map<string, number[]>();
-  tokens.forEach((t, i) => {
+  const add = (t: string, i: number) => {
     const list = positions.get(t) ?? [];
     // PostgreSQL keeps at most 256 positions per lexeme.
     if (list.length < 256) list.push(Math.min(i + 1, MAX_TS_POSITION));
     positions.set(t, list);
-  });
+  };
+  tokens.forEach(add);
+  pairsOf(tokens).forEach(add);
   return [...positions].map(([t, p]) => `'${t.replace(/\\/g, '\\\\').replace(/'/g, "''")}':${p.join(',')}`).join(' ');
 }
 
@@ -186,8 +192,8 @@ export class SearchIndexWriter {
     const ids = inserted.map((r) => Number(r.id)).sort((a, b) => a - b);
     if (!this.pg) {
       const tags = eventTags(ev);
-      const values = batch.map((b, i) => sql`(${ids[i]}, ${b.tokens.join(' ')}, ${tags})`);
-      await sql`INSERT INTO search_fts(rowid, tokens, tags) VALUES ${sql.join(values)}`.execute(trx);
+      const values = batch.map((b, i) => sql`(${ids[i]}, ${b.tokens.join(' ')}, ${pairsOf(b.tokens).join(' ')}, ${tags})`);
+      await sql`INSERT INTO search_fts(rowid, tokens, pairs, tags) VALUES ${sql.join(values)}`.execute(trx);
     }
     return ids;
   }

@@ -53,7 +53,7 @@ const quoted = (tags: string[]) => tags.map((t) => `"${t}"`).join(' OR ');
 
 /** The FTS5 MATCH text: the query on the tokens column, the filters as tag terms, hidden events taken out. */
 export function fts5Match(spec: MatchSpec): string {
-  const parts = [toFts5Match(spec.query, 'tokens')];
+  const parts = [toFts5Match(spec.query)];
   const f = spec.filters;
   if (f.eventId) parts.push(`tags : (${quoted([eventTag(f.eventId)])})`);
   const host = f.host !== undefined ? hostKey(f.host) : undefined;

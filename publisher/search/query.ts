@@ -2,7 +2,7 @@
 // parsed once into a small structure and compiled for SQLite FTS5 and PostgreSQL
 // tsquery, so both engines answer the same question. matchesTokens is the reference.
 
-import { tokenize, tokensOf } from './tokens.ts';
+import { pairsOf, tokenize, tokensOf } from './tokens.ts';
 
 export class QueryError extends Error {
   constructor(message: string) {
@@ -30,8 +30,6 @@ const QUOTES = new Set(['"', '\u201C', '\u201D', '\u201E']);
 const SPACE = /[\s\p{Cc}]/u;
 const LETTER_OR_NUMBER_AT = /[\p{L}\p{N}]/uy;
 const TOKEN_SHAPE = /^[\p{L}\p{N}]+$/u;
-const FTS5_COLUMN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const FTS5_KEYWORDS = new Set(['AND', 'OR', 'NOT', 'NEAR']);
 
 const ERR_OR_SIDES = 'OR needs a word on each side';
 const ERR_OR_EXCLUDED = 'an excluded word cannot be one side of OR';
@@ -206,16 +204,20 @@ function groupKey(group: Clause[]): string {
 
 // ---- SQLite FTS5
 
+/** The FTS5 columns: the words, and every two neighbouring words as one term (tokens.ts pairsOf). */
+export const FTS5_WORDS = 'tokens';
+export const FTS5_PAIRS = 'pairs';
+
 /**
- * An FTS5 MATCH expression for a column of normalized tokens separated by spaces
- * (tokenize='ascii'). Every token is a quoted FTS5 string, so no query syntax
- * reaches the engine from the user. With a column, everything is filtered to it.
+ * An FTS5 MATCH expression over normalized words separated by spaces
+ * (tokenize='ascii'). Every term is a quoted FTS5 string under its column's
+ * filter, so no query syntax reaches the engine from the user and no word can
+ * match another column. A phrase is its word pairs at neighbouring places.
  */
-export function toFts5Match(q: ParsedQuery, column?: string): string {
+export function toFts5Match(q: ParsedQuery): string {
   checkHasPositive(q);
   const positive = q.groups.map(fts5Group).join(' AND ');
-  const body = q.exclude.length === 0 ? positive : `(${positive})` + q.exclude.map((c) => ` NOT (${fts5Clause(c)})`).join('');
-  return column === undefined ? body : `${checkFts5Column(column)} : (${body})`;
+  return q.exclude.length === 0 ? positive : `(${positive})` + q.exclude.map((c) => ` NOT (${fts5Clause(c)})`).join('');
 }
 
 function fts5Group(group: Clause[]): string {
@@ -223,13 +225,9 @@ function fts5Group(group: Clause[]): string {
 }
 
 function fts5Clause(c: Clause): string {
-  const tokens = c.kind === 'term' ? [c.token] : c.tokens;
-  return `"${tokens.map(checkToken).join(' ')}"${c.prefix ? '*' : ''}`;
-}
-
-function checkFts5Column(column: string): string {
-  if (!FTS5_COLUMN.test(column) || FTS5_KEYWORDS.has(column)) throw new Error(`not a usable FTS5 column name: ${JSON.stringify(column)}`);
-  return column;
+  const star = c.prefix ? '*' : '';
+  if (c.kind === 'term') return `${FTS5_WORDS} : "${checkToken(c.token)}"${star}`;
+  return `${FTS5_PAIRS} : "${checkedPairs(c.tokens).join(' ')}"${star}`;
 }
 
 // ---- PostgreSQL tsquery
@@ -247,14 +245,16 @@ function tsqueryGroup(group: Clause[]): string {
 }
 
 function tsqueryClause(c: Clause): string {
-  if (c.kind === 'term') return tsqueryLexeme(c.token, c.prefix);
-  const last = c.tokens.length - 1;
-  return `( ${c.tokens.map((t, i) => tsqueryLexeme(t, c.prefix && i === last)).join(' <-> ')} )`;
+  if (c.kind === 'term') return tsqueryLexeme(checkToken(c.token), c.prefix);
+  const pairs = checkedPairs(c.tokens);
+  const last = pairs.length - 1;
+  const lexemes = pairs.map((p, i) => tsqueryLexeme(p, c.prefix && i === last));
+  return lexemes.length === 1 ? lexemes[0] : `( ${lexemes.join(' <-> ')} )`;
 }
 
-/** A quoted lexeme; ' doubled and \ escaped as tsquery input wants, though tokens cannot contain them. */
-function tsqueryLexeme(token: string, prefix: boolean): string {
-  const quoted = checkToken(token).replace(/\\/g, '\\\\').replace(/'/g, "''");
+/** A quoted lexeme (a checked word or pair); ' doubled and \ escaped as tsquery input wants, though neither can be in one. */
+function tsqueryLexeme(lexeme: string, prefix: boolean): string {
+  const quoted = lexeme.replace(/\\/g, '\\\\').replace(/'/g, "''");
   return `'${quoted}'${prefix ? ':*' : ''}`;
 }
 
@@ -264,6 +264,11 @@ function tsqueryLexeme(token: string, prefix: boolean): string {
 function checkToken(token: string): string {
   if (!TOKEN_SHAPE.test(token) || token.includes('"') || token.includes("'")) throw new Error(`not a search token: ${JSON.stringify(token)}`);
   return token;
+}
+
+/** A phrase's word pairs, each word checked. */
+function checkedPairs(tokens: string[]): string[] {
+  return pairsOf(tokens.map(checkToken));
 }
 
 /** Neither engine can run a query made only of exclusions. */

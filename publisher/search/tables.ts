@@ -83,7 +83,8 @@ export const searchMigrations: Migrations = {
       } else {
         // Contentless (the text is in search_segments): the index holds only what it needs to match.
         // 'ascii' splits the normalized tokens on spaces and nothing else; prefixes of 2 and 3 are indexed for `word*`.
-        await sql`CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(tokens, tags, content='', contentless_delete=1, tokenize='ascii', prefix='2 3')`.execute(
+        // `pairs` holds every two neighbouring words as one term, which phrases are looked up by.
+        await sql`CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(tokens, pairs, tags, content='', contentless_delete=1, tokenize='ascii', prefix='2 3')`.execute(
           db,
         );
       }

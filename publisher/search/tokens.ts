@@ -36,6 +36,23 @@ export function tokenize(text: string): TextToken[] {
   return tokens;
 }
 
+/**
+ * Joins two words into one index term. U+00B7 is punctuation, so it is never
+ * inside a normalized word, and FTS5's ascii tokenizer keeps it inside a term.
+ */
+export const PAIR_MARK = '\u00b7';
+
+/**
+ * Every two neighbouring words as one term, in order: a phrase becomes a
+ * lookup of its pairs at neighbouring places instead of a walk through the
+ * positions of each of its words (which, for a common word, is every row).
+ */
+export function pairsOf(tokens: string[]): string[] {
+  const pairs: string[] = [];
+  for (let i = 0; i + 1 < tokens.length; i++) pairs.push(tokens[i] + PAIR_MARK + tokens[i + 1]);
+  return pairs;
+}
+
 /** The normalized words of a text, in order. */
 export function tokensOf(text: string): string[] {
   return tokenize(text).map((t) => t.token);
