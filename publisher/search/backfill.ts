@@ -10,7 +10,7 @@ import type { CatalogTables } from '../../shared/catalog/tables.ts';
 import type { Db } from '../../shared/db/database.ts';
 import type { PublisherTables } from '../publication-store.ts';
 import { rebuildFromStorage, type SearchIndexDeps } from './process-segments.ts';
-import { HIDDEN_STATUSES } from './filters.ts';
+import { hiddenIndexedEvents } from './search.ts';
 import type { SearchTables } from './tables.ts';
 
 /** Published events with a transcript and no index yet. */
@@ -26,19 +26,8 @@ async function unindexed(db: Kysely<PublisherTables & SearchTables>, limit: numb
   return rows.map((r) => r.event_id);
 }
 
-/** Indexed events that failed or were deleted. */
-async function hiddenIndexed(db: Kysely<SearchTables & CatalogTables>): Promise<string[]> {
-  const rows = await db
-    .selectFrom('search_events as s')
-    .innerJoin('events as e', 'e.id', 's.event_id')
-    .select('s.event_id')
-    .where('e.status', 'in', HIDDEN_STATUSES)
-    .execute();
-  return rows.map((r) => r.event_id);
-}
-
 export async function backfillSearchIndex(db: Db, catalog: EventCatalog, deps: SearchIndexDeps): Promise<number> {
-  for (const id of await hiddenIndexed(db.as<SearchTables & CatalogTables>())) await deps.writer.removeEvent(id);
+  for (const id of await hiddenIndexedEvents(db.as<SearchTables & CatalogTables>())) await deps.writer.removeEvent(id);
   let done = 0;
   for (const id of await unindexed(db.as<PublisherTables & SearchTables>(), 10_000)) {
     const ev = await catalog.getEvent(id);

@@ -47,6 +47,21 @@ export interface SearchRequest {
   cursor?: string;
 }
 
+/**
+ * Events the index still holds that no one may see: failed or deleted ones
+ * whose rows have not gone yet (the purge and the index's own sweep remove
+ * them), so a short list; found through the catalog's status index.
+ */
+export async function hiddenIndexedEvents(db: Kysely<SearchTables & EventsTable>): Promise<string[]> {
+  const rows = await db
+    .selectFrom('events')
+    .select('id')
+    .where('status', 'in', HIDDEN_STATUSES)
+    .where((eb) => eb.exists(eb.selectFrom('search_events').select('event_id').whereRef('search_events.event_id', '=', 'events.id')))
+    .execute();
+  return rows.map((r) => r.id);
+}
+
 interface EventsTable {
   events: { id: string; status: string };
 }
@@ -148,7 +163,7 @@ export class SearchEngine {
   }
 
   private async spec(query: ParsedQuery, filters: SearchFilters, maxId: number): Promise<MatchSpec> {
-    const hidden = await this.hiddenIndexedEvents();
+    const hidden = await hiddenIndexedEvents(this.db);
     const spec: MatchSpec = { query, filters, maxId, exceptEvents: hidden };
     if (filters.status) {
       const unfinished = (await this.db.selectFrom('events').select('id').where('status', 'in', statusesFor('live')).execute()).map((r) => r.id);
@@ -163,21 +178,6 @@ export class SearchEngine {
       if (r?.first && r.last) spec.dayBounds = { first: String(r.first), last: String(r.last) };
     }
     return spec;
-  }
-
-  /**
-   * Events the index still holds that no one may see: failed or deleted ones
-   * whose rows have not gone yet (the purge and the index's own sweep remove
-   * them), so a short list; found through the catalog's status index.
-   */
-  private async hiddenIndexedEvents(): Promise<string[]> {
-    const rows = await this.db
-      .selectFrom('events')
-      .select('id')
-      .where('status', 'in', HIDDEN_STATUSES)
-      .where((eb) => eb.exists(eb.selectFrom('search_events').select('event_id').whereRef('search_events.event_id', '=', 'events.id')))
-      .execute();
-    return rows.map((r) => r.id);
   }
 
   /** The rows behind ids, in the same order, scored; an event that failed since a ranking was kept drops out. */
