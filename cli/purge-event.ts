@@ -8,7 +8,7 @@
 // finishes what an interrupted one started; at start, deleted events not yet
 // purged are queued again.
 import { UnrecoverableError, type Job } from 'bullmq';
-import type { EventCatalog } from '../shared/catalog/events.ts';
+import { isEventId, type EventCatalog } from '../shared/catalog/events.ts';
 import { keys } from '../shared/layout.ts';
 import type { Logger } from '../shared/log.ts';
 import type { EventDeletedJob, Queues } from '../shared/queues.ts';
@@ -22,11 +22,9 @@ export interface PurgeDeps {
   log: Logger;
 }
 
-const EVENT_ID = /^ev_[0-9a-f]{16}$/;
-
 export async function processEventDeleted(job: Job<EventDeletedJob>, deps: PurgeDeps): Promise<string> {
   const { eventId } = job.data ?? {};
-  if (typeof eventId !== 'string' || !EVENT_ID.test(eventId)) throw new UnrecoverableError('event-deleted: no valid eventId');
+  if (!isEventId(eventId)) throw new UnrecoverableError('event-deleted: no valid eventId');
   const ev = await deps.catalog.getEvent(eventId, { includeDeleted: true });
   if (ev?.status !== 'deleted') return 'not deleted';
   const objects = await purgeEvent(eventId, deps);

@@ -3,6 +3,7 @@
 // event, or this one lets it go while it is live (shutdown, a lost lease),
 // the job goes back to the queue for whoever can record it next.
 import { DelayedError, type Job } from 'bullmq';
+import { isEventId } from '../shared/catalog/events.ts';
 import type { Logger } from '../shared/log.ts';
 import type { RecordJob } from '../shared/queues.ts';
 import type { Recorder } from './recorder.ts';
@@ -16,7 +17,7 @@ export interface ProcessRecordDeps {
 
 export async function processRecord(job: Job<RecordJob>, deps: ProcessRecordDeps, token?: string): Promise<void> {
   const eventId = job.data?.eventId;
-  if (typeof eventId !== 'string' || !/^ev_[0-9a-f]{16}$/.test(eventId)) return deps.log.error('dropping malformed record job', { id: job.id });
+  if (!isEventId(eventId)) return deps.log.error('dropping malformed record job', { id: job.id });
   const outcome = await deps.recorder.record(eventId);
   if ((outcome === 'busy' || outcome === 'suspended') && token) {
     await job.moveToDelayed(Date.now() + (outcome === 'busy' ? deps.retryMs : 0), token);

@@ -9,6 +9,9 @@ import { ALLOWED_FROM, type EventStatus } from './status.ts';
 import type { CatalogTables, EventsTable, FailuresTable, GapsTable } from './tables.ts';
 
 export type { EventStatus } from './status.ts';
+/** Event ids are ours (`ev_` + 16 hex digits): anything else is not an event, wherever it comes from. */
+export const isEventId = (x: unknown): x is string => typeof x === 'string' && /^ev_[0-9a-f]{16}$/.test(x);
+
 export type SourceSpec = { url: string } | { type: 'push' };
 
 export interface EventRow {
