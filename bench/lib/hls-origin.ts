@@ -10,7 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { liveToneArgs } from '../../test/helpers/tone.ts';
+import { liveHlsEncoderArgs } from '../../test/helpers/live-source.ts';
 
 export interface StreamStats {
   playlistGets: number;
@@ -38,24 +38,7 @@ const SEG_RE = /^seg\d{5}\.ts$/;
 export async function startHlsOrigin(opts: { durationSec: number; count: number; segmentSec?: number; freq?: number }): Promise<HlsOrigin> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replay-bench-hls-'));
   const playlist = path.join(dir, 'live.m3u8');
-  const enc: ChildProcess = spawn(
-    'ffmpeg',
-    [
-      ...liveToneArgs({ freq: opts.freq ?? 440, seconds: opts.durationSec, sampleRate: 44100, mono: true }),
-      '-f',
-      'hls',
-      '-hls_time',
-      String(opts.segmentSec ?? 2),
-      '-hls_list_size',
-      '0',
-      '-hls_playlist_type',
-      'event',
-      '-hls_segment_filename',
-      path.join(dir, 'seg%05d.ts'),
-      playlist,
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
+  const enc: ChildProcess = spawn('ffmpeg', liveHlsEncoderArgs(dir, opts), { stdio: ['ignore', 'ignore', 'inherit'] });
   const finished = new Promise<number | null>((r) => (enc.exitCode !== null ? r(enc.exitCode) : enc.once('exit', (code) => r(code))));
 
   const stats: StreamStats[] = Array.from({ length: opts.count }, () => ({ playlistGets: 0, segmentGets: 0, bytes: 0, notFound: 0 }));

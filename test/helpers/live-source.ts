@@ -34,29 +34,38 @@ function exitOf(p: ChildProcess): Promise<void> {
   return new Promise((r) => (p.exitCode !== null ? r() : p.once('exit', () => r())));
 }
 
+export interface LiveHlsOptions {
+  durationSec: number;
+  freq?: number;
+  segmentSec?: number;
+  /** Segments the playlist keeps (older ones deleted); 0 or unset: an EVENT playlist that keeps them all. */
+  listSize?: number;
+}
+
+/** ffmpeg's arguments for a real-time sine as 2 s (or `segmentSec`) MPEG-TS segments and `dir`/live.m3u8. */
+export function liveHlsEncoderArgs(dir: string, opts: LiveHlsOptions): string[] {
+  return [
+    ...liveToneArgs({ freq: opts.freq ?? 440, seconds: opts.durationSec, sampleRate: 44100, mono: true }),
+    '-f',
+    'hls',
+    '-hls_time',
+    String(opts.segmentSec ?? 2),
+    '-hls_list_size',
+    String(opts.listSize ?? 0),
+    ...(opts.listSize ? ['-hls_flags', 'delete_segments'] : ['-hls_playlist_type', 'event']),
+    '-hls_segment_filename',
+    path.join(dir, 'seg%05d.ts'),
+    path.join(dir, 'live.m3u8'),
+  ];
+}
+
 /**
  * An HLS origin: ffmpeg encodes a sine in real time (-re) for `durationSec`
  * into 2 s MPEG-TS segments and an EVENT playlist, ended by EXT-X-ENDLIST.
  */
-export async function liveHls(opts: { durationSec: number; freq?: number; segmentSec?: number; listSize?: number }): Promise<LiveSource & { dir: string }> {
+export async function liveHls(opts: LiveHlsOptions): Promise<LiveSource & { dir: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replay-hls-'));
-  const enc = spawn(
-    'ffmpeg',
-    [
-      ...liveToneArgs({ freq: opts.freq ?? 440, seconds: opts.durationSec, sampleRate: 44100, mono: true }),
-      '-f',
-      'hls',
-      '-hls_time',
-      String(opts.segmentSec ?? 2),
-      '-hls_list_size',
-      String(opts.listSize ?? 0),
-      ...(opts.listSize ? ['-hls_flags', 'delete_segments'] : ['-hls_playlist_type', 'event']),
-      '-hls_segment_filename',
-      path.join(dir, 'seg%05d.ts'),
-      path.join(dir, 'live.m3u8'),
-    ],
-    { stdio: 'ignore' },
-  );
+  const enc = spawn('ffmpeg', liveHlsEncoderArgs(dir, opts), { stdio: 'ignore' });
   let downUntil = 0;
   const server = await listen((req, res) => {
     if (Date.now() < downUntil) {
