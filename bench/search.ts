@@ -7,6 +7,7 @@
 //                           [--seed 1] [--word-timings] [--no-vacuum] [--explain] [--live-minutes 5]
 //                           [--existing FILE|URL]  (one --db: query a catalog a run with the same --hours and --seed
 //                                                   built and kept; the corpus is replayed without writing, for its queries)
+//                           [--keep]  (keep the catalogs built, and say where, for --existing or a look by hand)
 //
 // For each database:
 //   1. build: a synthetic corpus (bench/lib/zipf-corpus.ts: Zipf-distributed
@@ -55,7 +56,7 @@ import { Corpus, Rng, type CorpusEvent } from './lib/zipf-corpus.ts';
 import { processTree, readStat } from './lib/proc-sampler.ts';
 
 const USAGE =
-  'usage: npm run bench:search -- [--hours 100] [--db sqlite,postgres] [--queries 200] [--live] [--json FILE] [--seed 1] [--word-timings] [--no-vacuum] [--explain] [--live-minutes 5] [--existing FILE|URL]';
+  'usage: npm run bench:search -- [--hours 100] [--db sqlite,postgres] [--queries 200] [--live] [--json FILE] [--seed 1] [--word-timings] [--no-vacuum] [--explain] [--live-minutes 5] [--existing FILE|URL] [--keep]';
 const { values: args } = parseArgs({
   options: {
     hours: { type: 'string', default: '100' },
@@ -69,6 +70,7 @@ const { values: args } = parseArgs({
     'no-vacuum': { type: 'boolean', default: false },
     explain: { type: 'boolean', default: false },
     existing: { type: 'string' },
+    keep: { type: 'boolean', default: false },
   },
   allowPositionals: false,
 });
@@ -187,6 +189,9 @@ async function openExisting(dialect: DialectName, where: string): Promise<Target
   };
 }
 
+/** What ends a catalog built here: with --keep only closing it, else removing it (also on an interrupt). */
+const keptOr = (what: string, close: () => Promise<void>, remove: () => Promise<void>) => (args.keep ? close : onCleanup(what, remove));
+
 async function openTarget(dialect: DialectName, tmp: string): Promise<Target> {
   if (args.existing) return openExisting(dialect, args.existing);
   if (dialect === 'sqlite') {
@@ -198,7 +203,7 @@ async function openTarget(dialect: DialectName, tmp: string): Promise<Target> {
       if (open) await db.close();
       open = false;
     };
-    const destroy = onCleanup('close and remove the SQLite catalog', async () => {
+    const destroy = keptOr('close and remove the SQLite catalog', close, async () => {
       await close();
       fs.rmSync(dir, { recursive: true, force: true });
     });
@@ -213,7 +218,7 @@ async function openTarget(dialect: DialectName, tmp: string): Promise<Target> {
     if (open) await db.close();
     open = false;
   };
-  const destroy = onCleanup(`drop the PostgreSQL database ${new URL(fresh.url).pathname.slice(1)}`, async () => {
+  const destroy = keptOr(`drop the PostgreSQL database ${new URL(fresh.url).pathname.slice(1)}`, close, async () => {
     await close().catch(() => {});
     await fresh.drop();
   });
@@ -394,18 +399,19 @@ async function measureSize(t: Target, b: BuildResult): Promise<SizeResult> {
       searchBytes = catalogFileBytes;
     }
   } else {
-    const rels = await sql<{ name: string; total: number; heap: number }>`
-      SELECT relname AS name, pg_total_relation_size(oid) AS total, pg_relation_size(oid) AS heap
-      FROM pg_class WHERE relname IN ('search_segments', 'search_events') AND relkind = 'r'`.execute(k);
-    const idx = await sql<{ name: string; table: string; bytes: number }>`
-      SELECT i.indexrelid::regclass::text AS name, i.indrelid::regclass::text AS table, pg_relation_size(i.indexrelid) AS bytes
-      FROM pg_index i WHERE i.indrelid IN ('search_segments'::regclass, 'search_events'::regclass)`.execute(k);
+    // search_segments is partitioned: every figure is the sum over its partitions, each index under its parent's name.
+    const rels = await sql<{ name: string; total: number; heap: number; indexes: number }>`
+      SELECT t.name, sum(pg_total_relation_size(p.relid)) AS total, sum(pg_relation_size(p.relid)) AS heap, sum(pg_indexes_size(p.relid)) AS indexes
+      FROM (VALUES ('search_segments'), ('search_events')) AS t(name), pg_partition_tree(t.name::regclass) p
+      WHERE p.isleaf GROUP BY t.name`.execute(k);
+    const idx = await sql<{ name: string; bytes: number }>`
+      SELECT coalesce(pg_partition_root(i.indexrelid), i.indexrelid)::regclass::text AS name, sum(pg_relation_size(i.indexrelid)) AS bytes
+      FROM (VALUES ('search_segments'), ('search_events')) AS t(name), pg_partition_tree(t.name::regclass) p, pg_index i
+      WHERE p.isleaf AND i.indrelid = p.relid GROUP BY 1`.execute(k);
     for (const r of rels.rows) {
-      const total = Number(r.total);
-      const ofIndexes = idx.rows.filter((i) => i.table === r.name).reduce((s, i) => s + Number(i.bytes), 0);
-      searchBytes += total;
+      searchBytes += Number(r.total);
       parts[`${r.name} (heap)`] = Number(r.heap);
-      parts[`${r.name} (TOAST, maps)`] = total - Number(r.heap) - ofIndexes;
+      parts[`${r.name} (TOAST, maps)`] = Number(r.total) - Number(r.heap) - Number(r.indexes);
     }
     for (const i of idx.rows) parts[i.name] = Number(i.bytes);
   }
@@ -943,6 +949,7 @@ async function runDatabase(dialect: DialectName, redis: TcpRedis, tmp: string): 
   } finally {
     await disconnect();
     await t.destroy();
+    if (args.keep && !args.existing) log(`${dialect}: kept: --db ${dialect} --existing ${t.file ?? t.url ?? ''}`);
   }
 }
 
@@ -998,7 +1005,7 @@ log(
     `${HOURS} h of audio on ${DBS.join(', ')}; ${QUERIES} queries per kind and sort; seed ${SEED}`,
 );
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'replay-bench-search-'));
-onCleanup('remove the temp dir', () => Promise.resolve(fs.rmSync(tmp, { recursive: true, force: true })));
+if (!args.keep) onCleanup('remove the temp dir', () => Promise.resolve(fs.rmSync(tmp, { recursive: true, force: true })));
 let exitCode = 0;
 const results: DbResult[] = [];
 try {

@@ -7,6 +7,7 @@
 import crypto from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Db } from '../../shared/db/database.ts';
+import { isMissingPartition, SegmentPartitions } from './partitions.ts';
 import { pairsOf, tokensOf } from './tokens.ts';
 import type { SearchTables } from './tables.ts';
 
@@ -88,10 +89,13 @@ const wordsJson = (s: IndexSegment) => (s.words?.length ? JSON.stringify(s.words
 export class SearchIndexWriter {
   private readonly db: Kysely<SearchTables>;
   private readonly pg: boolean;
+  /** PostgreSQL: the partitions rows go to, kept ahead of the ids. */
+  private readonly partitions?: SegmentPartitions;
 
   constructor(db: Db) {
     this.db = db.as<SearchTables>();
     this.pg = db.dialect === 'postgres';
+    if (this.pg) this.partitions = new SegmentPartitions(db.as<unknown>());
   }
 
   /** How many segments of the event are indexed (none: undefined). */
@@ -102,11 +106,21 @@ export class SearchIndexWriter {
 
   /** The segments starting within the span are `segments` now. */
   async replaceSpan(ev: IndexedEvent, span: Span, segments: IndexSegment[]): Promise<WrittenRows> {
-    return this.db.transaction().execute(async (trx) => {
-      await this.ensureEvent(trx, ev);
-      await this.deleteSpan(trx, ev.id, span);
-      return this.write(trx, ev, segments);
+    const once = () =>
+      this.db.transaction().execute(async (trx) => {
+        await this.ensureEvent(trx, ev);
+        await this.deleteSpan(trx, ev.id, span);
+        return this.write(trx, ev, segments);
+      });
+    if (!this.partitions) return once();
+    const written = await once().catch(async (e: unknown) => {
+      // Other writers took the ids this process made room for: room for the sequence as it is, then once more.
+      if (!isMissingPartition(e)) throw e;
+      await this.partitions?.makeRoom();
+      return once();
     });
+    await this.partitions.afterWrite(written.lastId);
+    return written;
   }
 
   /** The event's whole index is `segments` now (a rebuild from the stored transcript). */

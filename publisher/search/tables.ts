@@ -7,14 +7,16 @@
 //   search_fts       SQLite only: the FTS5 index (contentless) of each
 //                    segment's normalized words and filter tags
 //
-// On PostgreSQL the words are a tsvector column with a GIN index instead.
+// On PostgreSQL the words are a tsvector column with a GIN index instead,
+// and search_segments is split in partitions by id (search/partitions.ts).
 // Both are fed the same normalized tokens (search/tokens.ts), so both find
 // the same hits.
 import { PostgresAdapter, sql, type Generated, type Kysely } from 'kysely';
 import type { Migrations } from '../../shared/db/migrate.ts';
+import { coverIds, PARTITION_ROWS, SEGMENT_ID_SEQUENCE } from './partitions.ts';
 
 export interface SearchSegmentsTable {
-  /** Ascending in the order rows are written, never reused: date order, and a snapshot is `id <= n`. */
+  /** Ascending in the order rows are written, never reused: date order, and a snapshot is `id <= n`. PostgreSQL: the partition key. */
   id: Generated<number>;
   event_id: string;
   start_sec: number;
@@ -88,6 +90,41 @@ export const searchMigrations: Migrations = {
           db,
         );
       }
+    },
+  },
+  '2026-12-05-search-2': {
+    /** PostgreSQL: search_segments becomes a table partitioned by id, its rows and ids kept. */
+    async up(db: Kysely<unknown>) {
+      if (!isPostgres(db)) return;
+      const max = await sql<{ n: number | null }>`SELECT max(id) AS n FROM search_segments`.execute(db);
+      const maxId = Number(max.rows[0]?.n ?? 0);
+      const columns = sql.raw('id, event_id, start_sec, end_sec, text, speaker, words_json, tsv, host_key, day');
+      await sql`CREATE SEQUENCE ${sql.id(SEGMENT_ID_SEQUENCE)} AS bigint`.execute(db);
+      await sql`CREATE TABLE search_segments_by_id (
+          id bigint NOT NULL DEFAULT nextval(${sql.lit(SEGMENT_ID_SEQUENCE)}::regclass),
+          event_id text NOT NULL,
+          start_sec double precision NOT NULL,
+          end_sec double precision NOT NULL,
+          text text NOT NULL,
+          speaker text,
+          words_json text,
+          tsv tsvector NOT NULL,
+          host_key text,
+          day text NOT NULL,
+          CONSTRAINT search_segments_by_id_pkey PRIMARY KEY (id)
+        ) PARTITION BY RANGE (id)`.execute(db);
+      await coverIds(db, 'search_segments_by_id', maxId + 1 + PARTITION_ROWS);
+      await sql`INSERT INTO search_segments_by_id (${columns}) SELECT ${columns} FROM search_segments ORDER BY id`.execute(db);
+      if (maxId > 0) await sql`SELECT setval(${SEGMENT_ID_SEQUENCE}::regclass, ${maxId})`.execute(db);
+      await sql`DROP TABLE search_segments`.execute(db);
+      await sql`ALTER TABLE search_segments_by_id RENAME TO search_segments`.execute(db);
+      await sql`ALTER TABLE search_segments RENAME CONSTRAINT search_segments_by_id_pkey TO search_segments_pkey`.execute(db);
+      await sql`ALTER SEQUENCE ${sql.id(SEGMENT_ID_SEQUENCE)} OWNED BY search_segments.id`.execute(db);
+      // Indexes on the parent: PostgreSQL builds them on every partition, and on each one attached later.
+      await db.schema.createIndex('search_segments_event').on('search_segments').columns(['event_id', 'start_sec']).execute();
+      await sql`CREATE INDEX search_segments_tsv ON search_segments USING gin (tsv)`.execute(db);
+      await db.schema.createIndex('search_segments_host').on('search_segments').columns(['host_key', 'id']).execute();
+      await db.schema.createIndex('search_segments_day').on('search_segments').columns(['day', 'id']).execute();
     },
   },
 };
