@@ -46,7 +46,7 @@ const urls = new WeakMap<Db, string>();
 async function fresh(withoutPartitioning = false): Promise<Db> {
   const pg = await freshPostgres();
   const db = openDatabase({ url: pg.url, poolSize: 4 });
-  dbs.push({ db, drop: pg.drop });
+  dbs.push({ db, drop: () => pg.drop() });
   urls.set(db, pg.url);
   const sets = withoutPartitioning ? MIGRATIONS.map((set) => Object.fromEntries(Object.entries(set).filter(([name]) => name !== PARTITIONING))) : MIGRATIONS;
   await migrate(db, sets);
