@@ -173,4 +173,20 @@ describe('search_segments partitions on PostgreSQL', () => {
     expect(written.firstId).toBe(6);
     expect(await idsByDate(engine, '"badger said"')).toEqual([7, 6, 5, 4, 3, 2, 1]);
   });
+
+  it('a catalog whose ids already span several partitions moves every row, the low ones included', async () => {
+    const db = await fresh(true);
+    const ev = await addEvent(db, 'ev_wide', '2026-01-01');
+    const ids = [1, P - 1, P + 3, 2 * P + 7];
+    for (const id of ids) {
+      await sql`INSERT INTO search_segments (id, event_id, start_sec, end_sec, text, speaker, words_json, tsv, host_key, day)
+        OVERRIDING SYSTEM VALUE VALUES (${id}, ${ev.id}, ${id}, ${id + 4}, 'otter said', NULL, NULL, ${`'otter':1 'said':2 'otter·said':1`}::tsvector, NULL, '2026-01-01')`.execute(
+        raw(db),
+      );
+    }
+    expect(await migrate(db, MIGRATIONS)).toEqual([PARTITIONING]);
+    expect(await partitions(db)).toEqual([0, 1, 2, 3]);
+    const engine = new SearchEngine(db, new RedisSnapshotStore(client, 'partitions-5'));
+    expect(await idsByDate(engine, '"otter said"')).toEqual([...ids].reverse());
+  });
 });

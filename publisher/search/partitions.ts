@@ -43,16 +43,15 @@ async function partitionNumbers(db: Kysely<unknown>, parent: string): Promise<nu
 }
 
 /**
- * Makes sure partitions cover every id up to `upTo` (exclusive), adding the
- * missing ones from the last existing one on (ids only grow, so no earlier
- * hole is ever needed). Returns the first id not covered.
+ * Makes sure partitions cover ids [fromId, upTo), adding the missing ones
+ * after the last existing one (ids only grow, so a hole below `fromId` is
+ * never needed). Returns the first id not covered.
  */
-export async function coverIds(db: Kysely<unknown>, parent: string, upTo: number): Promise<number> {
+export async function coverIds(db: Kysely<unknown>, parent: string, fromId: number, upTo: number): Promise<number> {
   const have = await partitionNumbers(db, parent);
   const next = have.length ? Math.max(...have) + 1 : 0;
-  const first = Math.max(next, Math.floor((upTo - PARTITION_ROWS) / PARTITION_ROWS));
   const last = Math.ceil(upTo / PARTITION_ROWS);
-  for (let k = first; k < last; k++) await attachPartition(db, parent, k);
+  for (let k = Math.max(next, Math.floor(fromId / PARTITION_ROWS)); k < last; k++) await attachPartition(db, parent, k);
   return Math.max(next, last) * PARTITION_ROWS;
 }
 
@@ -74,7 +73,8 @@ export class SegmentPartitions {
     this.covered = await this.db.transaction().execute(async (trx) => {
       await sql`SELECT pg_advisory_xact_lock(hashtext('replay search_segments partitions'))`.execute(trx);
       const seq = await sql<{ last: number }>`SELECT last_value AS last FROM ${sql.id(SEGMENT_ID_SEQUENCE)}`.execute(trx);
-      return coverIds(trx, 'search_segments', Number(seq.rows[0].last) + 1 + PARTITION_ROWS);
+      const next = Number(seq.rows[0].last) + 1;
+      return coverIds(trx, 'search_segments', next, next + PARTITION_ROWS);
     });
   }
 }

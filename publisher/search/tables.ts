@@ -113,7 +113,7 @@ export const searchMigrations: Migrations = {
           day text NOT NULL,
           CONSTRAINT search_segments_by_id_pkey PRIMARY KEY (id)
         ) PARTITION BY RANGE (id)`.execute(db);
-      await coverIds(db, 'search_segments_by_id', maxId + 1 + PARTITION_ROWS);
+      await coverIds(db, 'search_segments_by_id', 0, maxId + 1 + PARTITION_ROWS);
       await sql`INSERT INTO search_segments_by_id (${columns}) SELECT ${columns} FROM search_segments ORDER BY id`.execute(db);
       if (maxId > 0) await sql`SELECT setval(${SEGMENT_ID_SEQUENCE}::regclass, ${maxId})`.execute(db);
       await sql`DROP TABLE search_segments`.execute(db);
