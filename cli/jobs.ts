@@ -15,13 +15,15 @@ import { processRenditionReady, processTranscriptReady } from '../publisher/proc
 import type { PublisherDeps } from '../publisher/publish.ts';
 import { processTranscriptSegments, type SearchIndexDeps } from '../publisher/search/process-segments.ts';
 import { processWebhook, type DeliverDeps } from '../publisher/webhooks.ts';
+import { leaseTimes } from '../shared/lease-times.ts';
 import { processEventDeleted, type PurgeDeps } from './purge-event.ts';
 
 export interface JobHandler<Q extends QueueName> {
   role: Role;
   concurrency: number;
   /** How long a job's lock lasts without renewal (a dead process's jobs are taken back after it), and how often that may happen. */
-  lock?: { durationMs: number; maxStalledCount: number };
+  /** The job's lock and how often workers look for lapsed ones (default: REPLAY_LEASE_SEC, and half of it). */
+  lock?: { durationMs: number; stalledCheckMs?: number; maxStalledCount: number };
   process: (job: Job<JobPayloads[Q]>, token?: string) => Promise<unknown>;
   /** The failed range a job that gave up leaves on its event (beyond what its processor records itself). */
   onGiveUp?: (data: JobPayloads[Q]) => Omit<FailureRow, 'reason' | 'at'>;
@@ -41,12 +43,13 @@ export interface StageDeps {
 
 export function jobTable(config: Config, deps: StageDeps): JobTable {
   const c = config.concurrency;
+  const lease = leaseTimes(config.leaseSec);
   return {
     record: {
       role: 'recorder',
       concurrency: c.recorder,
-      // A record job runs as long as its event: its lock is renewed; a recorder that dies gives its events up within a lease.
-      lock: { durationMs: config.leaseSec * 1000, maxStalledCount: 1_000_000 },
+      // A record job runs as long as its event: its lock is renewed; a recorder that dies gives its events up within REPLAY_LEASE_SEC.
+      lock: { durationMs: lease.jobLockMs, stalledCheckMs: lease.stalledCheckMs, maxStalledCount: 1_000_000 },
       process: (job, token) => processRecord(job, deps.recorder, token),
     },
     'chunk-archived': {

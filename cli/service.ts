@@ -13,6 +13,7 @@ import path from 'node:path';
 import { EventCatalog } from '../shared/catalog/events.ts';
 import { ConfigError, ROLES, type Config, type Role } from '../shared/config.ts';
 import { lockDataDir, type DataDirLock } from '../shared/data-dir.ts';
+import { leaseTimes } from '../shared/lease-times.ts';
 import { openDatabase, type Db } from '../shared/db/database.ts';
 import { migrate } from '../shared/db/migrate.ts';
 import { assertPrograms, warmUpFfmpeg } from '../shared/ffmpeg.ts';
@@ -27,6 +28,7 @@ import { Recorder } from '../recorder/recorder.ts';
 import { recorderRoutes } from '../recorder/routes.ts';
 import { CaptureStore } from '../recorder/store.ts';
 import { TranscoderState } from '../transcoder/state.ts';
+import { recorderView } from '../recorder/view.ts';
 import { transcoderView } from '../transcoder/view.ts';
 import { transcriberRoutes, transcriberView } from '../transcriber/routes.ts';
 import { TranscriberState } from '../transcriber/state.ts';
@@ -164,7 +166,7 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
 
   const shutdown = new AbortController();
   const jobs = jobTable(config, {
-    recorder: { recorder, log: log.child('recorder'), retryMs: (config.leaseSec * 1000) / 2 },
+    recorder: { recorder, log: log.child('recorder'), retryMs: leaseTimes(config.leaseSec).retryMs },
     transcoder: {
       catalog,
       state: transcoderState,
@@ -207,7 +209,7 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
       prefix,
       concurrency: handler.concurrency,
       lockDuration: lock.durationMs,
-      stalledInterval: lock.durationMs / 2,
+      stalledInterval: lock.stalledCheckMs ?? lock.durationMs / 2,
       maxStalledCount: lock.maxStalledCount,
     });
     w.on('failed', (job, err) => {
@@ -243,7 +245,12 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
     );
   const requireAuth = requireToken(token);
   const publisherRouteDeps = { catalog, storage, config, publications, engine: searchEngine };
-  const extensions = [transcoderView(transcoderState, storage), transcriberView(transcriberState, config), publisherView(publisherRouteDeps)];
+  const extensions = [
+    recorderView(capture),
+    transcoderView(transcoderState, storage),
+    transcriberView(transcriberState, config),
+    publisherView(publisherRouteDeps),
+  ];
   const app = buildApp({
     config,
     token,

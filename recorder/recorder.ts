@@ -2,9 +2,10 @@
 // records, resumes them after a restart, and takes pushed audio.
 //
 // Who records an event is decided in the catalog: one process at a time holds
-// its capture lease (capture_state), renewed every third of REPLAY_LEASE_SEC
-// for all its events in one statement. A process that dies lets its leases
-// lapse, and another takes the events over. Pull events come to recorder
+// its capture lease (capture_state), renewed for all its events in one
+// statement (shared/lease-times.ts says how often). A process that dies lets
+// its leases lapse, and another takes the events over within
+// REPLAY_LEASE_SEC. Pull events come to recorder
 // processes as `record` jobs; a push is recorded by the API process that
 // receives it (a holder elsewhere hands the event over once its pusher is
 // gone). A holder is one data dir, so a restarted service takes its own
@@ -14,6 +15,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { EventCatalog, EventRow, SourceSpec } from '../shared/catalog/events.ts';
 import type { Config } from '../shared/config.ts';
+import { leaseTimes, type LeaseTimes } from '../shared/lease-times.ts';
 import type { Logger } from '../shared/log.ts';
 import { metrics } from '../shared/metrics.ts';
 import type { AddressPolicy } from '../shared/net-policy.ts';
@@ -94,13 +96,13 @@ export class Recorder {
   private timers: NodeJS.Timeout[] = [];
   private pushSources = new Map<string, PushSource>();
   private readonly spoolRoot: string;
-  private readonly leaseMs: number;
+  private readonly lease: LeaseTimes;
   private log: Logger;
 
   constructor(private readonly deps: RecorderDeps) {
     this.log = deps.log.child('recorder');
     this.spoolRoot = path.join(deps.config.dataDir, 'spool');
-    this.leaseMs = deps.config.leaseSec * 1000;
+    this.lease = leaseTimes(deps.config.leaseSec);
     this.archiver = new Archiver({ ...deps, log: this.log });
   }
 
@@ -119,11 +121,11 @@ export class Recorder {
       t.unref();
       this.timers.push(t);
     };
-    every(this.leaseMs / 3, () => this.keepLeases());
+    every(this.lease.renewMs, () => this.keepLeases());
     // Ends that could not reach the queue (Redis away at that moment) are enqueued when it is back;
     // live events nobody records (their process died) are taken over.
     every(5000, () => this.sweepEnded());
-    every(Math.min(5000, this.leaseMs / 2), () => this.sweepOrphans());
+    every(Math.min(5000, this.lease.retryMs), () => this.sweepOrphans());
     await this.sweepEnded().catch(() => {});
   }
 
@@ -232,7 +234,7 @@ export class Recorder {
     const { config, capture, catalog, holder } = this.deps;
     const event = await catalog.getEvent(id);
     if (!event || event.status !== 'live') return undefined;
-    if (!(await capture.acquire(id, holder, this.leaseMs))) return undefined;
+    if (!(await capture.acquire(id, holder, this.lease.validMs))) return undefined;
     let source;
     if ('url' in event.source) {
       source = pullSource(event.source.url, { policy: this.deps.policy, limits: config.limits }, await Recording.savedHlsState(capture, id));
@@ -253,7 +255,7 @@ export class Recorder {
 
   /** Renews this process's leases; lets go of events another process took or asked for, ends those whose end was requested elsewhere. */
   private async keepLeases(): Promise<void> {
-    const held = await this.deps.capture.renewAll(this.deps.holder, this.leaseMs);
+    const held = await this.deps.capture.renewAll(this.deps.holder, this.lease.validMs);
     const ids = new Set(held.map((h) => h.eventId));
     for (const [id, rec] of this.recordings) {
       if (!ids.has(id) && rec.outcome === 'running') {

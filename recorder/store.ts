@@ -4,7 +4,7 @@
 // queue. The recorder also keeps the captured-seconds counters on the event
 // row, in the same transaction as each chunk, so listing events reads no
 // chunk at all.
-import type { Generated, Kysely, Selectable } from 'kysely';
+import { sql, type Generated, type Kysely, type Selectable } from 'kysely';
 import type { CatalogTables } from '../shared/catalog/tables.ts';
 import type { Db } from '../shared/db/database.ts';
 import type { Migrations } from '../shared/db/migrate.ts';
@@ -50,6 +50,9 @@ export interface CaptureStateTable {
   handover_to: Generated<string | null>;
   /** When the last audio reached the recorder that let the event go: where a wall-clock gap starts. */
   last_audio_at: Generated<string | null>;
+  /** The last process that took the lease (kept after it lets go), and how many times another one took the event from a previous holder. */
+  recorded_by: Generated<string | null>;
+  takeovers: Generated<number>;
 }
 
 export interface RecorderTables {
@@ -276,7 +279,13 @@ export class CaptureStore {
       .execute();
     const r = await this.db
       .updateTable('capture_state')
-      .set({ holder, lease_until: new Date(now.getTime() + leaseMs).toISOString(), handover_to: null })
+      .set({
+        holder,
+        lease_until: new Date(now.getTime() + leaseMs).toISOString(),
+        handover_to: null,
+        recorded_by: holder,
+        takeovers: sql<number>`takeovers + CASE WHEN recorded_by IS NOT NULL AND recorded_by <> ${holder} THEN 1 ELSE 0 END`,
+      })
       .where('event_id', '=', eventId)
       .where((eb) =>
         eb.or([
@@ -322,6 +331,18 @@ export class CaptureStore {
   /** Asks the event's holder to hand it over to `holder` (a push arrived there). */
   async requestHandover(eventId: string, holder: string): Promise<void> {
     await this.db.updateTable('capture_state').set({ handover_to: holder }).where('event_id', '=', eventId).execute();
+  }
+
+  /** Who records each event now (a lease that has not lapsed), and how many takeovers it had. */
+  async holdersOf(eventIds: string[]): Promise<Map<string, { holder: string | null; takeovers: number }>> {
+    if (!eventIds.length) return new Map();
+    const now = new Date().toISOString();
+    const rows = await this.db
+      .selectFrom('capture_state')
+      .select(['event_id', 'holder', 'lease_until', 'takeovers'])
+      .where('event_id', 'in', eventIds)
+      .execute();
+    return new Map(rows.map((r) => [r.event_id, { holder: r.lease_until && r.lease_until > now ? r.holder : null, takeovers: r.takeovers }]));
   }
 
   async lease(eventId: string): Promise<{ holder: string | null; leaseUntil: string | null; lastAudioAt: string | null }> {
@@ -454,6 +475,16 @@ export const recorderMigrations: Migrations = {
           .where('id', '=', s.event_id)
           .execute();
       }
+    },
+  },
+  '2026-12-05-recorder-3': {
+    async up(db) {
+      await db.schema.alterTable('capture_state').addColumn('recorded_by', 'text').execute();
+      await db.schema
+        .alterTable('capture_state')
+        .addColumn('takeovers', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await sql`UPDATE capture_state SET recorded_by = holder`.execute(db);
     },
   },
 };
