@@ -1,20 +1,27 @@
 // Moves sealed chunks from the spool to the archive, in order, per event:
 // hash, upload, record in the catalog, delete the spool file, then hand the
-// chunk to the queue. A storage outage stalls this queue (capture carries on
+// chunk to the queue. A chunk cut by the segmenter knows its place on the
+// timeline when it is sealed; an HLS media segment is placed here, after the
+// event's last archived chunk, and is archived once per media sequence
+// whichever recorder fetched it (segment-placement.ts). A storage outage stalls this queue (capture carries on
 // into the spool) and it catches up when storage is back; a Redis outage
 // leaves chunks "archived" in the catalog and the sweep enqueues them later.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CACHE_CONTROL, keys } from '../shared/layout.ts';
+import type { EventCatalog } from '../shared/catalog/events.ts';
 import type { Logger } from '../shared/log.ts';
 import { metrics } from '../shared/metrics.ts';
 import { withTimeout, type Queues } from '../shared/queues.ts';
 import type { Storage } from '../shared/storage/storage.ts';
+import { isAfter, mediaPositionOf, placeSegment, segmentSpoolName, type SegmentFacts } from './segment-placement.ts';
 import { removeSpooled } from './spool.ts';
 import type { CaptureStore, ChunkRow } from './store.ts';
 
+/** A chunk the segmenter cut from a stream, placed on the timeline when it was sealed. */
 export interface SpooledChunk {
+  kind?: 'cut';
   eventId: string;
   sessionNo: number;
   dir: string;
@@ -23,7 +30,24 @@ export interface SpooledChunk {
   durationSec: number;
 }
 
+/** An HLS media segment, remuxed to MPEG-TS in the spool; placed when it is archived. */
+export interface SpooledSegment extends SegmentFacts {
+  kind: 'segment';
+  eventId: string;
+  dir: string;
+  name: string;
+  durationSec: number;
+  /** What the gap before it is called, when the source lost time there. */
+  gapReason: string;
+}
+
+type Spooled = SpooledChunk | SpooledSegment;
+
+/** Shorter gaps are rounding, not lost audio. */
+const MIN_GAP_SEC = 0.05;
+
 export interface ArchiverDeps {
+  catalog: EventCatalog;
   capture: CaptureStore;
   storage: Storage;
   queues: Queues;
@@ -48,14 +72,14 @@ async function sha256File(file: string): Promise<{ sha256: string; bytes: number
 }
 
 export class Archiver {
-  private lanes = new Map<string, { items: SpooledChunk[]; running: Promise<void> | null; idle: (() => void)[] }>();
+  private lanes = new Map<string, { items: Spooled[]; running: Promise<void> | null; idle: (() => void)[] }>();
   private sweepTimer?: NodeJS.Timeout;
   private closed = false;
 
   constructor(private readonly deps: ArchiverDeps) {}
 
   /** Queues a sealed chunk; chunks of one event are archived strictly in submission order. */
-  submit(item: SpooledChunk): void {
+  submit(item: Spooled): void {
     let lane = this.lanes.get(item.eventId);
     if (!lane) this.lanes.set(item.eventId, (lane = { items: [], running: null, idle: [] }));
     lane.items.push(item);
@@ -100,10 +124,10 @@ export class Archiver {
     while (lane.items.length && !this.closed) {
       const item = lane.items[0];
       try {
-        const chunk = await this.archive(item);
+        const chunk = item.kind === 'segment' ? await this.archiveSegment(item) : await this.archive(item);
         lane.items.shift();
         backoff = 500;
-        await this.enqueue(chunk);
+        if (chunk) await this.enqueue(chunk);
       } catch (err) {
         this.deps.log.warn('archiving failed; the chunk stays in the spool and is retried', {
           event: eventId,
@@ -121,29 +145,70 @@ export class Archiver {
 
   /** Idempotent: a chunk archived before a crash is found by its spool name and not stored twice. */
   private async archive(item: SpooledChunk): Promise<ChunkRow> {
-    const { capture, storage } = this.deps;
     const name = spoolName(item.sessionNo, item.name);
-    const file = path.join(item.dir, item.name);
-    const known = await capture.chunkBySpoolName(item.eventId, name);
+    const known = await this.deps.capture.chunkBySpoolName(item.eventId, name);
     if (known) {
       removeSpooled(item.dir, item.name);
       return known;
     }
+    return this.store(item, { spoolName: name, sessionNo: item.sessionNo, startSec: item.startSec, keyName: () => item.name });
+  }
+
+  /**
+   * Archives an HLS segment after the event's last chunk. Undefined when
+   * there is nothing to archive: another recorder archived this media
+   * sequence, or already archived segments past it.
+   */
+  private async archiveSegment(item: SpooledSegment): Promise<ChunkRow | undefined> {
+    const { capture, catalog } = this.deps;
+    const name = segmentSpoolName(item);
+    const prev = await capture.lastChunk(item.eventId);
+    const prevAt = prev && mediaPositionOf(prev.spoolName);
+    if ((await capture.chunkBySpoolName(item.eventId, name)) || (prevAt && !isAfter(item, prevAt))) {
+      removeSpooled(item.dir, item.name);
+      return undefined;
+    }
+    const floor = (await catalog.getEvent(item.eventId))?.timelineSec ?? 0;
+    const place = placeSegment(item, prev, floor, await capture.lastSessionNo(item.eventId));
+    const prevEnd = prev ? prev.startSec + prev.durationSec : floor;
+    if (place.startSec - prevEnd >= MIN_GAP_SEC) {
+      await catalog.addGap({ eventId: item.eventId, startSec: prevEnd, endSec: place.startSec, reason: item.gapReason });
+      this.deps.log.warn('gap recorded', { event: item.eventId, startSec: prevEnd.toFixed(3), endSec: place.startSec.toFixed(3), reason: item.gapReason });
+    }
+    if (place.newRun) await capture.addRun(item.eventId, place.sessionNo, place.startSec);
+    const stored = await this.store(item, {
+      spoolName: name,
+      sessionNo: place.sessionNo,
+      startSec: place.startSec,
+      // Named by content too: two recorders whose copies differ never overwrite the one the catalog names.
+      keyName: (sha256) => `${item.epoch ? `e${item.epoch}-` : ''}m${item.mediaSeq}-${sha256.slice(0, 12)}.ts`,
+    });
+    return stored;
+  }
+
+  /** Hash, upload, record in the catalog (the catalog commits durably: only then does the spool copy go). */
+  private async store(
+    item: Spooled,
+    at: { spoolName: string; sessionNo: number; startSec: number; keyName: (sha256: string) => string },
+  ): Promise<ChunkRow> {
+    const { capture, storage } = this.deps;
+    const file = path.join(item.dir, item.name);
     const { sha256, bytes } = await sha256File(file);
-    const key = keys.sourceChunk(item.eventId, item.sessionNo, item.name);
+    const key = keys.sourceChunk(item.eventId, at.sessionNo, at.keyName(sha256));
     await storage.putFile(key, file, { contentType: 'video/mp2t', cacheControl: CACHE_CONTROL.privateArchive });
     const chunk = await capture.addChunk({
       eventId: item.eventId,
-      sessionNo: item.sessionNo,
-      spoolName: name,
-      startSec: item.startSec,
+      sessionNo: at.sessionNo,
+      spoolName: at.spoolName,
+      startSec: at.startSec,
       durationSec: item.durationSec,
       bytes,
       sha256,
       key,
     });
-    metrics.capturedSeconds.inc(item.durationSec);
-    // The catalog commits durably (synchronous=FULL): only now may the spool copy go.
+    // Another recorder registered it first, from different bytes: ours is not the archived copy.
+    if (chunk.key !== key) await storage.delete(key).catch(() => {});
+    else metrics.capturedSeconds.inc(item.durationSec);
     removeSpooled(item.dir, item.name);
     return chunk;
   }

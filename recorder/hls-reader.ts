@@ -36,7 +36,10 @@ function resolveUri(uri: string, baseUrl: string): string | undefined {
 }
 
 /** A piece of the source stream, or a break in it. */
-export type FeedItem = { type: 'data'; data: Buffer; seq?: number; durationSec?: number } | { type: 'break'; lostSec: number; reason: string };
+export type FeedItem =
+  | { type: 'data'; data: Buffer; seq?: number; durationSec?: number }
+  /** restart: the source started its stream over (its media sequence went back). */
+  | { type: 'break'; lostSec: number; reason: string; restart?: boolean };
 
 export function parsePlaylist(text: string, baseUrl: string): Playlist {
   if (!text.trimStart().startsWith('#EXTM3U')) throw new Error('not an HLS playlist (no #EXTM3U)');
@@ -136,6 +139,7 @@ export class HlsReader {
       } else if (this.state.lastSeq !== undefined && pl.segments.length && pl.segments[pl.segments.length - 1].seq < this.state.lastSeq) {
         // The media sequence went backwards: the source restarted its stream.
         this.state.lastSeq = undefined;
+        yield { type: 'break', lostSec: 0, reason: 'the source restarted its stream', restart: true };
         continue;
       }
       for (const seg of fresh) {

@@ -67,8 +67,6 @@ export class TooManyLiveEventsError extends Error {}
 
 /** A quiet pusher gives way to a new one after this long (or the idle time, when shorter). */
 const PUSH_TAKEOVER_MS = 2000;
-/** How long a push waits for another process to hand its event over. */
-const HANDOVER_WAIT_MS = 6000;
 
 export function hashKey(key: string): string {
   return crypto.createHash('sha256').update(key).digest('hex');
@@ -206,12 +204,17 @@ export class Recorder {
     this.archiver.close();
   }
 
-  /** Takes a push event's lease here, asking its holder to hand it over and waiting a while for it. */
+  /**
+   * Takes a push event's lease here, asking its holder to hand it over. A
+   * live holder lets go at its next renewal once its pusher is quiet; a dead
+   * one's lease lapses: either way within a lease and a renewal, which is how
+   * long a pusher that reached this process waits.
+   */
   private async takeOver(id: string): Promise<void> {
     const { capture, holder } = this.deps;
     if (await this.adopt(id)) return;
     await capture.requestHandover(id, holder);
-    for (const until = Date.now() + HANDOVER_WAIT_MS; Date.now() < until;) {
+    for (const until = Date.now() + this.lease.validMs + this.lease.renewMs + PUSH_TAKEOVER_MS; Date.now() < until;) {
       await sleep(200);
       if (await this.adopt(id)) return;
     }

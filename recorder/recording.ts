@@ -4,9 +4,10 @@
 // left in the spool.
 //
 // Timeline rule: a session starts where the previous one ended plus the time
-// that was lost in between. For HLS the loss is known in media time (segments
-// that scrolled out of the playlist); for other sources it is the wall-clock
-// time between the last byte received and the first byte of the new session.
+// that was lost in between, the wall-clock time between the last byte
+// received and the first byte of the new session. HLS is not cut into
+// sessions: each media segment is archived under its media sequence and placed
+// after the one before it, the loss known in media time (hls-capture.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import type { EventCatalog, EventRow } from '../shared/catalog/events.ts';
@@ -14,13 +15,15 @@ import type { Config } from '../shared/config.ts';
 import type { Logger } from '../shared/log.ts';
 import { withTimeout, type Queues } from '../shared/queues.ts';
 import type { Archiver } from './archiver.ts';
+import { HlsCapture } from './hls-capture.ts';
 import { sleep, type HlsState } from './hls-reader.ts';
 import { NoPusherError, type PushSource } from './push-source.ts';
 import { Segmenter, unlistedChunks } from './segmenter.ts';
 import { describeSourceError } from './source-errors.ts';
+import { mediaPositionOf } from './segment-placement.ts';
 import { chunkFiles, readSealedList, removeSessionDirIfDone, sessionDir } from './spool.ts';
 import type { Feed, PullSource } from './sources.ts';
-import type { CaptureStore, SavedHls } from './store.ts';
+import type { CaptureStore } from './store.ts';
 
 export interface RecordingDeps {
   onLifecycle?: (type: 'event.ended', eventId: string) => void;
@@ -65,8 +68,8 @@ export class Recording {
   private gapReason = 'source dropped';
   /** Why the event ends when it is ended from inside (a limit), instead of 'ended by request'. */
   private endReason?: string;
-  /** Where the current session started counting HLS media time (SavedHls.baseSec). */
-  private hlsBase?: { sessionNo: number; baseSec: number };
+  /** The HLS segment capture, once the source turned out to be HLS. */
+  private hls?: HlsCapture;
   private log: Logger;
 
   constructor(
@@ -228,6 +231,14 @@ export class Recording {
     try {
       for await (const item of feed.items) {
         if (this.mode !== 'run') break;
+        if (this.mediaTimed()) {
+          if (await (await this.hlsCapture()).take(item)) {
+            gotData = true;
+            this.hasAudio = true;
+            this.lastAudioWall = Date.now();
+          }
+          continue;
+        }
         if (item.type === 'break') {
           await this.closeSession();
           this.pendingLostSec = (this.pendingLostSec ?? 0) + item.lostSec;
@@ -245,7 +256,6 @@ export class Recording {
         }
         gotData = true;
         this.lastAudioWall = Date.now();
-        if (item.seq !== undefined) await this.saveHlsState();
       }
     } catch (err) {
       throw new FeedError(err, gotData);
@@ -293,11 +303,6 @@ export class Recording {
     };
     session.seg.pid.then((pid) => (pid > 0 ? capture.setSessionPid(this.event.id, row.no, pid) : undefined)).catch(() => {});
     this.session = session;
-    if (this.mediaTimed()) {
-      // deliveredSec counts from the start of this session.
-      this.hlsBase = { sessionNo: row.no, baseSec: (this.source as PullSource).hlsState?.()?.deliveredSec ?? 0 };
-      await this.saveHlsState();
-    }
     return session;
   }
 
@@ -311,14 +316,34 @@ export class Recording {
     await this.deps.capture.closeSession(this.event.id, s.no);
   }
 
-  private async saveHlsState(): Promise<void> {
-    const st = (this.source as PullSource).hlsState?.();
-    if (!st || !this.session || this.hlsBase?.sessionNo !== this.session.no) return;
-    await this.deps.capture.saveHlsState(this.event.id, { lastSeq: st.lastSeq, deliveredSec: st.deliveredSec, ...this.hlsBase });
+  /** The HLS capture, started after the event's last archived segment. */
+  private async hlsCapture(): Promise<HlsCapture> {
+    if (this.hls) return this.hls;
+    const last = await this.deps.capture.lastChunk(this.event.id);
+    this.hls = new HlsCapture(
+      {
+        eventId: this.event.id,
+        dir: path.join(this.deps.spoolRoot, this.event.id, 'hls'),
+        archiver: this.deps.archiver,
+        // What a source claims was lost is held to the time that really passed (plus how far behind live it could have been).
+        boundLost: (lostSec) => (this.lastAudioWall ? Math.min(lostSec, (Date.now() - this.lastAudioWall) / 1000 + MAX_SOURCE_BACKLOG_SEC) : lostSec),
+        log: this.log,
+      },
+      last && mediaPositionOf(last.spoolName),
+    );
+    return this.hls;
   }
 
-  /** HLS progress saved by a previous process, to resume after its last segment. */
+  /**
+   * Where an HLS source resumes: after the last media sequence archived (by
+   * any recorder), so a takeover loses nothing the playlist still lists.
+   * Events recorded by earlier versions resume after the segment they last
+   * handed to their segmenter.
+   */
   static async savedHlsState(capture: CaptureStore, eventId: string): Promise<HlsState | undefined> {
+    const last = await capture.lastChunk(eventId);
+    const at = last && mediaPositionOf(last.spoolName);
+    if (at) return { lastSeq: at.mediaSeq, deliveredSec: 0 };
     const p = await capture.hlsState(eventId);
     return p ? { lastSeq: p.lastSeq, deliveredSec: p.deliveredSec } : undefined;
   }
@@ -329,7 +354,7 @@ export class Recording {
    */
   private async recoverSpool(): Promise<void> {
     const { capture, archiver } = this.deps;
-    const hlsSaved: SavedHls | undefined = await capture.hlsState(this.event.id);
+    const hlsSaved = await capture.hlsState(this.event.id);
     for (const s of await capture.sessions(this.event.id)) {
       const dir = sessionDir(this.deps.spoolRoot, this.event.id, s.no);
       if (s.closedAt === null) {

@@ -1,6 +1,7 @@
 // The recorder's HTTP routes: the events API and push ingest.
 // Other stages add their progress to an event's JSON through `extensions`
 // (wired by the composition root), so this file never imports them.
+import { mediaPositionOf } from './segment-placement.ts';
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { EventCatalog, EventRow, SourceSpec } from '../shared/catalog/events.ts';
 import type { Config } from '../shared/config.ts';
@@ -163,6 +164,8 @@ export function recorderRoutes(deps: RecorderRouteDeps): Router {
     res.json({
       chunks: (await capture.chunks(ev.id)).map((c) => ({
         seq: c.seq,
+        // An HLS segment's place in its source: {epoch, mediaSeq}; null for a chunk cut from a stream.
+        media: mediaPositionOf(c.spoolName) ?? null,
         startSec: c.startSec,
         durationSec: c.durationSec,
         bytes: c.bytes,

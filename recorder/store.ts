@@ -157,6 +157,30 @@ export class CaptureStore {
       .execute();
   }
 
+  /**
+   * Records a run of HLS segments as a session that is closed from the
+   * start (nothing of it stays in a spool). Several recorders may record it
+   * for the same run: the first row stands.
+   */
+  async addRun(eventId: string, no: number, timelineStartSec: number): Promise<void> {
+    const at = now();
+    await this.db
+      .insertInto('sessions')
+      .values({ event_id: eventId, no, timeline_start_sec: timelineStartSec, started_at: at, pid: null, closed_at: at })
+      .onConflict((oc) => oc.columns(['event_id', 'no']).doNothing())
+      .execute();
+  }
+
+  /** The highest session or run number the event used so far (0: none). */
+  async lastSessionNo(eventId: string): Promise<number> {
+    const r = await this.db
+      .selectFrom('sessions')
+      .select((eb) => eb.fn.max('no').as('n'))
+      .where('event_id', '=', eventId)
+      .executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
+
   async sessions(eventId: string): Promise<SessionRow[]> {
     return (await this.db.selectFrom('sessions').selectAll().where('event_id', '=', eventId).orderBy('no').execute()).map(toSession);
   }
@@ -207,6 +231,12 @@ export class CaptureStore {
 
   async chunkBySpoolName(eventId: string, spoolName: string): Promise<ChunkRow | undefined> {
     const r = await this.db.selectFrom('chunks').selectAll().where('event_id', '=', eventId).where('spool_name', '=', spoolName).executeTakeFirst();
+    return r ? toChunk(r) : undefined;
+  }
+
+  /** The event's last archived chunk (highest sequence number). */
+  async lastChunk(eventId: string): Promise<ChunkRow | undefined> {
+    const r = await this.db.selectFrom('chunks').selectAll().where('event_id', '=', eventId).orderBy('seq', 'desc').limit(1).executeTakeFirst();
     return r ? toChunk(r) : undefined;
   }
 

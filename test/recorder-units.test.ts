@@ -9,6 +9,7 @@ import { HlsReader, parsePlaylist, stripId3 } from '../recorder/hls-reader.ts';
 import { openHttp } from '../recorder/http-fetch.ts';
 import { moveChunksToPrivate } from '../recorder/move-private.ts';
 import { makeSlug } from '../recorder/recorder.ts';
+import { isAfter, mediaPositionOf, placeSegment, segmentSpoolName } from '../recorder/segment-placement.ts';
 import { EventCatalog } from '../shared/catalog/events.ts';
 import { CaptureStore } from '../recorder/store.ts';
 import { DIALECTS, testDatabase } from './helpers/db.ts';
@@ -148,6 +149,53 @@ it('makes URL-safe, unique slugs from any title', () => {
   expect(makeSlug('Héllo, World! <script>')).toMatch(/^hello-world-script-[0-9a-f]{8}$/);
   expect(makeSlug('你好')).toMatch(/^[0-9a-f]{8}$/);
   expect(makeSlug('x')).not.toBe(makeSlug('x'));
+});
+
+describe('HLS segment placement', () => {
+  const chunk = (spoolName: string, sessionNo: number, startSec: number, durationSec: number) => ({
+    eventId: 'ev_0000000000000000',
+    seq: 0,
+    sessionNo,
+    spoolName,
+    startSec,
+    durationSec,
+    bytes: 1,
+    sha256: 'x',
+    key: 'k',
+    state: 'queued' as const,
+    createdAt: '',
+  });
+  const seg = (mediaSeq: number, extra: { epoch?: number; lostSec?: number; discontinuity?: boolean } = {}) => ({
+    epoch: 0,
+    mediaSeq,
+    lostSec: 0,
+    discontinuity: false,
+    ...extra,
+  });
+
+  it('names a media sequence once per epoch, and reads it back', () => {
+    expect(segmentSpoolName({ epoch: 0, mediaSeq: 41 })).toBe('hls/m41');
+    expect(segmentSpoolName({ epoch: 2, mediaSeq: 41 })).toBe('hls/e2/m41');
+    expect(mediaPositionOf('hls/e2/m41')).toEqual({ epoch: 2, mediaSeq: 41 });
+    expect(mediaPositionOf('hls/m7')).toEqual({ epoch: 0, mediaSeq: 7 });
+    expect(mediaPositionOf('s1/c000003.ts')).toBeUndefined();
+    expect(isAfter({ epoch: 1, mediaSeq: 0 }, { epoch: 0, mediaSeq: 900 })).toBe(true);
+    expect(isAfter({ epoch: 0, mediaSeq: 5 }, { epoch: 0, mediaSeq: 5 })).toBe(false);
+  });
+
+  it('continues the run after the previous media sequence, starts a new one after a loss, a discontinuity or a restart', () => {
+    const prev = chunk('hls/m9', 3, 18, 2.005);
+    expect(placeSegment(seg(10), prev, 0, 3)).toEqual({ startSec: 20.005, sessionNo: 3, newRun: false });
+    // Whoever places it (a recorder that took over, or a second one), from the same previous chunk: the same place.
+    expect(placeSegment(seg(10), prev, 0, 3)).toEqual(placeSegment(seg(10), { ...prev }, 0, 3));
+    expect(placeSegment(seg(12, { lostSec: 4 }), prev, 0, 3)).toEqual({ startSec: 24.005, sessionNo: 4, newRun: true });
+    expect(placeSegment(seg(10, { discontinuity: true }), prev, 0, 3)).toEqual({ startSec: 20.005, sessionNo: 4, newRun: true });
+    expect(placeSegment(seg(0, { epoch: 1 }), prev, 0, 5)).toEqual({ startSec: 20.005, sessionNo: 6, newRun: true });
+    // After a chunk cut from a stream (an earlier version, another kind of source): a new run.
+    expect(placeSegment(seg(10), chunk('s1/c000004.ts', 1, 24, 6), 0, 1)).toEqual({ startSec: 30, sessionNo: 2, newRun: true });
+    // The first segment of an event starts where its timeline is.
+    expect(placeSegment(seg(100), undefined, 0, 0)).toEqual({ startSec: 0, sessionNo: 1, newRun: true });
+  });
 });
 
 describe.each(DIALECTS)('source chunks of the earlier layout, on %s', (dialect) => {

@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { adtsFramer } from './adts.ts';
 import { liveToneArgs } from './tone.ts';
 
 export interface LiveSource {
@@ -115,21 +116,12 @@ export async function liveHttpStream(opts: {
   let downUntil = 0;
   let frames = 0;
   let framesAtFirstListener: number | undefined;
-  let pending = Buffer.alloc(0);
-  enc.stdout.on('data', (d: Buffer) => {
-    // Forward whole ADTS frames only, so a listener joining mid-stream starts on a frame boundary.
-    pending = Buffer.concat([pending, d]);
-    let off = 0;
-    while (pending.length - off >= 7 && pending[off] === 0xff && (pending[off + 1] & 0xf0) === 0xf0) {
-      const len = ((pending[off + 3] & 0x03) << 11) | (pending[off + 4] << 3) | (pending[off + 5] >> 5);
-      if (pending.length - off < len) break;
-      const frame = pending.subarray(off, off + len);
-      frames++;
-      for (const l of listeners) l.write(frame);
-      off += len;
-    }
-    pending = pending.subarray(off);
+  const framer = adtsFramer((frame) => {
+    frames++;
+    for (const l of listeners) l.write(frame);
   });
+  // Forward whole ADTS frames only, so a listener joining mid-stream starts on a frame boundary.
+  enc.stdout.on('data', framer);
   const finished = exitOf(enc).then(() => {
     for (const l of listeners) l.end();
   });
