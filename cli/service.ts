@@ -5,14 +5,12 @@
 // each one.
 import { Worker, type Processor } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
-import crypto from 'node:crypto';
-import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { EventCatalog } from '../shared/catalog/events.ts';
 import { ConfigError, ROLES, type Config, type Role } from '../shared/config.ts';
 import { lockDataDir, type DataDirLock } from '../shared/data-dir.ts';
+import { holderId } from '../shared/holder-id.ts';
 import { leaseTimes } from '../shared/lease-times.ts';
 import { openDatabase, type Db } from '../shared/db/database.ts';
 import { migrate } from '../shared/db/migrate.ts';
@@ -92,11 +90,6 @@ export function checkRoles(config: Config): void {
       `--role ${config.roles.join(',')} runs part of replay; the other parts run in other processes, which must share the catalog, the queues and the storage: set ${missing.join(', ')}`,
     );
   }
-}
-
-/** This data dir's identity as a capture holder: a restart of the same service takes its events back at once. */
-function holderId(dataDir: string): string {
-  return `${os.hostname()}:${crypto.createHash('sha256').update(fs.realpathSync(dataDir)).digest('hex').slice(0, 8)}`;
 }
 
 async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Service> {
