@@ -12,6 +12,7 @@ import { processChunkArchived } from '../transcoder/process-chunk.ts';
 import { processEventEnded, type ProcessEndedDeps } from '../transcoder/process-ended.ts';
 import { processPcmReady, type ProcessPcmDeps } from '../transcriber/process-pcm.ts';
 import { processRenditionReady, processTranscriptReady } from '../publisher/process-jobs.ts';
+import { processEventPage } from '../publisher/process-page.ts';
 import type { PublisherDeps } from '../publisher/publish.ts';
 import { processTranscriptSegments, type SearchIndexDeps } from '../publisher/search/process-segments.ts';
 import { processWebhook, type DeliverDeps } from '../publisher/webhooks.ts';
@@ -67,5 +68,6 @@ export function jobTable(config: Config, deps: StageDeps): JobTable {
     webhook: { role: 'publisher', concurrency: c.webhooks, process: (job) => processWebhook(job, deps.webhooks) },
     // A deleted event's purge touches every stage's rows and the storage, which every role shares: the last stage runs it.
     'event-deleted': { role: 'publisher', concurrency: 1, process: (job) => processEventDeleted(job, deps.purge) },
+    'event-page': { role: 'publisher', concurrency: c.publisher, process: (job) => processEventPage(job, deps.publisher) },
   };
 }

@@ -33,6 +33,8 @@ import { TranscriberState } from '../transcriber/state.ts';
 import { PublicationStore } from '../publisher/publication-store.ts';
 import { publisherRoutes, publisherView } from '../publisher/routes.ts';
 import { webhookRoutes } from '../publisher/webhook-routes.ts';
+import { writeFeed } from '../publisher/feed-document.ts';
+import { backfillStoredPages } from '../publisher/stored-backfill.ts';
 import { WebhookStore } from '../publisher/webhook-store.ts';
 import { emit, requeuePending } from '../publisher/webhooks.ts';
 import { alertRoutes } from '../publisher/search/alert-routes.ts';
@@ -139,6 +141,10 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
 
   // Lifecycle webhooks are sent from here, so the recorder needs no knowledge of the publisher.
   const lifecycle = (type: 'event.started' | 'event.ended', eventId: string) => {
+    // The stored page beside the media: the live page from the start, and where the event stands at its end.
+    withTimeout(queues.add('event-page', { eventId }), 5000, 'queueing a page').catch((e: Error) =>
+      log.warn('event page not queued', { event: eventId, err: e.message }),
+    );
     void (async () => {
       const ev = await catalog.getEvent(eventId);
       if (ev) await emit(type, { id: ev.id, slug: ev.slug, title: ev.title, status: ev.status, createdAt: ev.createdAt, endedAt: ev.endedAt }, webhooks);
@@ -170,7 +176,7 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
       onPcmReady: (job) => queues.add('pcm-ready', job),
     },
     transcriber: { catalog, storage, config, log: log.child('transcriber'), state: transcriberState, queues, signal: shutdown.signal },
-    publisher: { catalog, storage, config, log: log.child('publisher'), publications, webhooks },
+    publisher: { catalog, storage, config, log: log.child('publisher'), publications, webhooks, engine: searchEngine },
     search: searchIndex,
     webhooks: { store: webhookStore, policy, log: log.child('webhooks') },
     purge: {
@@ -184,7 +190,11 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
         search: (id) => searchWriter.removeEvent(id),
         alerts: (id) => alerts.forgetEvent(id),
         webhooks: (id) => webhookStore.forgetEvent(id),
-        publisher: (id) => publications.forgetEvent(id),
+        // The stored feed is rebuilt without it (its page objects go with its prefix).
+        publisher: async (id) => {
+          await publications.forgetEvent(id);
+          await writeFeed({ catalog, storage, config, publications });
+        },
       },
     },
   });
@@ -226,6 +236,9 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
     requeuePurges(catalog, queues)
       .then((n) => n && log.info('purges of deleted events queued again', { events: n }))
       .catch((e: Error) => log.warn('requeueing purges failed', { err: e.message }));
+    backfillStoredPages({ catalog, storage, config, publications, engine: searchEngine })
+      .then((n) => n && log.info('pages stored for earlier publications', { events: n }))
+      .catch((e: Error) => log.warn('storing pages of earlier publications failed', { err: e.message }));
     backfillSearchIndex(db, catalog, searchIndex)
       .then((n) => n && log.info('search index built for earlier recordings', { events: n }))
       .catch((e: Error) => log.warn('search index backfill failed', { err: e.message }));

@@ -13,8 +13,14 @@ import type { Storage } from '../shared/storage/storage.ts';
 import { describe, describeIfPresent, remuxRendition, type ManifestFile } from './assemble.ts';
 import { renderArtwork, renderSocialCard } from './images.ts';
 import type { PublicationStore, TranscriptInfo } from './publication-store.ts';
+import type { SearchEngine } from './search/search.ts';
+import { writeStoredPage } from './stored-page.ts';
 import type { WebhookStore } from './webhook-store.ts';
 import { emit, type EmitDeps } from './webhooks.ts';
+import { eventUrls } from './event-urls.ts';
+import { writeFeed } from './feed-document.ts';
+
+export { eventUrls };
 
 export interface PublisherDeps {
   catalog: EventCatalog;
@@ -25,24 +31,14 @@ export interface PublisherDeps {
   webhooks: EmitDeps & { store: WebhookStore };
   /** How long after the rendition is final a publish waits for the transcript before posting without it (it follows as event.updated). */
   transcriptWaitMs?: number;
+  /** Word timings for the stored page's lines (the search index). */
+  engine?: SearchEngine;
 }
 
-export function eventUrls(config: Config, storage: Storage, ev: EventRow) {
-  return {
-    page: `${config.publicUrl}/e/${ev.slug}`,
-    audio: storage.publicUrl(keys.audio(ev.id)),
-    hls: storage.publicUrl(keys.hlsPlaylist(ev.id)),
-    manifest: storage.publicUrl(keys.manifest(ev.id)),
-    card: storage.publicUrl(keys.card(ev.id)),
-    artwork: storage.publicUrl(keys.artwork(ev.id)),
-    peaks: storage.publicUrl(keys.peaks(ev.id)),
-    transcript: {
-      vtt: storage.publicUrl(keys.transcript(ev.id, 'vtt')),
-      srt: storage.publicUrl(keys.transcript(ev.id, 'srt')),
-      json: storage.publicUrl(keys.transcript(ev.id, 'json')),
-      txt: storage.publicUrl(keys.transcript(ev.id, 'txt')),
-    },
-  };
+/** The publication's stored page and the feed, as the catalog stands: done again by a retried job, at no harm. */
+export async function writeStoredPublication(eventId: string, deps: PublisherDeps): Promise<void> {
+  await writeStoredPage(eventId, deps);
+  await writeFeed(deps);
 }
 
 async function readJson<T>(storage: Storage, key: string): Promise<T | undefined> {
@@ -85,7 +81,11 @@ export async function publishEvent(eventId: string, deps: PublisherDeps): Promis
   const { catalog, storage, log, publications } = deps;
   const found = await catalog.getEvent(eventId);
   if (!found) return 'gone';
-  if (await publications.get(eventId)) return 'already';
+  if (await publications.get(eventId)) {
+    // A retried job whose publication was made but whose page or feed may not have been written.
+    await writeStoredPublication(eventId, deps);
+    return 'already';
+  }
   if (found.status === 'live') throw new Error('event is still live');
   await catalog.transition(eventId, 'publishing');
   const ev = (await catalog.getEvent(eventId))!;
@@ -125,6 +125,12 @@ export async function publishEvent(eventId: string, deps: PublisherDeps): Promis
   });
   if (!created) return 'already';
   await catalog.transition(eventId, 'published');
+  // The stored page becomes the replay (a live page polling its state loads it) and the feed lists it, before anyone is told.
+  // If storage fails here the webhook still goes once, and the job fails after it: its retry writes them again.
+  const stored = await writeStoredPublication(eventId, deps).then(
+    () => undefined,
+    (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+  );
   metrics.eventsPublished.inc();
   metrics.publishLatency.observe(Math.max(0, publishedAt.getTime() - endedAt) / 1000);
   log.info('event published', {
@@ -134,6 +140,7 @@ export async function publishEvent(eventId: string, deps: PublisherDeps): Promis
     transcript: transcript.status,
   });
   await emit('event.published', await publishedPayload(deps, eventId), deps.webhooks);
+  if (stored) throw stored;
   // A transcript message that came while this publication was being made left it to us: apply it now.
   const latest = (await publications.inputs(eventId)).transcript;
   if (latest.revision !== transcript.revision || latest.status !== transcript.status) await republishTranscript(eventId, latest, deps);
@@ -146,12 +153,17 @@ export async function republishTranscript(eventId: string, t: TranscriptInfo, de
   const ev = await catalog.getEvent(eventId);
   if (!ev || !(await publications.get(eventId))) return false; // not published yet: the publication will include it
   const revision = await publications.updateTranscript(eventId, t.status, t.revision);
-  if (revision === undefined) return false;
+  if (revision === undefined) {
+    // Nothing new, or a retry of a job that recorded it: the stored page and feed are written again all the same.
+    await writeStoredPublication(eventId, deps);
+    return false;
+  }
   const manifest = JSON.parse((await storage.get(keys.manifest(eventId))).toString('utf8')) as { files: ManifestFile[] } & Record<string, unknown>;
   const files = manifest.files.filter((f) => !f.role.startsWith('transcript-'));
   files.push(...(await transcriptFiles(storage, eventId)));
   const { files: _f, event: _e, gaps: _g, failures: _x, version: _v, ...rest } = manifest;
   await writeManifest(deps, ev, files, { ...rest, transcript: { status: t.status, reason: t.reason } });
+  await writeStoredPublication(eventId, deps);
   await emit('event.updated', { ...(await publishedPayload(deps, eventId)), change: 'transcript' }, deps.webhooks, { revision });
   return true;
 }

@@ -28,6 +28,16 @@ export const keys = {
   card: (eventId: string) => `events/${eventId}/card.png`,
   artwork: (eventId: string) => `events/${eventId}/artwork.jpg`,
   manifest: (eventId: string) => `events/${eventId}/manifest.json`,
+  /** The event's page as a static object (publisher): the live page while live, the replay page once published. */
+  page: (eventId: string) => `events/${eventId}/index.html`,
+  /** oEmbed (type "rich": the embed player in an iframe) for the page (publisher). */
+  oembed: (eventId: string) => `events/${eventId}/oembed.json`,
+  /** What the stored page shows (`{status, revision}`): a live page polls it to know when to load the replay (publisher). */
+  pageState: (eventId: string) => `events/${eventId}/state.json`,
+  /** The podcast feed as a static object, at the public root (publisher). */
+  feed: () => 'feed.xml',
+  /** A static asset the pages load, its name carrying its content hash (publisher). */
+  asset: (name: string) => `assets/${name}`,
   /** Every prefix an event's objects live under, public and private: deleting the event empties them. */
   eventPrefixes: (eventId: string) => [`events/${eventId}/`, `${PRIVATE_PREFIX}events/${eventId}/`],
 };
@@ -44,6 +54,8 @@ export const CACHE_CONTROL = {
   immutable: 'public, max-age=31536000, immutable',
   livePlaylist: 'public, max-age=2',
   short: 'public, max-age=60',
+  /** A live page and its state: every use revalidates, so the switch to the replay is seen at once. */
+  revalidate: 'public, no-cache',
   private: 'private, no-store',
   /** The source archive: never changes, never for shared caches. */
   privateArchive: 'private, max-age=31536000, immutable',

@@ -10,6 +10,7 @@
 //   transcriber --transcript-segments-> publisher    a window was stitched: the search index takes its segments
 //   any stage   --webhook----------->   publisher    one delivery attempt per endpoint
 //   api         --event-deleted----->   every stage  a deleted event: each stage forgets its rows and objects
+//   api/recorder --event-page-------->  publisher    an event started or ended: store its (live) page beside the media
 //
 // Job ids are derived from the subject (event id + sequence number), so a
 // retried or repeated enqueue is a no-op in BullMQ rather than a duplicate.
@@ -25,6 +26,7 @@ export const QUEUE = {
   transcriptSegments: 'transcript-segments',
   webhook: 'webhook',
   eventDeleted: 'event-deleted',
+  eventPage: 'event-page',
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
@@ -119,6 +121,11 @@ export interface EventDeletedJob {
   eventId: string;
 }
 
+/** An event's stored page should show where the event stands now (it started, or ended). */
+export interface EventPageJob {
+  eventId: string;
+}
+
 /** The message each queue carries. */
 export interface JobPayloads {
   record: RecordJob;
@@ -130,6 +137,7 @@ export interface JobPayloads {
   'transcript-segments': TranscriptSegmentsJob;
   webhook: WebhookJob;
   'event-deleted': EventDeletedJob;
+  'event-page': EventPageJob;
 }
 
 /** A queue's contract: how often a job is tried, the first retry's delay (doubling), and its job id. */
@@ -156,6 +164,9 @@ export const QUEUE_SPECS: { [Q in QueueName]: QueueSpec<Q> } = {
   webhook: { attempts: 10, backoffMs: 10_000, jobId: (d) => d.deliveryId },
   // Forgotten once done: a purge that must run again (a sweep at start) can be queued again.
   'event-deleted': { attempts: 8, backoffMs: 2000, jobId: (d) => `${d.eventId}-deleted`, forget: true },
+  // Forgotten once done: the end queues it again. The job renders the catalog as it stands when it runs, so a
+  // message folded into one already waiting loses nothing.
+  'event-page': { attempts: 8, backoffMs: 1000, jobId: (d) => `${d.eventId}-page`, forget: true },
 };
 
 /** PeerTube-like defaults: exponential backoff, keep completed 2 days and failed 7 days. */
