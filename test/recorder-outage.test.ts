@@ -61,7 +61,7 @@ function spooledFiles(dataDir: string, id: string): string[] {
     try {
       return fs
         .readdirSync(path.join(root, s))
-        .filter((f) => /^c\d{6}\.ts$/.test(f))
+        .filter((f) => /^(c\d{6}|(e\d+-)?m\d+)\.ts$/.test(f))
         .map((f) => `${s}/${f}`);
     } catch {
       return [];

@@ -12,6 +12,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { dateRangeTags, type SearchFilters } from './filters.ts';
 import { eventTag, hostKey } from './index-writer.ts';
+import { PARTITION_ROWS } from './partitions.ts';
 import { toFts5Match, toTsquery, type ParsedQuery } from './query.ts';
 import type { Candidate } from './rank.ts';
 
@@ -106,7 +107,8 @@ export class SqliteMatchSql implements MatchSql {
 export class PostgresMatchSql implements MatchSql {
   constructor(private readonly db: Kysely<unknown>) {}
 
-  private visible<R>(spec: MatchSpec, columns: RawBuilder<unknown>, limit: number, newestFirst = true): RawBuilder<R> {
+  /** The query's conditions; `range` (ids [lo, hi)) as plain conditions on id, so only the partitions it covers are read. */
+  private conditions(spec: MatchSpec, range?: { lo: number; hi: number }): RawBuilder<unknown> {
     const f = spec.filters;
     const conds = [
       sql`s.tsv @@ ${toTsquery(spec.query)}::tsquery`,
@@ -114,23 +116,49 @@ export class PostgresMatchSql implements MatchSql {
       // reason for the planner to read the whole primary key (a bitmap of every row).
       sql`(s.id + 0) <= ${spec.maxId}`,
     ];
+    if (range) conds.push(sql`s.id >= ${range.lo}`, sql`s.id < ${range.hi}`);
     if (spec.minId !== undefined) conds.push(sql`s.id >= ${spec.minId}`);
-    if (spec.beforeId !== undefined) conds.push(sql`s.id < ${spec.beforeId}`);
+    if (spec.beforeId !== undefined) conds.push(sql`(s.id + 0) < ${spec.beforeId}`);
     if (f.eventId) conds.push(sql`s.event_id = ${f.eventId}`);
     if (f.host !== undefined) conds.push(sql`s.host_key = ${hostKey(f.host) ?? 'none'}`);
     if (f.from) conds.push(sql`s.day >= ${f.from}`);
     if (f.to) conds.push(sql`s.day <= ${f.to}`);
     if (spec.onlyEvents) conds.push(spec.onlyEvents.length ? sql`s.event_id IN (${inList(spec.onlyEvents)})` : sql`false`);
     if (spec.exceptEvents.length) conds.push(sql`s.event_id NOT IN (${inList(spec.exceptEvents)})`);
-    return sql<R>`SELECT ${columns}
-      FROM search_segments s
-      WHERE ${sql.join(conds, sql` AND `)}
-      ${newestFirst ? sql`ORDER BY s.id DESC` : sql``}
-      LIMIT ${limit}`;
+    return sql.join(conds, sql` AND `);
+  }
+
+  /**
+   * The newest `limit` matches, walking back through the id partitions from
+   * the newest: first the partition holding the newest candidate id, then as
+   * many more as the matches found so far say are needed (all the rest when
+   * none were found). A GIN index returns matches in no order, and the
+   * planner, which cannot tell how many rows a word matches, would otherwise
+   * sort every match of the word in every partition; this way a word said
+   * often is answered from the newest partition, and any other in two or
+   * three steps.
+   */
+  private async walkNewest<R extends { id: number }>(spec: MatchSpec, columns: RawBuilder<unknown>, limit: number): Promise<R[]> {
+    const out: R[] = [];
+    const floor = spec.minId ?? 0;
+    let hi = Math.min(spec.maxId + 1, spec.beforeId ?? Infinity);
+    let partitions = 1;
+    let scanned = 0;
+    while (out.length < limit && hi > floor) {
+      const lo = Math.max(floor, (Math.ceil(hi / PARTITION_ROWS) - partitions) * PARTITION_ROWS);
+      const r = await sql<R>`SELECT ${columns} FROM search_segments s WHERE ${this.conditions(spec, { lo, hi })}
+        ORDER BY s.id DESC LIMIT ${limit - out.length}`.execute(this.db);
+      out.push(...r.rows);
+      scanned += partitions;
+      hi = lo;
+      const perPartition = out.length / scanned;
+      partitions = perPartition > 0 ? Math.max(1, Math.ceil((1.5 * (limit - out.length)) / perPartition)) : Infinity;
+    }
+    return out;
   }
 
   async newest(spec: MatchSpec, limit: number): Promise<number[]> {
-    return (await this.visible<{ id: number }>(spec, sql`s.id`, limit).execute(this.db)).rows.map((r) => Number(r.id));
+    return (await this.walkNewest<{ id: number }>(spec, sql`s.id`, limit)).map((r) => Number(r.id));
   }
 
   /** Ordering every match costs a heap visit each: the page is ordered, the total counted in any order, and only when the page is not all. */
@@ -141,11 +169,13 @@ export class PostgresMatchSql implements MatchSql {
 
   async count(spec: MatchSpec, cap: number): Promise<number> {
     // Any `cap` matches will do for a count: no order, so the scan stops as soon as it has them.
-    const r = await sql<{ n: number }>`SELECT count(*) AS n FROM (${this.visible(spec, sql`1`, cap, false)}) AS m`.execute(this.db);
+    const r = await sql<{ n: number }>`SELECT count(*) AS n FROM (SELECT 1 FROM search_segments s WHERE ${this.conditions(spec)} LIMIT ${cap}) AS m`.execute(
+      this.db,
+    );
     return Number(r.rows[0]?.n ?? 0);
   }
 
   async candidates(spec: MatchSpec, limit: number): Promise<Candidate[]> {
-    return (await this.visible<Candidate>(spec, sql`s.id, s.text`, limit).execute(this.db)).rows.map((r) => ({ id: Number(r.id), text: r.text }));
+    return (await this.walkNewest<Candidate>(spec, sql`s.id, s.text`, limit)).map((r) => ({ id: Number(r.id), text: r.text }));
   }
 }

@@ -110,8 +110,8 @@ export class SearchEngine {
     if (!snapshot) {
       const spec = await this.spec(req.query, req.filters, await this.maxId());
       const candidates = await this.match.candidates(spec, RANK_WINDOW);
-      // All the matches were candidates unless the window is full; then count on.
-      const n = candidates.length < RANK_WINDOW ? candidates.length : await this.match.count(spec, TOTAL_CAP + 1);
+      // All the matches were candidates unless the window is full; then count on (a window wider than the cap already says "more than the cap").
+      const n = candidates.length < RANK_WINDOW || RANK_WINDOW > TOTAL_CAP ? candidates.length : await this.match.count(spec, TOTAL_CAP + 1);
       const ranked = rankCandidates(req.query, candidates, RELEVANCE_DEPTH);
       snapshot = { ids: ranked.map((r) => r.id), total: Math.min(n, TOTAL_CAP), capped: n > TOTAL_CAP };
     }
