@@ -38,6 +38,10 @@ export const SCRIPT = `
           var hls = new window.Hls({ enableWorker: false });
           hls.loadSource(cfg.hls);
           hls.attachMedia(audio);
+          // a page opened before the first segment finds no playlist yet: try again until it is there
+          hls.on(window.Hls.Events.ERROR, function (_e, data) {
+            if (data && data.fatal && data.type === window.Hls.ErrorTypes.NETWORK_ERROR) setTimeout(function () { hls.loadSource(cfg.hls); }, 3000);
+          });
         }
       };
       document.head.appendChild(s);
