@@ -141,18 +141,19 @@ export class PostgresMatchSql implements MatchSql {
   private async walkNewest<R extends { id: number }>(spec: MatchSpec, columns: RawBuilder<unknown>, limit: number): Promise<R[]> {
     const out: R[] = [];
     const floor = spec.minId ?? 0;
-    let hi = Math.min(spec.maxId + 1, spec.beforeId ?? Infinity);
-    let partitions = 1;
-    let scanned = 0;
+    const top = Math.min(spec.maxId + 1, spec.beforeId ?? Infinity);
+    let hi = top;
+    // The first step: the partition holding the newest candidate id.
+    let rows = hi - Math.floor((hi - 1) / PARTITION_ROWS) * PARTITION_ROWS;
     while (out.length < limit && hi > floor) {
-      const lo = Math.max(floor, (Math.ceil(hi / PARTITION_ROWS) - partitions) * PARTITION_ROWS);
+      const lo = Math.max(floor, Math.floor((hi - rows) / PARTITION_ROWS) * PARTITION_ROWS);
       const r = await sql<R>`SELECT ${columns} FROM search_segments s WHERE ${this.conditions(spec, { lo, hi })}
         ORDER BY s.id DESC LIMIT ${limit - out.length}`.execute(this.db);
       out.push(...r.rows);
-      scanned += partitions;
       hi = lo;
-      const perPartition = out.length / scanned;
-      partitions = perPartition > 0 ? Math.max(1, Math.ceil((1.5 * (limit - out.length)) / perPartition)) : Infinity;
+      // Matches per id so far say how far back the rest lie (with a margin); none yet: all the rest.
+      const perRow = out.length / (top - hi);
+      rows = perRow > 0 ? (1.25 * (limit - out.length)) / perRow : Infinity;
     }
     return out;
   }
