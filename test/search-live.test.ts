@@ -10,10 +10,11 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import Parser from 'rss-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTinyModel } from './fixtures/tiny-model.ts';
+import { launchChromium } from './helpers/browser.ts';
 import { sql } from 'kysely';
 import { openDatabase } from '../shared/db/database.ts';
 import { freshPostgres } from './helpers/db.ts';
@@ -215,10 +216,7 @@ describe.each(['sqlite', 'postgres'] as const)('search on a running service (%s)
   });
 
   it.runIf(dialect === 'sqlite')('in a browser: search, open a hit at its second, and quote a span', async () => {
-    const browser: Browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--autoplay-policy=no-user-gesture-required'],
-    });
+    const browser: Browser = await launchChromium();
     try {
       const page = await browser.newPage();
       await page.goto(`${svc.url}/`);
@@ -335,5 +333,7 @@ describe.each(['sqlite', 'postgres'] as const)('search on a running service (%s)
     const left = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()) : []);
     expect(left(path.join(svc.dataDir, 'storage', 'events', eventId))).toEqual([]);
     expect(left(path.join(svc.dataDir, 'private', 'events', eventId))).toEqual([]);
+    // The stored feed was rebuilt without it (its stored page went with its prefix, above).
+    expect(fs.readFileSync(path.join(svc.dataDir, 'storage', 'feed.xml'), 'utf8')).not.toContain(eventId);
   });
 });

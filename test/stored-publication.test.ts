@@ -36,6 +36,8 @@ let base: string;
 let streamKey: string;
 /** What the live page showed in Chromium, and what it became. */
 let live: { lines: number; problems: string[]; becameReplay: boolean; url: string };
+/** The page and the feed as the app served them and as they are stored, read at the same moment. */
+let served: { appPage: string; storedPage: string; appFeed: string; storedFeed: string };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
@@ -100,6 +102,14 @@ beforeAll(async () => {
   await page.close();
   // Late transcript revisions rewrite the page: let them settle, then the app goes away for good.
   await sleep(2000);
+  const text = async (url: string) => (await fetch(url)).text();
+  const [appPage, storedPage, appFeed, storedFeed] = await Promise.all([
+    text(`${svc.url}/e/${ev.slug}`),
+    text(ev.urls.page),
+    text(`${svc.url}/feed.xml`),
+    text(objectUrl('feed.xml')),
+  ]);
+  served = { appPage, storedPage, appFeed, storedFeed };
   await svc.stop();
 }, 600_000);
 
@@ -115,6 +125,20 @@ describe('while live, from the bucket', () => {
     expect(live.lines).toBeGreaterThan(0);
     expect(live.becameReplay).toBe(true);
     expect(live.problems).toEqual([]);
+  });
+});
+
+describe('the stored objects', () => {
+  it('are what the app serves at /e/:slug and /feed.xml, but for the nonce and the search API the app adds per request', () => {
+    const norm = (h: string) =>
+      h
+        .replace(/ nonce="[^"]*"/g, '')
+        .replace(/<meta http-equiv="Content-Security-Policy"[^>]*>\n/, '')
+        .replace(/"search":"[^"]*"/, '"search":""');
+    expect(served.storedPage).toContain('<meta http-equiv="Content-Security-Policy"');
+    expect(served.appPage).toMatch(/<script nonce="[^"]+">/);
+    expect(norm(served.appPage)).toBe(norm(served.storedPage));
+    expect(served.appFeed).toBe(served.storedFeed);
   });
 });
 
