@@ -5,6 +5,7 @@ import type { Migrations } from '../shared/db/migrate.ts';
 import { publisherMigrations } from '../publisher/migrations.ts';
 import { alertMigrations } from '../publisher/search/alert-store.ts';
 import { searchMigrations } from '../publisher/search/tables.ts';
+import { replicaMigrations } from '../recorder/replica-leases.ts';
 import { recorderMigrations } from '../recorder/store.ts';
 import { transcoderMigrations } from '../transcoder/state.ts';
 import { transcriberMigrations } from '../transcriber/state.ts';
@@ -12,6 +13,7 @@ import { transcriberMigrations } from '../transcriber/state.ts';
 export const MIGRATIONS: Migrations[] = [
   catalogMigrations,
   recorderMigrations,
+  replicaMigrations,
   transcoderMigrations,
   transcriberMigrations,
   publisherMigrations,

@@ -24,6 +24,7 @@ import { startEmbeddedRedis, type EmbeddedRedis } from '../shared/redis-server.t
 import { createStorage } from '../shared/storage/index.ts';
 import { Recorder } from '../recorder/recorder.ts';
 import { recorderRoutes } from '../recorder/routes.ts';
+import { ReplicaLeases } from '../recorder/replica-leases.ts';
 import { CaptureStore } from '../recorder/store.ts';
 import { TranscoderState } from '../transcoder/state.ts';
 import { recorderView } from '../recorder/view.ts';
@@ -117,6 +118,7 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
   // The shared event catalog, and each stage's own tables.
   const catalog = new EventCatalog(db);
   const capture = new CaptureStore(db);
+  const replicas = new ReplicaLeases(db);
   const transcoderState = new TranscoderState(db);
   const transcriberState = new TranscriberState(db);
   const publications = new PublicationStore(db);
@@ -153,6 +155,7 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
   const recorder = new Recorder({
     catalog,
     capture,
+    replicas,
     storage,
     queues,
     config,
@@ -252,7 +255,7 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
   const requireAuth = requireToken(token);
   const publisherRouteDeps = { catalog, storage, config, publications, engine: searchEngine };
   const extensions = [
-    recorderView(capture),
+    recorderView(capture, replicas),
     transcoderView(transcoderState, storage),
     transcriberView(transcriberState, config),
     publisherView(publisherRouteDeps),

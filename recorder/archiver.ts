@@ -17,7 +17,7 @@ import { withTimeout, type Queues } from '../shared/queues.ts';
 import type { Storage } from '../shared/storage/storage.ts';
 import { isAfter, mediaPositionOf, placeSegment, segmentSpoolName, type SegmentFacts } from './segment-placement.ts';
 import { removeSpooled } from './spool.ts';
-import type { CaptureStore, ChunkRow } from './store.ts';
+import { EventEndedError, PlacementChangedError, type CaptureStore, type ChunkRow, type PlacementGuard } from './store.ts';
 
 /** A chunk the segmenter cut from a stream, placed on the timeline when it was sealed. */
 export interface SpooledChunk {
@@ -55,6 +55,8 @@ export interface ArchiverDeps {
 }
 
 const ENQUEUE_TIMEOUT_MS = 3000;
+/** Placements of one segment in a row that other recorders overtake before it is left to the lane's retry. */
+const MAX_PLACEMENTS = 5;
 const MAX_BACKOFF_MS = 15_000;
 
 export function spoolName(sessionNo: number, name: string): string {
@@ -151,15 +153,46 @@ export class Archiver {
       removeSpooled(item.dir, item.name);
       return known;
     }
-    return this.store(item, { spoolName: name, sessionNo: item.sessionNo, startSec: item.startSec, keyName: () => item.name });
+    return this.store(item, {
+      spoolName: name,
+      sessionNo: item.sessionNo,
+      startSec: item.startSec,
+      key: () => keys.sourceChunk(item.eventId, item.sessionNo, item.name),
+    });
   }
 
   /**
    * Archives an HLS segment after the event's last chunk. Undefined when
    * there is nothing to archive: another recorder archived this media
-   * sequence, or already archived segments past it.
+   * sequence, or already archived segments past it. When another recorder
+   * archives a segment while this one is placed, it is placed again.
    */
   private async archiveSegment(item: SpooledSegment): Promise<ChunkRow | undefined> {
+    // Named by content too: two recorders whose copies differ never overwrite the one the catalog names.
+    const key = (sha256: string) => keys.sourceSegment(item.eventId, `${item.epoch ? `e${item.epoch}-` : ''}m${item.mediaSeq}-${sha256.slice(0, 12)}.ts`);
+    let uploaded: string | undefined;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const placed = await this.placeAndStore(item, key);
+        // Overtaken, then found archived by another recorder or left behind: an upload of ours is nobody's.
+        if (uploaded && (await this.deps.capture.chunkBySpoolName(item.eventId, segmentSpoolName(item)))?.key !== uploaded) {
+          await this.deps.storage.delete(uploaded).catch(() => {});
+        }
+        return placed;
+      } catch (err) {
+        if (err instanceof EventEndedError) {
+          this.deps.log.info('a segment arrived after the event ended; not archived', { event: item.eventId, mediaSeq: item.mediaSeq });
+          for (const key of new Set([err.key, uploaded])) if (key) await this.deps.storage.delete(key).catch(() => {});
+          removeSpooled(item.dir, item.name);
+          return undefined;
+        }
+        if (!(err instanceof PlacementChangedError) || attempt >= MAX_PLACEMENTS) throw err;
+        uploaded = err.key;
+      }
+    }
+  }
+
+  private async placeAndStore(item: SpooledSegment, key: (sha256: string) => string): Promise<ChunkRow | undefined> {
     const { capture, catalog } = this.deps;
     const name = segmentSpoolName(item);
     const prev = await capture.lastChunk(item.eventId);
@@ -171,41 +204,49 @@ export class Archiver {
     const floor = (await catalog.getEvent(item.eventId))?.timelineSec ?? 0;
     const place = placeSegment(item, prev, floor, await capture.lastSessionNo(item.eventId));
     const prevEnd = prev ? prev.startSec + prev.durationSec : floor;
-    if (place.startSec - prevEnd >= MIN_GAP_SEC) {
-      await catalog.addGap({ eventId: item.eventId, startSec: prevEnd, endSec: place.startSec, reason: item.gapReason });
-      this.deps.log.warn('gap recorded', { event: item.eventId, startSec: prevEnd.toFixed(3), endSec: place.startSec.toFixed(3), reason: item.gapReason });
-    }
-    if (place.newRun) await capture.addRun(item.eventId, place.sessionNo, place.startSec);
+    const gap = place.startSec - prevEnd >= MIN_GAP_SEC ? { startSec: prevEnd, endSec: place.startSec, reason: item.gapReason } : undefined;
     const stored = await this.store(item, {
       spoolName: name,
       sessionNo: place.sessionNo,
       startSec: place.startSec,
-      // Named by content too: two recorders whose copies differ never overwrite the one the catalog names.
-      keyName: (sha256) => `${item.epoch ? `e${item.epoch}-` : ''}m${item.mediaSeq}-${sha256.slice(0, 12)}.ts`,
+      key,
+      guard: { afterSeq: prev?.seq ?? null, gap, run: place.newRun ? { no: place.sessionNo, startSec: place.startSec } : undefined },
     });
+    if (gap && stored.startSec === place.startSec) {
+      this.deps.log.warn('gap recorded', { event: item.eventId, startSec: gap.startSec.toFixed(3), endSec: gap.endSec.toFixed(3), reason: item.gapReason });
+    }
     return stored;
   }
 
   /** Hash, upload, record in the catalog (the catalog commits durably: only then does the spool copy go). */
   private async store(
     item: Spooled,
-    at: { spoolName: string; sessionNo: number; startSec: number; keyName: (sha256: string) => string },
+    at: { spoolName: string; sessionNo: number; startSec: number; key: (sha256: string) => string; guard?: PlacementGuard },
   ): Promise<ChunkRow> {
     const { capture, storage } = this.deps;
     const file = path.join(item.dir, item.name);
     const { sha256, bytes } = await sha256File(file);
-    const key = keys.sourceChunk(item.eventId, at.sessionNo, at.keyName(sha256));
+    const key = at.key(sha256);
     await storage.putFile(key, file, { contentType: 'video/mp2t', cacheControl: CACHE_CONTROL.privateArchive });
-    const chunk = await capture.addChunk({
-      eventId: item.eventId,
-      sessionNo: at.sessionNo,
-      spoolName: at.spoolName,
-      startSec: at.startSec,
-      durationSec: item.durationSec,
-      bytes,
-      sha256,
-      key,
-    });
+    const chunk = await capture
+      .addChunk(
+        {
+          eventId: item.eventId,
+          sessionNo: at.sessionNo,
+          spoolName: at.spoolName,
+          startSec: at.startSec,
+          durationSec: item.durationSec,
+          bytes,
+          sha256,
+          key,
+        },
+        at.guard,
+      )
+      .catch((err: unknown) => {
+        // Not registered: say what was uploaded (the next placement puts the same bytes under the same key).
+        if (err instanceof PlacementChangedError || err instanceof EventEndedError) err.key = key;
+        throw err;
+      });
     // Another recorder registered it first, from different bytes: ours is not the archived copy.
     if (chunk.key !== key) await storage.delete(key).catch(() => {});
     else metrics.capturedSeconds.inc(item.durationSec);

@@ -18,7 +18,9 @@ export interface ProcessRecordDeps {
 export async function processRecord(job: Job<RecordJob>, deps: ProcessRecordDeps, token?: string): Promise<void> {
   const eventId = job.data?.eventId;
   if (!isEventId(eventId)) return deps.log.error('dropping malformed record job', { id: job.id });
-  const outcome = await deps.recorder.record(eventId);
+  const slot = job.data.slot;
+  if (slot !== undefined && !(Number.isInteger(slot) && slot > 0)) return deps.log.error('dropping malformed record job', { id: job.id });
+  const outcome = await deps.recorder.record(eventId, slot);
   if ((outcome === 'busy' || outcome === 'suspended') && token) {
     await job.moveToDelayed(Date.now() + (outcome === 'busy' ? deps.retryMs : 0), token);
     throw new DelayedError();

@@ -26,6 +26,7 @@ import { moveChunksToPrivate } from './move-private.ts';
 import { sleep } from './hls-reader.ts';
 import { PushBusyError, PushSource, type PushOutcome } from './push-source.ts';
 import { enqueueEnded, Recording } from './recording.ts';
+import type { ReplicaLeases } from './replica-leases.ts';
 import { pullSource } from './sources.ts';
 import type { CaptureStore } from './store.ts';
 
@@ -34,6 +35,8 @@ export type LifecycleEvent = 'event.started' | 'event.ended';
 export interface RecorderDeps {
   catalog: EventCatalog;
   capture: CaptureStore;
+  /** The replica places of redundant HLS captures. */
+  replicas: ReplicaLeases;
   storage: Storage;
   queues: Queues;
   config: Config;
@@ -56,11 +59,27 @@ export interface NewEvent {
   host?: string;
   source: SourceSpec;
   reconnectWindowSec: number;
+  /** How many recorders record it at once (pull sources; an HLS source gets the extra ones). */
+  redundancy?: number;
   /** Fingerprint of the API token that creates it. */
   owner: string;
 }
 
+/** A replica recording here, and how its record job learns that it stopped or was promoted. */
+interface ReplicaHere {
+  slot: number;
+  rec: Recording;
+  /** Resolves when the record job of the slot is done here (stopped, or promoted to primary). */
+  released: Promise<'ended' | 'suspended' | 'promoted'>;
+  release: (how: 'ended' | 'suspended' | 'promoted') => void;
+}
+
 export class EventNotLiveError extends Error {}
+
+/** What a replica's record job does next: done, or back to the queue for whoever can take the place. */
+function toOutcome(how: 'ended' | 'suspended' | 'promoted'): RecordOutcome {
+  return how === 'suspended' ? 'suspended' : 'ended';
+}
 
 /** A token already has as many live events as REPLAY_MAX_LIVE_EVENTS_PER_TOKEN allows. */
 export class TooManyLiveEventsError extends Error {}
@@ -89,6 +108,8 @@ export function makeSlug(title: string): string {
 export class Recorder {
   readonly archiver: Archiver;
   private recordings = new Map<string, Recording>();
+  /** Events recorded here as a replica (one place per event and process). */
+  private replicaRecordings = new Map<string, ReplicaHere>();
   /** Events being started here (so two paths cannot both start one). */
   private starting = new Map<string, Promise<Recording | undefined>>();
   private timers: NodeJS.Timeout[] = [];
@@ -124,6 +145,7 @@ export class Recorder {
     // live events nobody records (their process died) are taken over.
     every(5000, () => this.sweepEnded());
     every(Math.min(5000, this.lease.retryMs), () => this.sweepOrphans());
+    every(Math.min(5000, this.lease.retryMs), () => this.sweepReplicaOrphans());
     await this.sweepEnded().catch(() => {});
   }
 
@@ -150,7 +172,11 @@ export class Recorder {
     this.deps.onLifecycle?.('event.started', id);
     // A push event waits here for its pusher; a pull event goes to a recorder process.
     if (!('url' in event.source)) await this.adopt(id);
-    else await this.deps.queues.add('record', { eventId: id });
+    else {
+      const slots = await this.deps.replicas.addSlots(id, (input.redundancy ?? 1) - 1);
+      await this.deps.queues.add('record', { eventId: id });
+      for (const slot of slots) await this.deps.queues.add('record', { eventId: id, slot });
+    }
     return { event, streamKey };
   }
 
@@ -183,14 +209,70 @@ export class Recorder {
     return src.offer(body);
   }
 
-  /** Records a pull event here for a record job, until it ends or is let go. */
-  async record(id: string): Promise<RecordOutcome> {
+  /** Records a pull event here for a record job (in a replica place when `slot` is given), until it ends or is let go. */
+  async record(id: string, slot?: number): Promise<RecordOutcome> {
     const ev = await this.deps.catalog.getEvent(id);
     if (!ev || ev.status !== 'live' || !('url' in ev.source)) return 'gone';
+    if (slot) return this.recordReplica(ev, slot);
     const rec = this.recordings.get(id) ?? (await this.adopt(id));
     if (!rec) return 'busy';
     await rec.done;
     return rec.outcome === 'suspended' ? 'suspended' : 'ended';
+  }
+
+  private async recordReplica(ev: EventRow, slot: number): Promise<RecordOutcome> {
+    const here = this.replicaRecordings.get(ev.id);
+    if (here) return here.slot === slot ? toOutcome(await here.released) : 'busy';
+    // No process holds two places of one event (the lease refuses it too).
+    if (this.recordings.has(ev.id) || this.starting.has(ev.id)) return 'busy';
+    if (!(await this.deps.replicas.acquire(ev.id, slot, this.deps.holder, this.lease.validMs))) return 'busy';
+    if (this.replicaRecordings.has(ev.id) || !('url' in ev.source)) return 'busy';
+    const source = pullSource(
+      ev.source.url,
+      { policy: this.deps.policy, limits: this.deps.config.limits },
+      await Recording.savedHlsState(this.deps.capture, ev.id),
+    );
+    const rec = new Recording(ev, source, { ...this.deps, archiver: this.archiver, spoolRoot: this.spoolRoot, log: this.log, role: 'replica' });
+    let release!: ReplicaHere['release'];
+    const released = new Promise<'ended' | 'suspended' | 'promoted'>((r) => (release = r));
+    this.replicaRecordings.set(ev.id, { slot, rec, released, release });
+    this.log.info('recording as a replica', { event: ev.id, slot });
+    void rec.done.finally(async () => {
+      if (this.replicaRecordings.get(ev.id)?.rec !== rec) return;
+      this.replicaRecordings.delete(ev.id);
+      if (rec.outcome === 'not-hls') {
+        this.log.info('the source is not HLS: only the primary records it', { event: ev.id, slot });
+        await this.deps.replicas.dropSlot(ev.id, slot).catch(() => {});
+      } else await this.deps.replicas.release(ev.id, slot, this.deps.holder).catch(() => {});
+      release(rec.outcome === 'suspended' ? 'suspended' : 'ended');
+    });
+    return toOutcome(await released);
+  }
+
+  /**
+   * The primary of an event this process records as a replica is gone: this
+   * recording takes its place, with nothing to catch up (it never stopped),
+   * and its replica place is left for another recorder.
+   */
+  private async promote(id: string): Promise<void> {
+    const here = this.replicaRecordings.get(id);
+    if (!here || here.rec.outcome !== 'running') return;
+    const { replicas, capture, holder } = this.deps;
+    await replicas.release(id, here.slot, holder);
+    if (!(await capture.acquire(id, holder, this.lease.validMs))) {
+      // Another recorder took the primary place first: stay a replica if the place is still ours to take.
+      if (!(await replicas.acquire(id, here.slot, holder, this.lease.validMs))) void here.rec.suspend();
+      return;
+    }
+    this.log.warn('the primary recorder of the event is gone: its replica here takes its place', { event: id, slot: here.slot });
+    this.replicaRecordings.delete(id);
+    here.rec.promote();
+    this.recordings.set(id, here.rec);
+    void here.rec.done.finally(async () => {
+      this.recordings.delete(id);
+      await capture.release(id, holder, here.rec.lastAudioAt()).catch(() => {});
+    });
+    here.release('promoted');
   }
 
   isRecording(id: string): boolean {
@@ -200,7 +282,7 @@ export class Recorder {
   /** Stops capture without ending events: another run (a restart, another process) resumes them, the downtime becoming a gap. */
   async close(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
-    await Promise.all([...this.recordings.values()].map((r) => r.suspend()));
+    await Promise.all([...this.recordings.values(), ...[...this.replicaRecordings.values()].map((r) => r.rec)].map((r) => r.suspend()));
     this.archiver.close();
   }
 
@@ -275,12 +357,30 @@ export class Recorder {
         void rec.suspend();
       }
     }
+    await this.keepReplicaLeases();
+  }
+
+  /** The same for replica places; a replica stops (without ending anything) once the event is no longer live. */
+  private async keepReplicaLeases(): Promise<void> {
+    const held = new Map((await this.deps.replicas.renewAll(this.deps.holder, this.lease.validMs)).map((h) => [h.eventId, h]));
+    for (const [id, here] of this.replicaRecordings) {
+      const h = held.get(id);
+      if (here.rec.outcome !== 'running') continue;
+      if (!h || h.slot !== here.slot) {
+        this.log.warn('lost a replica lease: another process records in this place now', { event: id, slot: here.slot });
+        void here.rec.suspend();
+      } else if (h.endRequested || h.status !== 'live') void here.rec.end();
+    }
   }
 
   /** Live events nobody records: a push event waits for its pusher here (api role); a pull event gets a record job again. */
   private async sweepOrphans(): Promise<void> {
     for (const id of await this.deps.capture.unheldLive()) {
       if (this.recordings.has(id) || this.starting.has(id)) continue;
+      if (this.replicaRecordings.has(id)) {
+        await this.promote(id);
+        continue;
+      }
       const ev = await this.deps.catalog.getEvent(id);
       if (!ev) continue;
       if ('url' in ev.source) {
@@ -288,6 +388,14 @@ export class Recorder {
       } else if (this.deps.records.push) {
         await this.adopt(id);
       }
+    }
+  }
+
+  /** Replica places nobody holds get a record job again, for any recorder that does not record the event yet. */
+  private async sweepReplicaOrphans(): Promise<void> {
+    if (!this.deps.records.pull) return;
+    for (const { eventId, slot } of await this.deps.replicas.unheld()) {
+      await this.deps.queues.add('record', { eventId, slot }).catch(() => {});
     }
   }
 

@@ -34,6 +34,12 @@ export interface RecordingDeps {
   config: Config;
   log: Logger;
   spoolRoot: string;
+  /**
+   * 'replica': one of the extra recorders of a redundant HLS capture
+   * (replica-leases.ts). It archives segments like the primary but leaves the
+   * event's end to the primary, until it is promoted to take its place.
+   */
+  role?: 'primary' | 'replica';
 }
 
 interface ActiveSession {
@@ -70,6 +76,9 @@ export class Recording {
   private endReason?: string;
   /** The HLS segment capture, once the source turned out to be HLS. */
   private hls?: HlsCapture;
+  private role: 'primary' | 'replica';
+  /** A replica whose source turned out not to be HLS: only the primary can record it. */
+  private notHls = false;
   private log: Logger;
 
   constructor(
@@ -78,6 +87,7 @@ export class Recording {
     private readonly deps: RecordingDeps,
   ) {
     this.log = deps.log.child(event.id);
+    this.role = deps.role ?? 'primary';
     this.done = this.run().catch(async (err) => {
       const reason = `recorder error: ${describeSourceError(err, this.sourceUrl)}`;
       this.log.error('recording crashed', { err: reason });
@@ -97,8 +107,14 @@ export class Recording {
   }
 
   /** How the recording stopped: the event ended, or it was let go while live (shutdown, handover, lost lease). */
-  get outcome(): 'ended' | 'suspended' | 'running' {
+  get outcome(): 'ended' | 'suspended' | 'running' | 'not-hls' {
+    if (this.notHls) return 'not-hls';
     return this.mode === 'suspend' ? 'suspended' : this.mode === 'end' ? 'ended' : 'running';
+  }
+
+  /** A replica takes the primary's place (its process died): from now on this recording ends the event. */
+  promote(): void {
+    this.role = 'primary';
   }
 
   /** When the last audio arrived (where a wall-clock gap starts for whoever records next). */
@@ -139,7 +155,8 @@ export class Recording {
   }
 
   private async record(): Promise<void> {
-    await this.recoverSpool();
+    // A replica records beside the primary: the spool and the sessions are the primary's to recover.
+    if (this.role === 'primary') await this.recoverSpool();
     const windowMs = this.event.reconnectWindowSec * 1000;
     let dropAt = Date.now();
     let backoff = FIRST_BACKOFF_MS;
@@ -185,7 +202,7 @@ export class Recording {
     await this.closeSession();
     await this.deps.archiver.drain(this.event.id);
     fs.rmSync(path.join(this.deps.spoolRoot, this.event.id), { recursive: true, force: true });
-    if (this.mode === 'suspend') return;
+    if (this.mode === 'suspend' || this.role === 'replica') return;
     const reason =
       this.mode === 'end'
         ? (this.endReason ?? 'ended by request')
@@ -198,7 +215,8 @@ export class Recording {
   private async finishEvent(reason: string): Promise<void> {
     const { catalog } = this.deps;
     if (await catalog.transition(this.event.id, 'ended', { reason })) this.deps.onLifecycle?.('event.ended', this.event.id);
-    if (!this.hasAudio) {
+    // (Audio archived by another recorder, a replica or a predecessor, counts.)
+    if (!this.hasAudio && !(await catalog.getEvent(this.event.id))?.chunkCount) {
       const error = `no audio was captured (${reason})`;
       await catalog.transition(this.event.id, 'failed', { error });
       await catalog.addFailure({ eventId: this.event.id, stage: 'recorder', startSec: null, endSec: null, reason: error });
@@ -213,6 +231,13 @@ export class Recording {
   }
 
   private async consume(feed: Feed): Promise<{ gotData: boolean; finalEnd: boolean }> {
+    if (this.role === 'replica' && !(feed.kind === 'bytes' && this.mediaTimed())) {
+      // Only HLS says which media sequence a recorder has: two copies of any other stream cannot be told apart.
+      if (feed.kind === 'bytes') feed.close();
+      this.notHls = true;
+      this.mode = 'end';
+      return { gotData: false, finalEnd: true };
+    }
     if (feed.kind === 'url') {
       const s = await this.openSession({ kind: 'url', url: feed.url, inputOptions: feed.inputOptions });
       const stopOnAbort = () => s.seg.stop();

@@ -4,7 +4,7 @@
 import { mediaPositionOf } from './segment-placement.ts';
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { EventCatalog, EventRow, SourceSpec } from '../shared/catalog/events.ts';
-import type { Config } from '../shared/config.ts';
+import { MAX_REDUNDANCY, type Config } from '../shared/config.ts';
 import { badRequest, checkEventId, HttpError, notFound, safeEqual } from '../shared/http.ts';
 import type { AddressPolicy } from '../shared/net-policy.ts';
 import { EventNotLiveError, hashKey, TooManyLiveEventsError, type NewEvent, type Recorder } from './recorder.ts';
@@ -74,11 +74,12 @@ interface CreateEventBody {
   host?: unknown;
   source?: unknown;
   reconnectWindowSec?: unknown;
+  redundancy?: unknown;
 }
 
 function parseCreate(body: unknown, config: Config, policy: AddressPolicy, owner: string): NewEvent {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('body', 'body must be a JSON object');
-  const { title, host, source: rawSource, reconnectWindowSec } = body as CreateEventBody;
+  const { title, host, source: rawSource, reconnectWindowSec, redundancy } = body as CreateEventBody;
   if (typeof title !== 'string' || !title.trim()) throw badRequest('title', 'title is required (a non-empty string)');
   if (title.length > 300) throw badRequest('title', 'title is longer than 300 characters');
   if (host !== undefined && (typeof host !== 'string' || host.length > 120)) throw badRequest('host', 'host must be a string of at most 120 characters');
@@ -101,7 +102,25 @@ function parseCreate(body: unknown, config: Config, policy: AddressPolicy, owner
     }
     window = reconnectWindowSec;
   }
-  return { title: title.trim(), host: host?.trim() || undefined, source: spec, reconnectWindowSec: window, owner };
+  return {
+    title: title.trim(),
+    host: host?.trim() || undefined,
+    source: spec,
+    reconnectWindowSec: window,
+    redundancy: parseRedundancy(redundancy, spec, config),
+    owner,
+  };
+}
+
+/** How many recorders record the event at once: pull sources only (a push reaches one process). */
+function parseRedundancy(raw: unknown, source: SourceSpec, config: Config): number {
+  if (raw === undefined) return 'url' in source ? config.redundancy : 1;
+  if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 1 || raw > MAX_REDUNDANCY) {
+    throw badRequest('redundancy', `redundancy must be an integer from 1 to ${MAX_REDUNDANCY}`);
+  }
+  if (raw > 1 && !('url' in source))
+    throw badRequest('redundancy', 'redundancy above 1 needs a pull source (source.url to an HLS playlist); a push reaches one process');
+  return raw;
 }
 
 /** The stream key of a push: a header (Authorization: Bearer or X-Stream-Key), or ?key= for encoders that can only set a URL. */
@@ -171,6 +190,7 @@ export function recorderRoutes(deps: RecorderRouteDeps): Router {
         bytes: c.bytes,
         sha256: c.sha256,
         key: c.key,
+        archivedAt: c.createdAt,
       })),
     });
   });

@@ -60,8 +60,12 @@ export interface Placement {
 export function placeSegment(seg: SegmentFacts, prev: ChunkRow | undefined, floor: number, lastSessionNo: number): Placement {
   const prevEnd = prev ? prev.startSec + prev.durationSec : floor;
   const at = prev ? mediaPositionOf(prev.spoolName) : undefined;
-  if (prev && at?.epoch === seg.epoch && at.mediaSeq === seg.mediaSeq - 1 && !seg.discontinuity && seg.lostSec === 0) {
-    return { startSec: prevEnd, sessionNo: prev.sessionNo, newRun: false };
+  const next = Math.max(lastSessionNo, prev?.sessionNo ?? 0) + 1;
+  if (prev && at?.epoch === seg.epoch && at.mediaSeq === seg.mediaSeq - 1) {
+    if (!seg.discontinuity && seg.lostSec === 0) return { startSec: prevEnd, sessionNo: prev.sessionNo, newRun: false };
+    // The segment before it is archived (fetched by another recorder), so nothing was lost in between,
+    // whatever this recorder missed; a discontinuity still starts a new run.
+    return { startSec: prevEnd, sessionNo: next, newRun: true };
   }
-  return { startSec: Math.max(prevEnd, floor) + seg.lostSec, sessionNo: Math.max(lastSessionNo, prev?.sessionNo ?? 0) + 1, newRun: true };
+  return { startSec: Math.max(prevEnd, floor) + seg.lostSec, sessionNo: next, newRun: true };
 }

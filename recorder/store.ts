@@ -8,7 +8,9 @@ import { sql, type Generated, type Kysely, type Selectable } from 'kysely';
 import type { CatalogTables } from '../shared/catalog/tables.ts';
 import type { Db } from '../shared/db/database.ts';
 import type { Migrations } from '../shared/db/migrate.ts';
+import { redactText } from '../shared/redact.ts';
 import type { HlsState } from './hls-reader.ts';
+import type { ReplicasTable } from './replica-leases.ts';
 import { deleteEventRows } from '../shared/db/forget.ts';
 
 export interface SessionsTable {
@@ -59,6 +61,30 @@ export interface RecorderTables {
   sessions: SessionsTable;
   chunks: ChunksTable;
   capture_state: CaptureStateTable;
+  capture_replicas: ReplicasTable;
+}
+
+/**
+ * Where an HLS segment was placed, checked when it is registered: the
+ * event's last chunk must still be the one it was placed after, and the gap
+ * and new run its placement implies are written with it, or none of it is.
+ */
+export interface PlacementGuard {
+  afterSeq: number | null;
+  gap?: { startSec: number; endSec: number; reason: string };
+  run?: { no: number; startSec: number };
+}
+
+/** An HLS segment arrived after its event ended: it is not archived. */
+export class EventEndedError extends Error {
+  /** The object uploaded for it. */
+  key?: string;
+}
+
+/** Another recorder archived a chunk after the one a segment was placed after: place it again. */
+export class PlacementChangedError extends Error {
+  /** The object uploaded for the segment that was not registered. */
+  key?: string;
 }
 
 export interface SessionRow {
@@ -125,7 +151,7 @@ export class CaptureStore {
 
   /** Forgets a deleted event: its capture sessions, chunks and capture state. */
   async forgetEvent(eventId: string): Promise<void> {
-    await deleteEventRows(this.db, ['sessions', 'chunks', 'capture_state'], eventId);
+    await deleteEventRows(this.db, ['sessions', 'chunks', 'capture_state', 'capture_replicas'], eventId);
   }
 
   // ---- capture sessions
@@ -157,20 +183,6 @@ export class CaptureStore {
       .execute();
   }
 
-  /**
-   * Records a run of HLS segments as a session that is closed from the
-   * start (nothing of it stays in a spool). Several recorders may record it
-   * for the same run: the first row stands.
-   */
-  async addRun(eventId: string, no: number, timelineStartSec: number): Promise<void> {
-    const at = now();
-    await this.db
-      .insertInto('sessions')
-      .values({ event_id: eventId, no, timeline_start_sec: timelineStartSec, started_at: at, pid: null, closed_at: at })
-      .onConflict((oc) => oc.columns(['event_id', 'no']).doNothing())
-      .execute();
-  }
-
   /** The highest session or run number the event used so far (0: none). */
   async lastSessionNo(eventId: string): Promise<number> {
     const r = await this.db
@@ -192,18 +204,64 @@ export class CaptureStore {
    * transaction. Idempotent on (event, spool file): a chunk archived before a
    * crash keeps its sequence number when registered again.
    */
-  async addChunk(c: Omit<ChunkRow, 'seq' | 'state' | 'createdAt'>): Promise<ChunkRow> {
+  async addChunk(c: Omit<ChunkRow, 'seq' | 'state' | 'createdAt'>, guard?: PlacementGuard): Promise<ChunkRow> {
+    try {
+      return await this.insertChunk(c, guard);
+    } catch (err) {
+      // Two recorders registering one media segment at once: the first row stands.
+      const known = await this.chunkBySpoolName(c.eventId, c.spoolName);
+      if (known) return known;
+      // Two recorders placing different segments after the same chunk: the later one places again.
+      if (guard && !(err instanceof PlacementChangedError) && !(err instanceof EventEndedError)) throw new PlacementChangedError((err as Error).message);
+      throw err;
+    }
+  }
+
+  private insertChunk(c: Omit<ChunkRow, 'seq' | 'state' | 'createdAt'>, guard?: PlacementGuard): Promise<ChunkRow> {
     return this.db.transaction().execute(async (trx) => {
       const existing = await trx.selectFrom('chunks').selectAll().where('event_id', '=', c.eventId).where('spool_name', '=', c.spoolName).executeTakeFirst();
       if (existing) return toChunk(existing);
+      // The event row first: on PostgreSQL its row lock makes registrations of one event take turns (and
+      // waits for an end being written), so what is read next is what the others committed.
+      const endSec = c.startSec + c.durationSec;
+      const counted = await trx
+        .updateTable('events')
+        .set((eb) => ({
+          captured_sec: eb('captured_sec', '+', c.durationSec),
+          chunk_count: eb('chunk_count', '+', 1),
+          timeline_sec: eb.case().when('timeline_sec', '<', endSec).then(endSec).else(eb.ref('timeline_sec')).end(),
+        }))
+        .where('id', '=', c.eventId)
+        // A segment fetched by a replica after the primary ended the event is not part of the recording.
+        .$if(!!guard, (q) => q.where('status', '=', 'live'))
+        .executeTakeFirst();
+      if (guard && !Number(counted.numUpdatedRows)) throw new EventEndedError(`event ${c.eventId} is no longer live`);
       const last = await trx
         .selectFrom('chunks')
         .select((eb) => eb.fn.max('seq').as('n'))
         .where('event_id', '=', c.eventId)
         .executeTakeFirst();
+      const lastSeq = last?.n === null || last?.n === undefined ? null : Number(last.n);
+      // (Where the row lock does not serialize, a concurrent registration after the same chunk takes the same seq: the primary key lets one through.)
+      if (guard && guard.afterSeq !== lastSeq) throw new PlacementChangedError(`the event's last chunk is ${lastSeq}, not ${guard.afterSeq}`);
+      if (guard?.run) {
+        await trx
+          .insertInto('sessions')
+          .values({ event_id: c.eventId, no: guard.run.no, timeline_start_sec: guard.run.startSec, started_at: now(), pid: null, closed_at: now() })
+          .onConflict((oc) => oc.columns(['event_id', 'no']).doNothing())
+          .execute();
+      }
+      if (guard?.gap && guard.gap.endSec > guard.gap.startSec) {
+        const { startSec, endSec, reason } = guard.gap;
+        await trx
+          .insertInto('gaps')
+          .values({ event_id: c.eventId, start_sec: startSec, end_sec: endSec, reason: redactText(reason) })
+          .onConflict((oc) => oc.columns(['event_id', 'start_sec']).doNothing())
+          .execute();
+      }
       const row: Selectable<ChunksTable> = {
         event_id: c.eventId,
-        seq: last?.n === null || last?.n === undefined ? 0 : Number(last.n) + 1,
+        seq: lastSeq === null ? 0 : lastSeq + 1,
         session_no: c.sessionNo,
         spool_name: c.spoolName,
         start_sec: c.startSec,
@@ -215,16 +273,6 @@ export class CaptureStore {
         created_at: now(),
       };
       await trx.insertInto('chunks').values(row).execute();
-      const endSec = c.startSec + c.durationSec;
-      await trx
-        .updateTable('events')
-        .set((eb) => ({
-          captured_sec: eb('captured_sec', '+', c.durationSec),
-          chunk_count: eb('chunk_count', '+', 1),
-          timeline_sec: eb.case().when('timeline_sec', '<', endSec).then(endSec).else(eb.ref('timeline_sec')).end(),
-        }))
-        .where('id', '=', c.eventId)
-        .execute();
       return toChunk(row);
     });
   }
@@ -323,6 +371,10 @@ export class CaptureStore {
           eb('holder', '=', holder),
           eb('lease_until', '<', now.toISOString()),
         ]),
+      )
+      // A process that records the event as a replica (replica-leases.ts) does not take its primary place too.
+      .where(
+        sql<boolean>`NOT EXISTS (SELECT 1 FROM capture_replicas r WHERE r.event_id = ${eventId} AND r.holder = ${holder} AND r.lease_until > ${now.toISOString()})`,
       )
       .executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;

@@ -3,14 +3,26 @@
 // another process took it over from a previous holder (a failover, or a push
 // that reached another API process).
 import type { EventRow } from '../shared/catalog/events.ts';
+import type { ReplicaLeases } from './replica-leases.ts';
 import type { CaptureStore } from './store.ts';
 
-export function recorderView(capture: CaptureStore) {
+export function recorderView(capture: CaptureStore, replicas: ReplicaLeases) {
   return async (events: EventRow[]): Promise<Record<string, unknown>[]> => {
-    const held = await capture.holdersOf(events.map((e) => e.id));
+    const ids = events.map((e) => e.id);
+    const [held, slots] = await Promise.all([capture.holdersOf(ids), replicas.slotsOf(ids)]);
     return events.map((ev) => {
       const h = held.get(ev.id);
-      return { capture: { holder: ev.status === 'live' ? (h?.holder ?? null) : null, takeovers: h?.takeovers ?? 0 } };
+      const live = ev.status === 'live';
+      const places = slots.get(ev.id) ?? [];
+      return {
+        redundancy: 1 + places.length,
+        capture: {
+          holder: live ? (h?.holder ?? null) : null,
+          takeovers: h?.takeovers ?? 0,
+          // The extra recorders of a redundant HLS capture, place by place.
+          replicas: places.map((p) => ({ slot: p.slot, holder: live ? p.holder : null, takeovers: p.takeovers })),
+        },
+      };
     });
   };
 }

@@ -68,6 +68,8 @@ export interface Config {
   pushIdleSec: number;
   /** A recorder holds each event it records this long between renewals: another takes over within it when the recorder dies. */
   leaseSec: number;
+  /** How many recorders record a pull event at once by default (an HLS source; others are recorded once). */
+  redundancy: number;
   /** Express's `trust proxy`: the client address of rate limits comes from X-Forwarded-For. */
   trustProxy: boolean;
   limits: Limits;
@@ -86,6 +88,9 @@ export interface Config {
 export class ConfigError extends Error {}
 
 /** The parts of replay a process can run (`replay start --role`, REPLAY_ROLES). */
+/** Recorders on one event at most: each one fetches the whole source again. */
+export const MAX_REDUNDANCY = 3;
+
 export const ROLES = ['api', 'recorder', 'transcoder', 'transcriber', 'publisher'] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -171,6 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowedSourceHosts: hostList(env, 'REPLAY_ALLOWED_SOURCE_HOSTS'),
     pushIdleSec: int(env, 'REPLAY_PUSH_IDLE_SEC', 10, 1, 600),
     leaseSec: int(env, 'REPLAY_LEASE_SEC', 10, 3, 300),
+    redundancy: int(env, 'REPLAY_REDUNDANCY', 1, 1, MAX_REDUNDANCY),
     trustProxy: bool(env, 'REPLAY_TRUST_PROXY'),
     limits: {
       liveEventsPerToken: int(env, 'REPLAY_MAX_LIVE_EVENTS_PER_TOKEN', 50, 1, 100_000),

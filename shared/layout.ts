@@ -11,6 +11,8 @@ export const PRIVATE_PREFIX = 'private/';
 export const keys = {
   /** Unedited source audio, one MPEG-TS chunk per sealed spool chunk (recorder). Private. */
   sourceChunk: (eventId: string, sessionNo: number, name: string) => `${PRIVATE_PREFIX}events/${eventId}/source/s${sessionNo}-${name}`,
+  /** An archived HLS media segment, named by its media position and content, not by where it was placed. Private. */
+  sourceSegment: (eventId: string, name: string) => `${PRIVATE_PREFIX}events/${eventId}/source/hls-${name}`,
   /** A stage's work file (transcoder PCM and the like). Private. */
   work: (eventId: string, rest: string) => `${PRIVATE_PREFIX}events/${eventId}/work/${rest}`,
   /** Listener rendition: fMP4 HLS (transcoder). */

@@ -33,6 +33,8 @@ export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 /** A pull event to record: the job runs as long as the recording; a process that dies leaves it to another. */
 export interface RecordJob {
   eventId: string;
+  /** A replica place of a redundant HLS capture (1, 2, ...); absent: the event's primary recording. */
+  slot?: number;
 }
 
 /** A sealed chunk of unedited source audio, archived in storage and recorded in the catalog. */
@@ -152,7 +154,7 @@ export interface QueueSpec<Q extends QueueName> {
 
 export const QUEUE_SPECS: { [Q in QueueName]: QueueSpec<Q> } = {
   // A recording that stops without its event ending is queued again (handover, orphan sweep): nothing is kept.
-  record: { attempts: 1000, backoffMs: 1000, jobId: (d) => `${d.eventId}-record`, forget: true },
+  record: { attempts: 1000, backoffMs: 1000, jobId: (d) => `${d.eventId}-record${d.slot ? `-${d.slot}` : ''}`, forget: true },
   'chunk-archived': { attempts: 8, backoffMs: 1000, jobId: (d) => `${d.eventId}-chunk-${d.seq}` },
   // The final piece repeats the last segment's PCM with `final` set: its own id.
   'pcm-ready': { attempts: 8, backoffMs: 1000, jobId: (d) => (d.final ? `${d.eventId}-pcm-final` : `${d.eventId}-pcm-${Math.round(d.startSec * 48000)}`) },

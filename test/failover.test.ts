@@ -5,6 +5,10 @@
 // SIGKILL mid-event: the other takes the HLS event over within the lease and
 // records on from the next media sequence (no gap, nothing twice), the pusher
 // reconnects to it and goes on, and both events publish.
+//
+// Redundant capture: two recorders on one HLS event (`redundancy: 2`), and
+// either one killed: the recording has no gap, each media sequence once, and
+// no pause while a lease lapses (the other was fetching all along).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,6 +16,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { makeTinyModel } from './fixtures/tiny-model.ts';
 import { concatDuration, hlsSegmentFiles } from './helpers/audio.ts';
+import { holderId } from '../shared/holder-id.ts';
 import { freshPostgres } from './helpers/db.ts';
 import { liveHls } from './helpers/live-source.ts';
 import { reconnectingPusher } from './helpers/reconnecting-pusher.ts';
@@ -54,11 +59,27 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-const start = async (roles: string) => {
-  const s = await startService({ dataDir: fs.mkdtempSync(path.join(tmp, 'data-')), env: { ...env, REPLAY_ROLES: roles } });
+const start = async (roles: string, extra: Record<string, string> = {}) => {
+  const s = await startService({ dataDir: fs.mkdtempSync(path.join(tmp, 'data-')), env: { ...env, REPLAY_ROLES: roles, ...extra } });
   services.push(s);
   return s;
 };
+
+interface ChunkJson {
+  media: { epoch: number; mediaSeq: number } | null;
+  archivedAt: string;
+}
+
+/** The HLS event's archive: every media sequence of the source once, in order, and the whole source. */
+async function expectWholeSource(s: RunningService, ev: { id: string; gaps: unknown[]; capturedSec: number }, dir: string): Promise<ChunkJson[]> {
+  expect(ev.gaps).toEqual([]);
+  expect(Math.abs(ev.capturedSec - (await concatDuration(hlsSegmentFiles(dir))))).toBeLessThan(0.1);
+  const chunks = (await s.api('GET', `/api/events/${ev.id}/chunks`)).body.chunks as ChunkJson[];
+  const seqs = chunks.map((c) => c.media?.mediaSeq);
+  expect(seqs).toEqual(seqs.map((_, i) => i));
+  expect(chunks.length).toBe(hlsSegmentFiles(dir).length);
+  return chunks;
+}
 
 it('an HLS event and a pushed event go on when the recorder holding them is killed', async () => {
   const [a] = await Promise.all([start('api,recorder'), start('transcoder,transcriber,publisher')]);
@@ -88,7 +109,6 @@ it('an HLS event and a pushed event go on when the recorder holding them is kill
     await src.finished;
     await pusher.done;
     await b.api('POST', `/api/events/${push.id}/end`);
-    const sourceSec = await concatDuration(hlsSegmentFiles(src.dir));
     const [hlsEv, pushEv] = await Promise.all(
       [hls.id, push.id].map((id: string) => b.waitFor(id, (e) => e.status === 'published' || e.status === 'failed', 120_000)),
     );
@@ -100,12 +120,7 @@ it('an HLS event and a pushed event go on when the recorder holding them is kill
 
     // HLS: taken over at the next media sequence: every one archived once, no gap, the whole source.
     expect(hlsEv.status, JSON.stringify(hlsEv)).toBe('published');
-    expect(hlsEv.gaps).toEqual([]);
-    expect(Math.abs(hlsEv.capturedSec - sourceSec)).toBeLessThan(0.1);
-    const chunks = (await b.api('GET', `/api/events/${hls.id}/chunks`)).body.chunks as { media: { mediaSeq: number } | null }[];
-    const seqs = chunks.map((c) => c.media?.mediaSeq);
-    expect(seqs).toEqual(seqs.map((_, i) => i));
-    expect(chunks.length).toBe(hlsSegmentFiles(src.dir).length);
+    await expectWholeSource(b, hlsEv, src.dir);
 
     // Push: the pusher reached the other process and went on. The gap: what the killed process had
     // received but not archived (under one chunk, REPLAY_CHUNK_SEC) and the time until the other took over.
@@ -120,3 +135,46 @@ it('an HLS event and a pushed event go on when the recorder holding them is kill
     await src.close();
   }
 });
+
+/** A lease long enough that a takeover would show: 0.6 of it (12 s) before anyone else could record. */
+const REDUNDANT_LEASE_SEC = 20;
+
+for (const victim of ['primary', 'replica'] as const) {
+  it(`a redundant HLS capture loses nothing when its ${victim} recorder is killed`, async () => {
+    const slow = { REPLAY_LEASE_SEC: String(REDUNDANT_LEASE_SEC) };
+    const [a] = await Promise.all([start('api,recorder', slow), start('transcoder,transcriber,publisher', slow)]);
+    const src = await liveHls({ durationSec: 40, freq: 660 });
+    try {
+      const created = await a.api('POST', '/api/events', { title: `Redundant ${victim}`, source: { url: src.url }, redundancy: 2 });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      expect(created.body.redundancy).toBe(2);
+      // The first process takes the primary place; it may not take the replica place too, the second one does.
+      const b = await start('api,recorder', slow);
+      const both = await a.waitFor(created.body.id, (e) => e.chunks >= 3 && !!e.capture.holder && !!e.capture.replicas[0]?.holder, 60_000);
+      expect(both.capture.holder).not.toBe(both.capture.replicas[0].holder);
+      const wanted = victim === 'primary' ? both.capture.holder : both.capture.replicas[0].holder;
+      const [doomed, survivor] = holderId(a.dataDir) === wanted ? [a, b] : [b, a];
+      expect(holderId(doomed.dataDir)).toBe(wanted);
+
+      await sleep(1000);
+      const killedAt = Date.now();
+      await doomed.kill9();
+      await src.finished;
+      const ev = await survivor.waitFor(created.body.id, (e) => e.status === 'published' || e.status === 'failed', 120_000);
+      expect(ev.status, JSON.stringify(ev)).toBe('published');
+      const chunks = await expectWholeSource(survivor, ev, src.dir);
+
+      // No takeover pause: the survivor archived the segments that followed as they came (a takeover
+      // would have waited 12 s for the lease to lapse, then caught up in a burst).
+      const times = chunks.map((c) => Date.parse(c.archivedAt)).filter((t) => t > killedAt - 5000);
+      const pauses = times.slice(1).map((t, i) => t - times[i]);
+      console.log(JSON.stringify({ redundancy: { victim, longestPauseMs: Math.max(...pauses), chunks: chunks.length } }));
+      expect(Math.max(...pauses)).toBeLessThan(REDUNDANT_LEASE_SEC * 300);
+      // A killed primary's place went to the replica (a takeover); a killed replica left the primary alone.
+      expect(ev.capture.takeovers).toBe(victim === 'primary' ? 1 : 0);
+    } finally {
+      await src.close();
+      for (const s of services.splice(0)) await s.stop().catch(() => {});
+    }
+  });
+}

@@ -1,5 +1,5 @@
 // PostgreSQL keeps search_segments in partitions by id range, newest last.
-// Why: a GIN index hands out its matches in no order, so "the newest 2,000
+// Why: a GIN index hands out its matches in no order, so "the newest 1,001
 // matches of a word" on one big table visits every row that holds the word.
 // Split by id, an ordered LIMIT reads the newest partition first and stops
 // once it has enough: the cost follows the matches asked for, not the

@@ -15,10 +15,15 @@ import { rankCandidates, scoreText } from './rank.ts';
 import { describeQuery, type ParsedQuery } from './query.ts';
 import type { SearchTables } from './tables.ts';
 
-export const RANK_WINDOW = 2_000;
-export const RELEVANCE_DEPTH = 1_000;
 /** Totals are counted up to here, then reported as "at least". */
 export const TOTAL_CAP = 1_000;
+export const RELEVANCE_DEPTH = 1_000;
+/**
+ * Relevance ranks the newest matches, one more than the cap: a word said
+ * more often than that is reported "more than 1,000" without counting it
+ * again, and every page of the best 1,000 comes from one ranking.
+ */
+export const RANK_WINDOW = TOTAL_CAP + 1;
 
 export interface SegmentHit {
   id: number;
