@@ -190,6 +190,8 @@ describe('HLS segment placement', () => {
     expect(placeSegment(seg(10), prev, 0, 3)).toEqual(placeSegment(seg(10), { ...prev }, 0, 3));
     expect(placeSegment(seg(12, { lostSec: 4 }), prev, 0, 3)).toEqual({ startSec: 24.005, sessionNo: 4, newRun: true });
     expect(placeSegment(seg(10, { discontinuity: true }), prev, 0, 3)).toEqual({ startSec: 20.005, sessionNo: 4, newRun: true });
+    // This recorder missed the segment before, but another one archived it: nothing was lost in between.
+    expect(placeSegment(seg(10, { lostSec: 2, discontinuity: true }), prev, 0, 3)).toEqual({ startSec: 20.005, sessionNo: 4, newRun: true });
     expect(placeSegment(seg(0, { epoch: 1 }), prev, 0, 5)).toEqual({ startSec: 20.005, sessionNo: 6, newRun: true });
     // After a chunk cut from a stream (an earlier version, another kind of source): a new run.
     expect(placeSegment(seg(10), chunk('s1/c000004.ts', 1, 24, 6), 0, 1)).toEqual({ startSec: 30, sessionNo: 2, newRun: true });
