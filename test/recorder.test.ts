@@ -131,7 +131,10 @@ describe.concurrent('live capture', () => {
 
     expect((await push('sk_wrong', 3)).status).toBe(401);
     expect((await svc.api('GET', `/api/events/${body.id}`)).body.chunks).toBe(0);
-    expect(fs.existsSync(path.join(svc.dataDir, 'storage', 'events', body.id))).toBe(false);
+    // Only the live page the publisher stored when the event started: no audio, no transcript.
+    const published = path.join(svc.dataDir, 'storage', 'events', body.id);
+    const pageObjects = ['index.html', 'oembed.json', 'state.json'].flatMap((f) => [f, `.${f}.meta.json`]);
+    expect((fs.existsSync(published) ? fs.readdirSync(published) : []).filter((f) => !pageObjects.includes(f))).toEqual([]);
     expect(fs.existsSync(path.join(svc.dataDir, 'private', 'events', body.id))).toBe(false);
     const spool = path.join(svc.dataDir, 'spool', body.id);
     expect(fs.existsSync(spool) ? fs.readdirSync(spool) : []).toEqual([]);
