@@ -9,7 +9,10 @@
 // processes as `record` jobs; a push is recorded by the API process that
 // receives it (a holder elsewhere hands the event over once its pusher is
 // gone). A holder is one data dir, so a restarted service takes its own
-// events back at once, spool included.
+// events back at once, spool included. An HLS event created with redundancy
+// is also recorded in replica places (replica-leases.ts), each by another
+// process, through `record` jobs of their own; a replica takes the primary
+// place when its holder is gone.
 import crypto from 'node:crypto';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -27,7 +30,7 @@ import { sleep } from './hls-reader.ts';
 import { PushBusyError, PushSource, type PushOutcome } from './push-source.ts';
 import { enqueueEnded, Recording } from './recording.ts';
 import type { ReplicaLeases } from './replica-leases.ts';
-import { pullSource } from './sources.ts';
+import { pullSource, type PullSource } from './sources.ts';
 import type { CaptureStore } from './store.ts';
 
 export type LifecycleEvent = 'event.started' | 'event.ended';
@@ -110,6 +113,8 @@ export class Recorder {
   private recordings = new Map<string, Recording>();
   /** Events recorded here as a replica (one place per event and process). */
   private replicaRecordings = new Map<string, ReplicaHere>();
+  /** Events whose replica place is being taken here (so the primary place is not taken at the same moment). */
+  private replicaStarting = new Set<string>();
   /** Events being started here (so two paths cannot both start one). */
   private starting = new Map<string, Promise<Recording | undefined>>();
   private timers: NodeJS.Timeout[] = [];
@@ -223,15 +228,20 @@ export class Recorder {
   private async recordReplica(ev: EventRow, slot: number): Promise<RecordOutcome> {
     const here = this.replicaRecordings.get(ev.id);
     if (here) return here.slot === slot ? toOutcome(await here.released) : 'busy';
-    // No process holds two places of one event (the lease refuses it too).
-    if (this.recordings.has(ev.id) || this.starting.has(ev.id)) return 'busy';
-    if (!(await this.deps.replicas.acquire(ev.id, slot, this.deps.holder, this.lease.validMs))) return 'busy';
-    if (this.replicaRecordings.has(ev.id) || !('url' in ev.source)) return 'busy';
-    const source = pullSource(
-      ev.source.url,
-      { policy: this.deps.policy, limits: this.deps.config.limits },
-      await Recording.savedHlsState(this.deps.capture, ev.id),
-    );
+    // No process holds two places of one event (the leases refuse it too, but two statements at one moment could both pass).
+    if (this.recordings.has(ev.id) || this.starting.has(ev.id) || this.replicaStarting.has(ev.id) || !('url' in ev.source)) return 'busy';
+    this.replicaStarting.add(ev.id);
+    let source: PullSource;
+    try {
+      if (!(await this.deps.replicas.acquire(ev.id, slot, this.deps.holder, this.lease.validMs))) return 'busy';
+      source = pullSource(
+        ev.source.url,
+        { policy: this.deps.policy, limits: this.deps.config.limits },
+        await Recording.savedHlsState(this.deps.capture, ev.id),
+      );
+    } finally {
+      this.replicaStarting.delete(ev.id);
+    }
     const rec = new Recording(ev, source, { ...this.deps, archiver: this.archiver, spoolRoot: this.spoolRoot, log: this.log, role: 'replica' });
     let release!: ReplicaHere['release'];
     const released = new Promise<'ended' | 'suspended' | 'promoted'>((r) => (release = r));
@@ -317,6 +327,7 @@ export class Recorder {
 
   private async startRecording(id: string): Promise<Recording | undefined> {
     const { config, capture, catalog, holder } = this.deps;
+    if (this.replicaRecordings.has(id) || this.replicaStarting.has(id)) return undefined;
     const event = await catalog.getEvent(id);
     if (!event || event.status !== 'live') return undefined;
     if (!(await capture.acquire(id, holder, this.lease.validMs))) return undefined;
@@ -340,9 +351,11 @@ export class Recorder {
 
   /** Renews this process's leases; lets go of events another process took or asked for, ends those whose end was requested elsewhere. */
   private async keepLeases(): Promise<void> {
+    // Only recordings that were here before the renewal can have lost their lease (one started meanwhile took it after).
+    const before = [...this.recordings];
     const held = await this.deps.capture.renewAll(this.deps.holder, this.lease.validMs);
     const ids = new Set(held.map((h) => h.eventId));
-    for (const [id, rec] of this.recordings) {
+    for (const [id, rec] of before) {
       if (!ids.has(id) && rec.outcome === 'running') {
         this.log.warn('lost the capture lease: another process records this event now', { event: id });
         void rec.suspend();
@@ -362,10 +375,12 @@ export class Recorder {
 
   /** The same for replica places; a replica stops (without ending anything) once the event is no longer live. */
   private async keepReplicaLeases(): Promise<void> {
+    const before = [...this.replicaRecordings];
     const held = new Map((await this.deps.replicas.renewAll(this.deps.holder, this.lease.validMs)).map((h) => [h.eventId, h]));
-    for (const [id, here] of this.replicaRecordings) {
+    for (const [id, here] of before) {
       const h = held.get(id);
-      if (here.rec.outcome !== 'running') continue;
+      // (Promoted meanwhile: the primary lease is its own now.)
+      if (here.rec.outcome !== 'running' || this.replicaRecordings.get(id) !== here) continue;
       if (!h || h.slot !== here.slot) {
         this.log.warn('lost a replica lease: another process records in this place now', { event: id, slot: here.slot });
         void here.rec.suspend();
