@@ -30,6 +30,7 @@ import { sleep } from './hls-reader.ts';
 import { PushBusyError, PushSource, type PushOutcome } from './push-source.ts';
 import { enqueueEnded, Recording } from './recording.ts';
 import type { ReplicaLeases } from './replica-leases.ts';
+import { ReplicaRecordings } from './replica-recordings.ts';
 import { pullSource, type PullSource } from './sources.ts';
 import type { CaptureStore } from './store.ts';
 
@@ -68,21 +69,7 @@ export interface NewEvent {
   owner: string;
 }
 
-/** A replica recording here, and how its record job learns that it stopped or was promoted. */
-interface ReplicaHere {
-  slot: number;
-  rec: Recording;
-  /** Resolves when the record job of the slot is done here (stopped, or promoted to primary). */
-  released: Promise<'ended' | 'suspended' | 'promoted'>;
-  release: (how: 'ended' | 'suspended' | 'promoted') => void;
-}
-
 export class EventNotLiveError extends Error {}
-
-/** What a replica's record job does next: done, or back to the queue for whoever can take the place. */
-function toOutcome(how: 'ended' | 'suspended' | 'promoted'): RecordOutcome {
-  return how === 'suspended' ? 'suspended' : 'ended';
-}
 
 /** A token already has as many live events as REPLAY_MAX_LIVE_EVENTS_PER_TOKEN allows. */
 export class TooManyLiveEventsError extends Error {}
@@ -111,10 +98,8 @@ export function makeSlug(title: string): string {
 export class Recorder {
   readonly archiver: Archiver;
   private recordings = new Map<string, Recording>();
-  /** Events recorded here as a replica (one place per event and process). */
-  private replicaRecordings = new Map<string, ReplicaHere>();
-  /** Events whose replica place is being taken here (so the primary place is not taken at the same moment). */
-  private replicaStarting = new Set<string>();
+  /** Events recorded here in a replica place (one place per event and process). */
+  private readonly replicas: ReplicaRecordings;
   /** Events being started here (so two paths cannot both start one). */
   private starting = new Map<string, Promise<Recording | undefined>>();
   private timers: NodeJS.Timeout[] = [];
@@ -128,6 +113,14 @@ export class Recorder {
     this.spoolRoot = path.join(deps.config.dataDir, 'spool');
     this.lease = leaseTimes(deps.config.leaseSec);
     this.archiver = new Archiver({ ...deps, log: this.log });
+    this.replicas = new ReplicaRecordings(
+      { ...deps, lease: this.lease, log: this.log },
+      {
+        holdsPrimary: (id) => this.recordings.has(id) || this.starting.has(id),
+        open: async (ev) => this.newRecording(ev, await this.pullSourceOf(ev), 'replica'),
+        adoptPromoted: (id, rec) => this.track(id, rec),
+      },
+    );
   }
 
   /** Resumes the events this data dir recorded before (spool included), then keeps leases, ends and orphans in hand. */
@@ -150,7 +143,7 @@ export class Recorder {
     // live events nobody records (their process died) are taken over.
     every(5000, () => this.sweepEnded());
     every(Math.min(5000, this.lease.retryMs), () => this.sweepOrphans());
-    every(Math.min(5000, this.lease.retryMs), () => this.sweepReplicaOrphans());
+    if (this.deps.records.pull) every(Math.min(5000, this.lease.retryMs), () => this.replicas.sweepOrphans());
     await this.sweepEnded().catch(() => {});
   }
 
@@ -218,71 +211,11 @@ export class Recorder {
   async record(id: string, slot?: number): Promise<RecordOutcome> {
     const ev = await this.deps.catalog.getEvent(id);
     if (!ev || ev.status !== 'live' || !('url' in ev.source)) return 'gone';
-    if (slot) return this.recordReplica(ev, slot);
+    if (slot) return this.replicas.record(ev, slot);
     const rec = this.recordings.get(id) ?? (await this.adopt(id));
     if (!rec) return 'busy';
     await rec.done;
     return rec.outcome === 'suspended' ? 'suspended' : 'ended';
-  }
-
-  private async recordReplica(ev: EventRow, slot: number): Promise<RecordOutcome> {
-    const here = this.replicaRecordings.get(ev.id);
-    if (here) return here.slot === slot ? toOutcome(await here.released) : 'busy';
-    // No process holds two places of one event (the leases refuse it too, but two statements at one moment could both pass).
-    if (this.recordings.has(ev.id) || this.starting.has(ev.id) || this.replicaStarting.has(ev.id) || !('url' in ev.source)) return 'busy';
-    this.replicaStarting.add(ev.id);
-    let source: PullSource;
-    try {
-      if (!(await this.deps.replicas.acquire(ev.id, slot, this.deps.holder, this.lease.validMs))) return 'busy';
-      source = pullSource(
-        ev.source.url,
-        { policy: this.deps.policy, limits: this.deps.config.limits },
-        await Recording.savedHlsState(this.deps.capture, ev.id),
-      );
-    } finally {
-      this.replicaStarting.delete(ev.id);
-    }
-    const rec = new Recording(ev, source, { ...this.deps, archiver: this.archiver, spoolRoot: this.spoolRoot, log: this.log, role: 'replica' });
-    let release!: ReplicaHere['release'];
-    const released = new Promise<'ended' | 'suspended' | 'promoted'>((r) => (release = r));
-    this.replicaRecordings.set(ev.id, { slot, rec, released, release });
-    this.log.info('recording as a replica', { event: ev.id, slot });
-    void rec.done.finally(async () => {
-      if (this.replicaRecordings.get(ev.id)?.rec !== rec) return;
-      this.replicaRecordings.delete(ev.id);
-      if (rec.outcome === 'not-hls') {
-        this.log.info('the source is not HLS: only the primary records it', { event: ev.id, slot });
-        await this.deps.replicas.dropSlot(ev.id, slot).catch(() => {});
-      } else await this.deps.replicas.release(ev.id, slot, this.deps.holder).catch(() => {});
-      release(rec.outcome === 'suspended' ? 'suspended' : 'ended');
-    });
-    return toOutcome(await released);
-  }
-
-  /**
-   * The primary of an event this process records as a replica is gone: this
-   * recording takes its place, with nothing to catch up (it never stopped),
-   * and its replica place is left for another recorder.
-   */
-  private async promote(id: string): Promise<void> {
-    const here = this.replicaRecordings.get(id);
-    if (!here || here.rec.outcome !== 'running') return;
-    const { replicas, capture, holder } = this.deps;
-    await replicas.release(id, here.slot, holder);
-    if (!(await capture.acquire(id, holder, this.lease.validMs))) {
-      // Another recorder took the primary place first: stay a replica if the place is still ours to take.
-      if (!(await replicas.acquire(id, here.slot, holder, this.lease.validMs))) void here.rec.suspend();
-      return;
-    }
-    this.log.warn('the primary recorder of the event is gone: its replica here takes its place', { event: id, slot: here.slot });
-    this.replicaRecordings.delete(id);
-    here.rec.promote();
-    this.recordings.set(id, here.rec);
-    void here.rec.done.finally(async () => {
-      this.recordings.delete(id);
-      await capture.release(id, holder, here.rec.lastAudioAt()).catch(() => {});
-    });
-    here.release('promoted');
   }
 
   isRecording(id: string): boolean {
@@ -292,7 +225,7 @@ export class Recorder {
   /** Stops capture without ending events: another run (a restart, another process) resumes them, the downtime becoming a gap. */
   async close(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
-    await Promise.all([...this.recordings.values(), ...[...this.replicaRecordings.values()].map((r) => r.rec)].map((r) => r.suspend()));
+    await Promise.all([...this.recordings.values(), ...this.replicas.all()].map((r) => r.suspend()));
     this.archiver.close();
   }
 
@@ -327,26 +260,43 @@ export class Recorder {
 
   private async startRecording(id: string): Promise<Recording | undefined> {
     const { config, capture, catalog, holder } = this.deps;
-    if (this.replicaRecordings.has(id) || this.replicaStarting.has(id)) return undefined;
+    // Recorded here in a replica place: the primary place is taken by promotion (replica-recordings.ts).
+    if (this.replicas.has(id)) return undefined;
     const event = await catalog.getEvent(id);
     if (!event || event.status !== 'live') return undefined;
     if (!(await capture.acquire(id, holder, this.lease.validMs))) return undefined;
-    let source;
-    if ('url' in event.source) {
-      source = pullSource(event.source.url, { policy: this.deps.policy, limits: config.limits }, await Recording.savedHlsState(capture, id));
-    } else {
+    let source: PullSource | PushSource;
+    if ('url' in event.source) source = await this.pullSourceOf(event);
+    else {
       const idleMs = config.pushIdleSec * 1000;
-      source = new PushSource({ idleMs, takeoverMs: Math.min(PUSH_TAKEOVER_MS, idleMs) });
-      this.pushSources.set(id, source);
+      const push = new PushSource({ idleMs, takeoverMs: Math.min(PUSH_TAKEOVER_MS, idleMs) });
+      this.pushSources.set(id, push);
+      source = push;
     }
-    const rec = new Recording(event, source, { ...this.deps, archiver: this.archiver, spoolRoot: this.spoolRoot, log: this.log });
+    const rec = this.newRecording(event, source, 'primary');
+    this.track(id, rec);
+    return rec;
+  }
+
+  private newRecording(event: EventRow, source: PullSource | PushSource, role: 'primary' | 'replica'): Recording {
+    return new Recording(event, source, { ...this.deps, archiver: this.archiver, spoolRoot: this.spoolRoot, log: this.log, role });
+  }
+
+  /** A pull event's source, resuming after its last archived HLS segment. */
+  private async pullSourceOf(event: EventRow): Promise<PullSource> {
+    if (!('url' in event.source)) throw new Error(`event ${event.id} is not a pull event`);
+    const { config, capture } = this.deps;
+    return pullSource(event.source.url, { policy: this.deps.policy, limits: config.limits }, await Recording.savedHlsState(capture, event.id));
+  }
+
+  /** Records the event here in its primary place until the recording stops, then lets its lease go. */
+  private track(id: string, rec: Recording): void {
     this.recordings.set(id, rec);
     void rec.done.finally(async () => {
       this.recordings.delete(id);
       this.pushSources.delete(id);
-      await capture.release(id, holder, rec.lastAudioAt()).catch(() => {});
+      await this.deps.capture.release(id, this.deps.holder, rec.lastAudioAt()).catch(() => {});
     });
-    return rec;
   }
 
   /** Renews this process's leases; lets go of events another process took or asked for, ends those whose end was requested elsewhere. */
@@ -370,30 +320,15 @@ export class Recorder {
         void rec.suspend();
       }
     }
-    await this.keepReplicaLeases();
-  }
-
-  /** The same for replica places; a replica stops (without ending anything) once the event is no longer live. */
-  private async keepReplicaLeases(): Promise<void> {
-    const before = [...this.replicaRecordings];
-    const held = new Map((await this.deps.replicas.renewAll(this.deps.holder, this.lease.validMs)).map((h) => [h.eventId, h]));
-    for (const [id, here] of before) {
-      const h = held.get(id);
-      // (Promoted meanwhile: the primary lease is its own now.)
-      if (here.rec.outcome !== 'running' || this.replicaRecordings.get(id) !== here) continue;
-      if (!h || h.slot !== here.slot) {
-        this.log.warn('lost a replica lease: another process records in this place now', { event: id, slot: here.slot });
-        void here.rec.suspend();
-      } else if (h.endRequested || h.status !== 'live') void here.rec.end();
-    }
+    await this.replicas.keepLeases();
   }
 
   /** Live events nobody records: a push event waits for its pusher here (api role); a pull event gets a record job again. */
   private async sweepOrphans(): Promise<void> {
     for (const id of await this.deps.capture.unheldLive()) {
       if (this.recordings.has(id) || this.starting.has(id)) continue;
-      if (this.replicaRecordings.has(id)) {
-        await this.promote(id);
+      if (this.replicas.has(id)) {
+        await this.replicas.promote(id);
         continue;
       }
       const ev = await this.deps.catalog.getEvent(id);
@@ -403,14 +338,6 @@ export class Recorder {
       } else if (this.deps.records.push) {
         await this.adopt(id);
       }
-    }
-  }
-
-  /** Replica places nobody holds get a record job again, for any recorder that does not record the event yet. */
-  private async sweepReplicaOrphans(): Promise<void> {
-    if (!this.deps.records.pull) return;
-    for (const { eventId, slot } of await this.deps.replicas.unheld()) {
-      await this.deps.queues.add('record', { eventId, slot }).catch(() => {});
     }
   }
 

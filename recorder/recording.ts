@@ -1,7 +1,8 @@
 // One event's capture, from the first connection to the end: reconnects with
 // backoff, places every capture session on the event timeline, records the
 // spans it could not capture as gaps, and recovers what a crashed predecessor
-// left in the spool.
+// left in the spool (or, when it ran on another machine, the copy of its
+// unsealed chunk it kept in storage: tail-mirror.ts).
 //
 // Timeline rule: a session starts where the previous one ended plus the time
 // that was lost in between, the wall-clock time between the last byte
@@ -14,7 +15,8 @@ import type { EventCatalog, EventRow } from '../shared/catalog/events.ts';
 import type { Config } from '../shared/config.ts';
 import type { Logger } from '../shared/log.ts';
 import { withTimeout, type Queues } from '../shared/queues.ts';
-import type { Archiver } from './archiver.ts';
+import type { Storage } from '../shared/storage/storage.ts';
+import { spoolName, type Archiver } from './archiver.ts';
 import { HlsCapture } from './hls-capture.ts';
 import { sleep, type HlsState } from './hls-reader.ts';
 import { NoPusherError, type PushSource } from './push-source.ts';
@@ -24,12 +26,15 @@ import { mediaPositionOf } from './segment-placement.ts';
 import { chunkFiles, readSealedList, removeSessionDirIfDone, sessionDir } from './spool.ts';
 import type { Feed, PullSource } from './sources.ts';
 import type { CaptureStore } from './store.ts';
+import { dropTails, fetchTails, TailMirror } from './tail-mirror.ts';
 
 export interface RecordingDeps {
   onLifecycle?: (type: 'event.ended', eventId: string) => void;
   catalog: EventCatalog;
   capture: CaptureStore;
   archiver: Archiver;
+  /** Where the chunk being written is copied every second (tail-mirror.ts). */
+  storage: Storage;
   queues: Queues;
   config: Config;
   log: Logger;
@@ -48,6 +53,7 @@ interface ActiveSession {
   sealedSec: number;
   dir: string;
   seg: Segmenter;
+  mirror: TailMirror;
 }
 
 const MIN_GAP_SEC = 0.05;
@@ -292,7 +298,7 @@ export class Recording {
   }
 
   private async openSession(input: { kind: 'stdin' } | { kind: 'url'; url: string; inputOptions: string[] }): Promise<ActiveSession> {
-    const { catalog, capture, config, archiver } = this.deps;
+    const { catalog, capture, config, archiver, storage } = this.deps;
     let gap = 0;
     if (this.hasAudio) {
       const sinceAudio = Math.max(0, (Date.now() - this.lastAudioWall) / 1000);
@@ -325,6 +331,7 @@ export class Recording {
           this.hasAudio = true;
         },
       }),
+      mirror: new TailMirror({ storage, eventId: this.event.id, sessionNo: row.no, dir, log: this.log }),
     };
     session.seg.pid.then((pid) => (pid > 0 ? capture.setSessionPid(this.event.id, row.no, pid) : undefined)).catch(() => {});
     this.session = session;
@@ -337,6 +344,7 @@ export class Recording {
     this.session = undefined;
     s.seg.stop();
     await s.seg.done;
+    await s.mirror.close();
     this.timelineEnd = s.timelineStartSec + s.sealedSec;
     await this.deps.capture.closeSession(this.event.id, s.no);
   }
@@ -357,6 +365,44 @@ export class Recording {
       last && mediaPositionOf(last.spoolName),
     );
     return this.hls;
+  }
+
+  /** Archives a session's chunks left in this machine's spool (sealed and torn), from the session's start. */
+  private async archiveSpooled(sessionNo: number, dir: string, startSec: number): Promise<{ off: number; count: number }> {
+    const entries = [...readSealedList(dir), ...(await unlistedChunks(dir))];
+    let off = 0;
+    for (const e of entries) {
+      this.deps.archiver.submit({ eventId: this.event.id, sessionNo, dir, name: e.name, startSec: startSec + off, durationSec: e.durationSec });
+      off += e.durationSec;
+    }
+    return { off, count: entries.length };
+  }
+
+  /**
+   * Archives the copies of another machine's spool: the chunks after the
+   * session's last archived one, each as far as it was copied, placed after
+   * it (a copy of a chunk already archived only says where the next starts).
+   */
+  private async archiveRestored(
+    sessionNo: number,
+    dir: string,
+    archived: { spoolName: string; startSec: number; durationSec: number }[],
+    sessionStartSec: number,
+  ): Promise<{ off: number; count: number }> {
+    const last = archived[archived.length - 1];
+    let at = last ? last.startSec + last.durationSec : sessionStartSec;
+    let count = 0;
+    for (const e of await unlistedChunks(dir)) {
+      const known = archived.find((c) => c.spoolName === spoolName(sessionNo, e.name));
+      if (known) {
+        fs.rmSync(path.join(dir, e.name), { force: true });
+        continue;
+      }
+      this.deps.archiver.submit({ eventId: this.event.id, sessionNo, dir, name: e.name, startSec: at, durationSec: e.durationSec });
+      at += e.durationSec;
+      count++;
+    }
+    return { off: at - sessionStartSec, count };
   }
 
   /**
@@ -384,24 +430,27 @@ export class Recording {
       const dir = sessionDir(this.deps.spoolRoot, this.event.id, s.no);
       if (s.closedAt === null) {
         if (s.pid) await killOrphan(s.pid, dir);
-        const entries = [...readSealedList(dir), ...(await unlistedChunks(dir))];
-        const mtimes = chunkFiles(dir).map((f) => fs.statSync(path.join(dir, f)).mtimeMs);
-        let off = 0;
-        for (const e of entries) {
-          archiver.submit({ eventId: this.event.id, sessionNo: s.no, dir, name: e.name, startSec: s.timelineStartSec + off, durationSec: e.durationSec });
-          off += e.durationSec;
-        }
-        await capture.closeSession(this.event.id, s.no);
+        // Recorded on another machine (a failover): what its spool held is the copy it kept in storage.
+        const restored = fs.existsSync(dir) ? undefined : await fetchTails(this.deps.storage, this.event.id, s.no, dir).catch(() => undefined);
         const fromCatalog = await capture.sessionChunks(this.event.id, s.no);
+        const mtimes = chunkFiles(dir).map((f) => fs.statSync(path.join(dir, f)).mtimeMs);
+        const { off, count } = restored
+          ? await this.archiveRestored(s.no, dir, fromCatalog, s.timelineStartSec)
+          : await this.archiveSpooled(s.no, dir, s.timelineStartSec);
+        await capture.closeSession(this.event.id, s.no);
         const lastChunkAt = fromCatalog.length ? Date.parse(fromCatalog[fromCatalog.length - 1].createdAt) : 0;
-        this.lastAudioWall = Math.max(this.lastAudioWall, lastChunkAt, ...mtimes);
+        this.lastAudioWall = Math.max(this.lastAudioWall, lastChunkAt, ...(restored ? [restored.copiedAt] : mtimes));
         const end = Math.max(s.timelineStartSec + off, ...fromCatalog.map((c) => c.startSec + c.durationSec));
         this.timelineEnd = Math.max(this.timelineEnd, end);
         if (off > 0 || fromCatalog.length) this.hasAudio = true;
         // HLS: what was handed to the killed ffmpeg but never reached the disk is known in media time.
         if (hlsSaved?.sessionNo === s.no) this.pendingLostSec = Math.max(0, hlsSaved.deliveredSec - hlsSaved.baseSec - (end - s.timelineStartSec));
         this.gapReason = 'recorder restarted';
-        this.log.info('recovered spool after restart', { session: s.no, chunks: entries.length, sessionSec: off.toFixed(3) });
+        if (restored) {
+          const sessionNo = s.no;
+          void archiver.drain(this.event.id).then(() => dropTails(this.deps.storage, this.event.id, sessionNo));
+        }
+        this.log.info('recovered spool after restart', { session: s.no, chunks: count, sessionSec: off.toFixed(3), fromStorage: !!restored });
       } else {
         removeSessionDirIfDone(dir);
       }

@@ -56,6 +56,10 @@ export class Segmenter {
         String(opts.chunkSec),
         '-segment_format',
         'mpegts',
+        // Each packet reaches the chunk file as it is muxed (not 32 KB at a time): what a crash leaves in
+        // the spool, and what the tail mirror copies, is everything received up to that moment.
+        '-segment_format_options',
+        'flush_packets=1',
         '-segment_list',
         path.join(opts.dir, LIST_FILE),
         '-segment_list_type',

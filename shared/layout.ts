@@ -11,6 +11,9 @@ export const PRIVATE_PREFIX = 'private/';
 export const keys = {
   /** Unedited source audio, one MPEG-TS chunk per sealed spool chunk (recorder). Private. */
   sourceChunk: (eventId: string, sessionNo: number, name: string) => `${PRIVATE_PREFIX}events/${eventId}/source/s${sessionNo}-${name}`,
+  /** The chunk a capture session is writing, copied every second until it is sealed (tail-mirror.ts). Private. */
+  sourceTail: (eventId: string, sessionNo: number, name: string) => `${PRIVATE_PREFIX}events/${eventId}/tail/s${sessionNo}-${name}`,
+  sourceTails: (eventId: string, sessionNo: number) => `${PRIVATE_PREFIX}events/${eventId}/tail/s${sessionNo}-`,
   /** An archived HLS media segment, named by its media position and content, not by where it was placed. Private. */
   sourceSegment: (eventId: string, name: string) => `${PRIVATE_PREFIX}events/${eventId}/source/hls-${name}`,
   /** A stage's work file (transcoder PCM and the like). Private. */

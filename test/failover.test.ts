@@ -16,6 +16,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { makeTinyModel } from './fixtures/tiny-model.ts';
 import { concatDuration, hlsSegmentFiles } from './helpers/audio.ts';
+import { TAIL_MIRROR_MS } from '../recorder/tail-mirror.ts';
 import { holderId } from '../shared/holder-id.ts';
 import { freshPostgres } from './helpers/db.ts';
 import { liveHls } from './helpers/live-source.ts';
@@ -25,6 +26,8 @@ import { s3rverProcess, type S3rverProcess } from './helpers/s3rver.ts';
 import { ROOT, startService, type RunningService } from './helpers/service.ts';
 
 const LEASE_SEC = 6;
+/** Seconds of audio the pusher produces. */
+const PUSH_SEC = 40;
 /** The default chunk length (REPLAY_CHUNK_SEC). */
 const CHUNK_SEC = 6;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -88,7 +91,7 @@ it('an HLS event and a pushed event go on when the recorder holding them is kill
   const push = (await a.api('POST', '/api/events', { title: 'Failover push', source: { type: 'push' }, reconnectWindowSec: 30 })).body;
   expect(hls.id && push.id).toBeTruthy();
   const b = await start('api,recorder');
-  const pusher = reconnectingPusher([`${a.url}/ingest/${push.id}`, `${b.url}/ingest/${push.id}`], push.ingest.key, 40);
+  const pusher = reconnectingPusher([`${a.url}/ingest/${push.id}`, `${b.url}/ingest/${push.id}`], push.ingest.key, PUSH_SEC);
   try {
     // Both recorded by the first process, some of each archived.
     const holderA = (await a.waitFor(hls.id, (e) => e.chunks >= 3 && !!e.capture?.holder, 60_000)).capture.holder;
@@ -114,7 +117,14 @@ it('an HLS event and a pushed event go on when the recorder holding them is kill
     );
     console.log(
       JSON.stringify({
-        failover: { hlsTakeoverMs, pushTakeoverMs, pushGaps: pushEv.gaps, pusherDroppedSec: pusher.droppedSec(), connections: pusher.connections.length },
+        failover: {
+          hlsTakeoverMs,
+          pushTakeoverMs,
+          pushGaps: pushEv.gaps,
+          pushCapturedSec: pushEv.capturedSec,
+          pusherDroppedSec: pusher.droppedSec(),
+          connections: pusher.connections.length,
+        },
       }),
     );
 
@@ -122,14 +132,25 @@ it('an HLS event and a pushed event go on when the recorder holding them is kill
     expect(hlsEv.status, JSON.stringify(hlsEv)).toBe('published');
     await expectWholeSource(b, hlsEv, src.dir);
 
-    // Push: the pusher reached the other process and went on. The gap: what the killed process had
-    // received but not archived (under one chunk, REPLAY_CHUNK_SEC) and the time until the other took over.
+    // Push: the pusher reached the other process and went on. Audio lost: what the pusher produced while it
+    // had no connection, and what the killed process received after its last copy of the chunk it was writing
+    // (a second at most). What the pusher sent while the other process took over waited in its connection:
+    // it is archived after the gap, which is the wall-clock time from the last audio kept to the next.
     expect(pushEv.status, JSON.stringify(pushEv)).toBe('published');
     expect(pusher.connections.length).toBeGreaterThanOrEqual(2);
     expect(pusher.connections.some((c) => c.url.startsWith(b.url))).toBe(true);
     expect(pushEv.gaps.length).toBe(1);
+    const lostSec = PUSH_SEC - pushEv.capturedSec;
+    expect(lostSec).toBeLessThan(pusher.droppedSec() + TAIL_MIRROR_MS / 1000 + 0.5);
     const gapSec = pushEv.gaps[0].endSec - pushEv.gaps[0].startSec;
-    expect(gapSec).toBeLessThan(pushTakeoverMs / 1000 + CHUNK_SEC + 1);
+    // (Besides the takeover: the last copy's age, and the new holder archiving that copy before it reads on.)
+    expect(gapSec).toBeLessThan(pushTakeoverMs / 1000 + TAIL_MIRROR_MS / 1000 + 3);
+    // The chunk the killed process was writing (killed about 3 s into it) was archived from its copy.
+    const pushChunks = (await b.api('GET', `/api/events/${push.id}/chunks`)).body.chunks as { startSec: number; durationSec: number }[];
+    const torn = pushChunks.find((c) => Math.abs(c.startSec + c.durationSec - pushEv.gaps[0].startSec) < 0.01);
+    expect(torn, JSON.stringify(pushChunks)).toBeDefined();
+    expect(torn!.durationSec).toBeGreaterThan(0.5);
+    expect(torn!.durationSec).toBeLessThan(CHUNK_SEC - 0.5);
   } finally {
     pusher.stop();
     await src.close();

@@ -17,6 +17,7 @@ import { loadConfig } from '../shared/config.ts';
 import { createLogger } from '../shared/log.ts';
 import { createStorage } from '../shared/storage/index.ts';
 import { checkSourceUrl, pullSource } from '../recorder/sources.ts';
+import { fetchTails, TailMirror, TAIL_MIRROR_MS } from '../recorder/tail-mirror.ts';
 import { AddressPolicy, addressRange } from '../shared/net-policy.ts';
 
 const strict = new AddressPolicy({ allowPrivate: false });
@@ -229,5 +230,47 @@ describe.each(DIALECTS)('source chunks of the earlier layout, on %s', (dialect) 
     expect(fs.existsSync(path.join(dataDir, 'storage', oldKey))).toBe(false);
     expect(await moveChunksToPrivate(capture, storage, log)).toBe(0);
     await t.close();
+  });
+});
+
+describe('the tail mirror', () => {
+  it('copies the chunk being written as it grows, keeps the last two, and gives them back on another machine', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'replay-tail-'));
+    const storage = createStorage(loadConfig({ REPLAY_DATA_DIR: dataDir }));
+    const dir = path.join(dataDir, 'spool', 'ev_1', 's2');
+    fs.mkdirSync(dir, { recursive: true });
+    const id = 'ev_00000000000000bb';
+    const copy = (name: string) => `private/events/${id}/tail/s2-${name}`;
+    const tick = () => new Promise((r) => setTimeout(r, TAIL_MIRROR_MS * 1.5));
+    const mirror = new TailMirror({ storage, eventId: id, sessionNo: 2, dir, log: createLogger('test') });
+    try {
+      fs.writeFileSync(path.join(dir, 'c000000.ts'), 'first bytes');
+      await tick();
+      expect((await storage.get(copy('c000000.ts'))).toString()).toBe('first bytes');
+      fs.appendFileSync(path.join(dir, 'c000000.ts'), ', more');
+      await tick();
+      expect((await storage.get(copy('c000000.ts'))).toString()).toBe('first bytes, more');
+      // Sealed (the muxer lists it): the next one is copied; two sealed later, the first copy goes.
+      for (const n of [1, 2]) {
+        fs.appendFileSync(path.join(dir, 'list.csv'), `c00000${n - 1}.ts,${(n - 1) * 6}.0,${n * 6}.0\n`);
+        fs.writeFileSync(path.join(dir, `c00000${n}.ts`), `chunk ${n}`);
+        await tick();
+      }
+      const keys = (await storage.list(`private/events/${id}/tail/`)).map((o) => o.key).sort();
+      expect(keys).toEqual([copy('c000001.ts'), copy('c000002.ts')]);
+
+      // Another machine: the copies come back into its spool, with when the last was made.
+      const elsewhere = path.join(dataDir, 'other-spool');
+      const restored = await fetchTails(storage, id, 2, elsewhere);
+      expect(fs.readdirSync(elsewhere).sort()).toEqual(['c000001.ts', 'c000002.ts']);
+      expect(fs.readFileSync(path.join(elsewhere, 'c000002.ts'), 'utf8')).toBe('chunk 2');
+      expect(Date.now() - restored!.copiedAt).toBeLessThan(10_000);
+      expect(await fetchTails(storage, id, 3, path.join(dataDir, 'none'))).toBeUndefined();
+    } finally {
+      await mirror.close();
+    }
+    // Closed: nothing of the session is left in storage.
+    expect(await storage.list(`private/events/${id}/tail/`)).toEqual([]);
+    fs.rmSync(dataDir, { recursive: true, force: true });
   });
 });

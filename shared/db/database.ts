@@ -65,7 +65,9 @@ function queryLog(opts: DatabaseOptions): LogConfig | undefined {
 export function openDatabase(opts: DatabaseOptions): Db {
   if (opts.url) {
     if (!/^postgres(ql)?:\/\//.test(opts.url)) throw new Error('DATABASE_URL must be a postgres:// URL');
-    const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10 });
+    // Connections are kept for minutes, not pg's default 10 s: a new backend plans its first queries
+    // over the search partitions cold (its catalog caches empty), at several times the usual cost.
+    const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10, idleTimeoutMillis: 10 * 60_000 });
     // An idle client that loses its server (a restart) must not take the process down.
     pool.on('error', () => {});
     return new KyselyDb('postgres', new Kysely<unknown>({ dialect: new PostgresDialect({ pool }), log: queryLog(opts) }));
