@@ -21,7 +21,6 @@ export interface ReplicasTable {
 
 interface Tables {
   capture_replicas: ReplicasTable;
-  capture_state: { event_id: string; holder: string | null; lease_until: string | null };
 }
 
 export class ReplicaLeases {
@@ -62,30 +61,10 @@ export class ReplicaLeases {
       .where('event_id', '=', eventId)
       .where('slot', '=', slot)
       .where((eb) => eb.or([eb('holder', 'is', null), eb('holder', '=', holder), eb('lease_until', '<', now)]))
-      .where((eb) =>
-        eb.not(
-          eb.exists(
-            eb
-              .selectFrom('capture_state')
-              .select(sql`1`.as('one'))
-              .where('capture_state.event_id', '=', eventId)
-              .where('capture_state.holder', '=', holder)
-              .where('capture_state.lease_until', '>', now),
-          ),
-        ),
-      )
-      .where((eb) =>
-        eb.not(
-          eb.exists(
-            eb
-              .selectFrom('capture_replicas as other')
-              .select(sql`1`.as('one'))
-              .where('other.event_id', '=', eventId)
-              .where('other.slot', '<>', slot)
-              .where('other.holder', '=', holder)
-              .where('other.lease_until', '>', now),
-          ),
-        ),
+      // One place of an event per process: not while it holds the primary lease or another replica place.
+      .where(sql<boolean>`NOT EXISTS (SELECT 1 FROM capture_state c WHERE c.event_id = ${eventId} AND c.holder = ${holder} AND c.lease_until > ${now})`)
+      .where(
+        sql<boolean>`NOT EXISTS (SELECT 1 FROM capture_replicas o WHERE o.event_id = ${eventId} AND o.slot <> ${slot} AND o.holder = ${holder} AND o.lease_until > ${now})`,
       )
       .executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
