@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { makeTinyModel } from './fixtures/tiny-model.ts';
 import { concatDuration, hlsSegmentFiles } from './helpers/audio.ts';
 import { TAIL_MIRROR_MS } from '../recorder/tail-mirror.ts';
@@ -60,6 +60,11 @@ afterAll(async () => {
   await s3?.close();
   await pg?.drop();
   fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+// Each test starts its own processes: none of one test may record the next one's events.
+afterEach(async () => {
+  for (const s of services.splice(0)) await s.stop().catch(() => {});
 });
 
 const start = async (roles: string, extra: Record<string, string> = {}) => {
@@ -195,7 +200,6 @@ for (const victim of ['primary', 'replica'] as const) {
       expect(ev.capture.takeovers).toBe(victim === 'primary' ? 1 : 0);
     } finally {
       await src.close();
-      for (const s of services.splice(0)) await s.stop().catch(() => {});
     }
   });
 }
