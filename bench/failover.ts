@@ -13,8 +13,11 @@
 // event's JSON names the other process as its holder. The pushed event counts
 // when it was on the killed process too. The killed process is started again
 // on its data dir before the next round. Reported for each kind of source:
-// takeover time (p50, max) and audio lost per kill (the gap the event gained),
-// and for HLS whether every media sequence was archived exactly once.
+// takeover time (p50, max) and the gap each kill added to the event's
+// timeline (wall-clock time from the last audio kept to the next: an upper
+// bound of the audio lost, since what a pusher sent while the other process
+// took over waited in its connection and is archived after the gap), and for
+// HLS whether every media sequence was archived exactly once.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -50,7 +53,8 @@ interface EventJson {
 interface Kill {
   kind: 'hls' | 'push';
   takeoverSec: number;
-  lostSec: number;
+  /** Seconds of gap the kill added to the event's timeline. */
+  gapSec: number;
 }
 
 const gapSec = (e: EventJson) => e.gaps.reduce((s, g) => s + g.endSec - g.startSec, 0);
@@ -140,9 +144,9 @@ async function main(): Promise<void> {
         const id = kind === 'hls' ? hls.id : push.id;
         waits.push(
           takeover(survivor, id, before[kind].capture.holder!, t0).then(async ({ sec }) => {
-            // The audio lost shows once the new holder has archived past the takeover.
+            // The gap shows once the new holder has archived past the takeover.
             const settled = await waitTimeline(survivor, id, before[kind].timelineSec + (Date.now() - t0) / 1000 + 8);
-            kills.push({ kind, takeoverSec: +sec.toFixed(2), lostSec: +(gapSec(settled) - gapSec(before[kind])).toFixed(2) });
+            kills.push({ kind, takeoverSec: +sec.toFixed(2), gapSec: +(gapSec(settled) - gapSec(before[kind])).toFixed(2) });
           }),
         );
       }
@@ -150,7 +154,7 @@ async function main(): Promise<void> {
       log(
         `round ${round + 1}: ${kills
           .slice(-waits.length)
-          .map((k) => `${k.kind} taken over in ${k.takeoverSec} s, ${k.lostSec} s lost`)
+          .map((k) => `${k.kind} taken over in ${k.takeoverSec} s, ${k.gapSec} s of gap`)
           .join('; ')}`,
       );
       await victim.start();
@@ -179,13 +183,13 @@ function report(kills: Kill[], hlsCheck: { hlsSegments: number; hlsEachSequenceO
   const rows = (['hls', 'push'] as const).map((kind) => {
     const k = kills.filter((x) => x.kind === kind);
     const t = k.map((x) => x.takeoverSec);
-    const l = k.map((x) => x.lostSec);
-    return { kind, kills: k.length, takeoverP50: pct(t, 50), takeoverMax: Math.max(...t), lostP50: pct(l, 50), lostMax: Math.max(...l) };
+    const g = k.map((x) => x.gapSec);
+    return { kind, kills: k.length, takeoverP50: pct(t, 50), takeoverMax: Math.max(...t), gapP50: pct(g, 50), gapMax: Math.max(...g) };
   });
   process.stdout.write(
-    `\nREPLAY_LEASE_SEC=${LEASE_SEC}\n| source | kills | takeover p50 s | takeover max s | audio lost p50 s | audio lost max s |\n| --- | ---: | ---: | ---: | ---: | ---: |\n`,
+    `\nREPLAY_LEASE_SEC=${LEASE_SEC}\n| source | kills | takeover p50 s | takeover max s | gap p50 s | gap max s |\n| --- | ---: | ---: | ---: | ---: | ---: |\n`,
   );
-  for (const r of rows) process.stdout.write(`| ${r.kind} | ${r.kills} | ${r.takeoverP50} | ${r.takeoverMax} | ${r.lostP50} | ${r.lostMax} |\n`);
+  for (const r of rows) process.stdout.write(`| ${r.kind} | ${r.kills} | ${r.takeoverP50} | ${r.takeoverMax} | ${r.gapP50} | ${r.gapMax} |\n`);
   process.stdout.write(`HLS: ${hlsCheck.hlsSegments} segments archived, each media sequence once: ${hlsCheck.hlsEachSequenceOnce}\n`);
   if (args.json) fs.writeFileSync(args.json, JSON.stringify({ leaseSec: LEASE_SEC, rows, kills, ...hlsCheck }, null, 2));
 }
