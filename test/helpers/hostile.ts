@@ -169,9 +169,10 @@ export function rawGet(
 }
 
 /** CPU seconds a process and its reaped children used so far (Linux /proc). */
-export function cpuSeconds(pid: number): number {
+export function cpuSeconds(pid: number, opts: { children?: boolean } = {}): number {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // utime, stime, cutime, cstime are fields 14-17 (1-based); f[0] is field 3.
-  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
+  const own = Number(f[11]) + Number(f[12]);
+  return (opts.children === false ? own : own + Number(f[13]) + Number(f[14])) / 100;
 }
