@@ -182,7 +182,7 @@ export class Archiver {
       } catch (err) {
         if (err instanceof EventEndedError) {
           this.deps.log.info('a segment arrived after the event ended; not archived', { event: item.eventId, mediaSeq: item.mediaSeq });
-          for (const key of new Set([err.key, uploaded])) if (key) await this.deps.storage.delete(key).catch(() => {});
+          for (const ours of new Set([err.key, uploaded])) if (ours) await this.deps.storage.delete(ours).catch(() => {});
           removeSpooled(item.dir, item.name);
           return undefined;
         }

@@ -23,7 +23,7 @@ import { NoPusherError, type PushSource } from './push-source.ts';
 import { Segmenter, unlistedChunks } from './segmenter.ts';
 import { describeSourceError } from './source-errors.ts';
 import { mediaPositionOf } from './segment-placement.ts';
-import { chunkFiles, readSealedList, removeSessionDirIfDone, sessionDir } from './spool.ts';
+import { chunkFiles, readSealedList, removeSessionDirIfDone, removeSpooled, sessionDir } from './spool.ts';
 import type { Feed, PullSource } from './sources.ts';
 import type { CaptureStore } from './store.ts';
 import { dropTails, fetchTails, TailMirror } from './tail-mirror.ts';
@@ -381,7 +381,7 @@ export class Recording {
   /**
    * Archives the copies of another machine's spool: the chunks after the
    * session's last archived one, each as far as it was copied, placed after
-   * it (a copy of a chunk already archived only says where the next starts).
+   * it (a copy of a chunk that is archived already is dropped).
    */
   private async archiveRestored(
     sessionNo: number,
@@ -395,7 +395,7 @@ export class Recording {
     for (const e of await unlistedChunks(dir)) {
       const known = archived.find((c) => c.spoolName === spoolName(sessionNo, e.name));
       if (known) {
-        fs.rmSync(path.join(dir, e.name), { force: true });
+        removeSpooled(dir, e.name);
         continue;
       }
       this.deps.archiver.submit({ eventId: this.event.id, sessionNo, dir, name: e.name, startSec: at, durationSec: e.durationSec });

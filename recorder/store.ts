@@ -8,7 +8,7 @@ import { sql, type Generated, type Kysely, type Selectable } from 'kysely';
 import type { CatalogTables } from '../shared/catalog/tables.ts';
 import type { Db } from '../shared/db/database.ts';
 import type { Migrations } from '../shared/db/migrate.ts';
-import { redactText } from '../shared/redact.ts';
+import { insertGap } from '../shared/catalog/events.ts';
 import type { HlsState } from './hls-reader.ts';
 import type { ReplicasTable } from './replica-leases.ts';
 import { deleteEventRows } from '../shared/db/forget.ts';
@@ -251,14 +251,7 @@ export class CaptureStore {
           .onConflict((oc) => oc.columns(['event_id', 'no']).doNothing())
           .execute();
       }
-      if (guard?.gap && guard.gap.endSec > guard.gap.startSec) {
-        const { startSec, endSec, reason } = guard.gap;
-        await trx
-          .insertInto('gaps')
-          .values({ event_id: c.eventId, start_sec: startSec, end_sec: endSec, reason: redactText(reason) })
-          .onConflict((oc) => oc.columns(['event_id', 'start_sec']).doNothing())
-          .execute();
-      }
+      if (guard?.gap) await insertGap<RecorderTables & CatalogTables>(trx, { eventId: c.eventId, ...guard.gap });
       const row: Selectable<ChunksTable> = {
         event_id: c.eventId,
         seq: lastSeq === null ? 0 : lastSeq + 1,

@@ -80,12 +80,13 @@ export class TailMirror {
  * known). Nothing to bring: undefined.
  */
 export async function fetchTails(storage: Storage, eventId: string, sessionNo: number, dir: string): Promise<{ copiedAt: number } | undefined> {
-  const found = (await storage.list(keys.sourceTails(eventId, sessionNo))).sort((a, b) => a.key.localeCompare(b.key));
+  const prefix = keys.sourceTails(eventId, sessionNo);
+  const found = (await storage.list(prefix)).sort((a, b) => a.key.localeCompare(b.key));
   if (!found.length) return undefined;
   fs.mkdirSync(dir, { recursive: true });
   let copiedAt = 0;
   for (const o of found) {
-    const name = o.key.slice(keys.sourceTails(eventId, sessionNo).length);
+    const name = o.key.slice(prefix.length);
     if (!/^c\d{6}\.ts$/.test(name)) continue;
     fs.writeFileSync(path.join(dir, name), await storage.get(o.key));
     copiedAt = Math.max(copiedAt, o.lastModified?.getTime() ?? 0);

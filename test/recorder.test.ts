@@ -165,6 +165,11 @@ describe('events API', () => {
       [{ title: 'x', source: { type: 'push' }, reconnectWindowSec: -1 }, 'reconnectWindowSec'],
       [{ title: 'x', source: { type: 'push' }, reconnectWindowSec: '60' }, 'reconnectWindowSec'],
       [{ title: 'x', host: 5, source: { type: 'push' } }, 'host'],
+      [{ title: 'x', source: { type: 'push' }, redundancy: 2 }, 'redundancy'],
+      ...[0, 4, -1, 1.5, '2', 1e308, null, [2]].map((redundancy): [unknown, string] => [
+        { title: 'x', source: { url: 'http://127.0.0.1:9/live.m3u8' }, redundancy },
+        'redundancy',
+      ]),
       [[1, 2], 'body'],
     ];
     for (const [body, field] of cases) {

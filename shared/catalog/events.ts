@@ -86,6 +86,21 @@ function toEvent(r: Selectable<EventsTable>): EventRow {
   };
 }
 
+/**
+ * Records a span of the timeline nothing was captured for (empty spans are
+ * rounding, not gaps; one gap per start). Also for a stage that writes a gap
+ * in its own transaction (an HLS segment placed after one: recorder/store.ts).
+ */
+export async function insertGap<T>(db: Kysely<T>, g: GapRow): Promise<void> {
+  if (!(g.endSec > g.startSec)) return;
+  // (Any Kysely of a stage holds the catalog tables too; TypeScript cannot see that through its table map.)
+  await (db as unknown as Kysely<CatalogTables>)
+    .insertInto('gaps')
+    .values({ event_id: g.eventId, start_sec: g.startSec, end_sec: g.endSec, reason: redactText(g.reason) })
+    .onConflict((oc) => oc.columns(['event_id', 'start_sec']).doNothing())
+    .execute();
+}
+
 const toGap = (r: Selectable<GapsTable>): GapRow => ({ eventId: r.event_id, startSec: r.start_sec, endSec: r.end_sec, reason: r.reason });
 const toFailure = (r: Selectable<FailuresTable>): FailureRow => ({
   eventId: r.event_id,
@@ -265,12 +280,7 @@ export class EventCatalog {
   // ---- gaps and failures
 
   async addGap(g: GapRow): Promise<void> {
-    if (!(g.endSec > g.startSec)) return;
-    await this.db
-      .insertInto('gaps')
-      .values({ event_id: g.eventId, start_sec: g.startSec, end_sec: g.endSec, reason: redactText(g.reason) })
-      .onConflict((oc) => oc.columns(['event_id', 'start_sec']).doNothing())
-      .execute();
+    await insertGap(this.db, g);
   }
 
   async gaps(eventId: string): Promise<GapRow[]> {
