@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { QUEUE } from '../shared/queues.ts';
 import { tcpRedis, type TcpRedis } from './helpers/redis.ts';
 import { startService, TOKEN, type RunningService } from './helpers/service.ts';
+import { fetchHead } from './helpers/http.ts';
 
 let redis: TcpRedis;
 let svc: RunningService;
@@ -34,7 +35,7 @@ it('answers /readyz 503 naming Redis while Redis is down, and 200 when it is bac
   expect(down.status).toBe(503);
   expect(down.body.checks).toMatchObject({ redis: 'failing', database: 'ok', storage: 'ok' });
   expect(down.body.error).toMatch(/^redis: /);
-  expect((await fetch(`${svc.url}/healthz`)).status).toBe(200);
+  expect((await fetchHead(`${svc.url}/healthz`)).status).toBe(200);
   await redis.start();
   let back = await readyz();
   for (let i = 0; i < 40 && back.status !== 200; i++) {
@@ -76,11 +77,11 @@ it('serves Prometheus text that counts the events this test ran', async () => {
 });
 
 it('keeps the queue dashboard behind the API token', async () => {
-  const none = await fetch(`${svc.url}/admin/queues`);
+  const none = await fetchHead(`${svc.url}/admin/queues`);
   expect(none.status).toBe(401);
   expect(none.headers.get('www-authenticate')).toMatch(/^Basic /);
-  expect((await fetch(`${svc.url}/admin/queues`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
-  expect((await fetch(`${svc.url}/admin/queues/api/queues`, { headers: { authorization: `Basic ${Buffer.from('x:wrong').toString('base64')}` } })).status).toBe(
+  expect((await fetchHead(`${svc.url}/admin/queues`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+  expect((await fetchHead(`${svc.url}/admin/queues/api/queues`, { headers: { authorization: `Basic ${Buffer.from('x:wrong').toString('base64')}` } })).status).toBe(
     401,
   );
   const bearer = await fetch(`${svc.url}/admin/queues`, { headers: { authorization: `Bearer ${TOKEN}` } });

@@ -23,6 +23,7 @@ import { signatureValid, webhookReceiver, type WebhookReceiver } from './helpers
 import { ROOT, startService, type RunningService } from './helpers/service.ts';
 import { freshPostgres } from './helpers/db.ts';
 import { S3Storage } from '../shared/storage/s3.ts';
+import { fetchHead } from './helpers/http.ts';
 
 const PRIVATE_BUCKET = 'replay-pipeline-private';
 
@@ -276,7 +277,7 @@ describe('after the end', () => {
     expect(page).not.toContain('<b>fs</b>');
     expect(page).toMatch(/<meta property="og:image" content="[^"]+card\.png"/);
     expect(page).toMatch(/<meta name="twitter:card" content="player"/);
-    const card = await fetch(fsEvent.urls.card);
+    const card = await fetchHead(fsEvent.urls.card);
     expect(card.headers.get('content-type')).toBe('image/png');
   });
 
@@ -306,7 +307,7 @@ describe('after the end', () => {
         ).toBe(c.sha256);
       }
       // The public objects are where the public base URL says.
-      expect((await fetch(s3Event.urls.audio)).status).toBe(200);
+      expect((await fetchHead(s3Event.urls.audio)).status).toBe(200);
     } finally {
       priv.client.destroy();
     }

@@ -9,6 +9,7 @@ import { concatDuration, hlsSegmentFiles, sha256 } from './helpers/audio.ts';
 import { liveHls, liveHttpStream } from './helpers/live-source.ts';
 import { startService, storedFile, type RunningService } from './helpers/service.ts';
 import { liveToneArgs } from './helpers/tone.ts';
+import { fetchHead } from './helpers/http.ts';
 
 let svc: RunningService;
 
@@ -184,7 +185,7 @@ describe('events API', () => {
   });
 
   it('needs the bearer token for mutating calls, and answers 404 for unknown ids', async () => {
-    const noAuth = await fetch(`${svc.url}/api/events`, {
+    const noAuth = await fetchHead(`${svc.url}/api/events`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ title: 'x', source: { type: 'push' } }),
@@ -195,7 +196,7 @@ describe('events API', () => {
     expect((await svc.api('GET', '/api/events/ev_0000000000000000')).status).toBe(404);
     expect((await svc.api('GET', '/api/events/..%2f..%2fetc')).status).toBe(404);
     expect((await svc.api('POST', '/api/events/ev_0000000000000000/end')).status).toBe(404);
-    const endNoAuth = await fetch(`${svc.url}/api/events/ev_0000000000000000/end`, { method: 'POST' });
+    const endNoAuth = await fetchHead(`${svc.url}/api/events/ev_0000000000000000/end`, { method: 'POST' });
     expect(endNoAuth.status).toBe(401);
   });
 

@@ -21,6 +21,7 @@ import { freshPostgres } from './helpers/db.ts';
 import { pusher, type Pusher } from './helpers/hostile.ts';
 import { signatureValid, webhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.ts';
 import { ROOT, startService, type RunningService } from './helpers/service.ts';
+import { fetchHead } from './helpers/http.ts';
 
 const WORD = 'zebra';
 const SPEECH_SEC = 45;
@@ -163,7 +164,7 @@ describe.each(['sqlite', 'postgres'] as const)('search on a running service (%s)
     // Another token (its first character changed, whatever it was) finds nothing.
     const other = alert.feedUrl.replace(/alerts\/(.)/, (_: string, c: string) => `alerts/${c === 'x' ? 'y' : 'x'}`);
     expect(other).not.toBe(alert.feedUrl);
-    expect((await fetch(other)).status).toBe(404);
+    expect((await fetchHead(other)).status).toBe(404);
   });
 
   it('answers hostile queries with a 400 or results, never a server error', async () => {
@@ -215,7 +216,7 @@ describe.each(['sqlite', 'postgres'] as const)('search on a running service (%s)
   it('deletes an alert and its feed', async () => {
     expect((await svc.api('DELETE', `/api/alerts/${alert.id}`)).status).toBe(204);
     expect((await svc.api('GET', `/api/alerts/${alert.id}`)).status).toBe(404);
-    expect((await fetch(alert.feedUrl)).status).toBe(404);
+    expect((await fetchHead(alert.feedUrl)).status).toBe(404);
   });
 
   it.runIf(dialect === 'sqlite')('in a browser: search, open a hit at its second, and quote a span', async () => {
@@ -275,7 +276,7 @@ describe.each(['sqlite', 'postgres'] as const)('search on a running service (%s)
       const stoppedAt = await page.evaluate(() => document.querySelector('audio')!.currentTime);
       expect(stoppedAt).toBeGreaterThanOrEqual(span.end - 0.05);
       expect(stoppedAt).toBeLessThan(span.end + 0.6);
-      const card = await fetch(await page.getAttribute('meta[property="og:image"]', 'content').then((u) => new URL(u!, svc.url).href));
+      const card = await fetchHead(await page.getAttribute('meta[property="og:image"]', 'content').then((u) => new URL(u!, svc.url).href));
       expect(card.headers.get('content-type')).toBe('image/png');
     } finally {
       await browser.close();
@@ -285,14 +286,14 @@ describe.each(['sqlite', 'postgres'] as const)('search on a running service (%s)
   it('forgets a deleted event: gone at once from the API, pages, feed and search, and its rows and objects soon after', async () => {
     const before = (await svc.api('GET', `/api/events/${eventId}`)).body;
     const audioUrl: string = before.urls.audio;
-    expect((await fetch(audioUrl)).status).toBe(200);
+    expect((await fetchHead(audioUrl)).status).toBe(200);
     expect((await svc.api('DELETE', `/api/events/${eventId}`, undefined, { authorization: 'Bearer wrong' })).status).toBe(401);
     expect((await svc.api('DELETE', `/api/events/${eventId}`)).status).toBe(202);
 
     expect((await svc.api('GET', `/api/events/${eventId}`)).status).toBe(404);
     expect((await svc.api('GET', '/api/events')).body.events.map((e: { id: string }) => e.id)).not.toContain(eventId);
-    expect((await fetch(`${svc.url}/e/${slug}`)).status).toBe(404);
-    expect((await fetch(`${svc.url}/api/events/${eventId}/transcript.json`)).status).toBe(404);
+    expect((await fetchHead(`${svc.url}/e/${slug}`)).status).toBe(404);
+    expect((await fetchHead(`${svc.url}/api/events/${eventId}/transcript.json`)).status).toBe(404);
     expect(await (await fetch(`${svc.url}/feed.xml`)).text()).not.toContain(eventId);
     expect(await (await fetch(`${svc.url}/`)).text()).not.toContain(`/e/${slug}`);
     expect((await svc.api('GET', `/api/search?q=${WORD}`)).body.total).toBe(0);
@@ -300,7 +301,7 @@ describe.each(['sqlite', 'postgres'] as const)('search on a running service (%s)
     expect((await svc.api('DELETE', `/api/events/${eventId}`)).status).toBe(404);
 
     // Soon after, every stage has forgotten it: no object under its prefixes, no row in any stage's table.
-    await until('the stored audio gone', async () => ((await fetch(audioUrl)).status === 404 ? true : undefined), 30_000);
+    await until('the stored audio gone', async () => ((await fetchHead(audioUrl)).status === 404 ? true : undefined), 30_000);
     const db = openDatabase({ url: databaseUrl, sqliteFile: path.join(svc.dataDir, 'catalog.sqlite') }).as<Record<string, { event_id: string }>>();
     try {
       const purged = await until('the purge', async () => {

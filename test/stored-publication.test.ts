@@ -20,6 +20,7 @@ import { launchChromium, pageProblems } from './helpers/browser.ts';
 import { pusher } from './helpers/hostile.ts';
 import { s3rverProcess, type S3rverProcess } from './helpers/s3rver.ts';
 import { ROOT, startService, TOKEN, type RunningService } from './helpers/service.ts';
+import { fetchHead } from './helpers/http.ts';
 
 const WORD = 'zebra';
 const SPEECH_SEC = 45;
@@ -74,7 +75,7 @@ beforeAll(async () => {
 
   // The live page is in the bucket as soon as the event started; open it there.
   const pageUrl = objectUrl(`events/${ev.id}/index.html`);
-  await until('the stored live page', async () => ((await fetch(pageUrl, { method: 'HEAD' })).ok ? true : undefined));
+  await until('the stored live page', async () => ((await fetchHead(pageUrl, { method: 'HEAD' })).ok ? true : undefined));
   const page = await browser.newPage();
   const problems = pageProblems(page);
   await page.goto(pageUrl);
@@ -191,7 +192,7 @@ describe('with the app stopped, from the bucket alone', () => {
     expect(item.enclosure.url).toBe(ev.urls.audio);
     expect(item.enclosure.url.startsWith(base)).toBe(true);
     expect(item.podcastTranscripts?.map((t) => t.url)).toEqual([ev.urls.transcript.vtt, ev.urls.transcript.srt, ev.urls.transcript.json]);
-    expect((await fetch(item.enclosure.url)).status).toBe(200);
+    expect((await fetchHead(item.enclosure.url)).status).toBe(200);
   });
 
   it('has an oEmbed document for the embed player', async () => {

@@ -7,8 +7,9 @@
 //   search_fts       SQLite only: the FTS5 index (contentless) of each
 //                    segment's normalized words and filter tags
 //
-// On PostgreSQL the words are a tsvector column with a GIN index instead,
-// and search_segments is split in partitions by id (search/partitions.ts).
+// On PostgreSQL the words are a tsvector column with a GIN index (on the
+// host and the words) instead, and search_segments is split in partitions by
+// id (search/partitions.ts).
 // Both are fed the same normalized tokens (search/tokens.ts), so both find
 // the same hits.
 import { PostgresAdapter, sql, type Generated, type Kysely } from 'kysely';
@@ -125,6 +126,22 @@ export const searchMigrations: Migrations = {
       await sql`CREATE INDEX search_segments_tsv ON search_segments USING gin (tsv)`.execute(db);
       await db.schema.createIndex('search_segments_host').on('search_segments').columns(['host_key', 'id']).execute();
       await db.schema.createIndex('search_segments_day').on('search_segments').columns(['day', 'id']).execute();
+    },
+  },
+  '2026-12-07-search-3': {
+    /**
+     * PostgreSQL: the words' GIN index also holds the host (btree_gin, a
+     * trusted contrib extension). A word by host was a BitmapAnd of the word's
+     * GIN bitmap and the host's btree bitmap, each read whole in every
+     * partition walked; in one GIN index the two posting lists are walked
+     * together, each skipping to the other's next row. A query without a host
+     * reads the tsv entries alone, as it did from the old index.
+     */
+    async up(db: Kysely<unknown>) {
+      if (!isPostgres(db)) return;
+      await sql`CREATE EXTENSION IF NOT EXISTS btree_gin`.execute(db);
+      await sql`CREATE INDEX IF NOT EXISTS search_segments_host_tsv ON search_segments USING gin (host_key, tsv)`.execute(db);
+      await sql`DROP INDEX IF EXISTS search_segments_tsv`.execute(db);
     },
   },
 };
