@@ -16,7 +16,7 @@ import { FsStorage } from '../shared/storage/fs.ts';
 import { createStorage } from '../shared/storage/index.ts';
 import { S3Storage } from '../shared/storage/s3.ts';
 import { parseRange, serveFsStorage } from '../shared/storage/serve.ts';
-import { NotFoundError, StorageKeyError, type Storage } from '../shared/storage/storage.ts';
+import { MIN_PART_BYTES, NotFoundError, StorageKeyError, type Storage } from '../shared/storage/storage.ts';
 
 // s3rver runs in a child process: it makes ListObjectsV2 continuation tokens
 // with DES, which Node 17+'s OpenSSL 3 only offers with --openssl-legacy-provider
@@ -222,6 +222,35 @@ describe.each([
     const keys = Array.from({ length: 1005 }, (_, i) => `many/k${String(i).padStart(4, '0')}`);
     for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => st.put(k, 'x')));
     expect((await st.list('many/')).map((o) => o.key)).toEqual(keys);
+  });
+
+  it('joins parts written out of order and rewritten into one object, invisible until complete', async () => {
+    const big = () => randomBytes(MIN_PART_BYTES + 1000);
+    const parts = [big(), big(), randomBytes(777)];
+    const id = await st.startParts('mp/audio.m4a', { contentType: 'audio/mp4', cacheControl: 'public, max-age=60' });
+    // Part 1 last, part 2 written twice (the second wins), as a live recording does.
+    const etags: string[] = [];
+    etags[2] = (await st.putPart('mp/audio.m4a', id, 3, parts[2])).etag;
+    await st.putPart('mp/audio.m4a', id, 2, big());
+    etags[1] = (await st.putPart('mp/audio.m4a', id, 2, parts[1])).etag;
+    etags[0] = (await st.putPart('mp/audio.m4a', id, 1, parts[0])).etag;
+    expect(await st.head('mp/audio.m4a')).toBeUndefined();
+    expect((await st.list('mp/')).map((o) => o.key)).toEqual([]);
+    const whole = Buffer.concat(parts);
+    const done = await st.completeParts('mp/audio.m4a', id, etags);
+    expect(done.size).toBe(whole.length);
+    if (done.sha256) expect(done.sha256).toBe(createHash('sha256').update(whole).digest('hex'));
+    expect((await st.get('mp/audio.m4a')).equals(whole)).toBe(true);
+    expect(await st.head('mp/audio.m4a')).toMatchObject({ size: whole.length, contentType: 'audio/mp4', cacheControl: 'public, max-age=60' });
+    // The upload is gone; aborting it (or one never started) is no error.
+    await st.abortParts('mp/audio.m4a', id);
+    const other = await st.startParts('mp/other.bin');
+    await st.putPart('mp/other.bin', other, 1, randomBytes(10));
+    await st.abortParts('mp/other.bin', other);
+    expect(await st.head('mp/other.bin')).toBeUndefined();
+    // Hostile part numbers and ids never reach a path or a request.
+    for (const n of [0, -1, 1.5, 10_001, NaN]) await expect(st.putPart('mp/x', other, n, Buffer.from('x'))).rejects.toThrow(/part number/);
+    for (const bad of ['a b', '', 'x\n']) await expect(st.putPart('mp/x', bad, 1, Buffer.from('x'))).rejects.toThrow(/upload id/);
   });
 
   it('delete, and NotFound for missing objects', async () => {

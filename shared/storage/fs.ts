@@ -9,12 +9,12 @@
 //
 // Limitation shared by every filesystem (but not by S3): a key cannot be both an
 // object and a "directory" prefix of other keys (`a` and `a/b`).
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { assertValidKey, NotFoundError, StorageKeyError, type ByteRange, type ObjectInfo, type PutOptions, type Storage } from './storage.ts';
+import { assertPart, assertValidKey, NotFoundError, StorageKeyError, type ByteRange, type ObjectInfo, type PutOptions, type Storage } from './storage.ts';
 
 interface Meta {
   contentType?: string;
@@ -37,6 +37,15 @@ async function fsyncDir(dir: string): Promise<void> {
   } finally {
     await dh.close();
   }
+}
+
+/** Uploads in progress live under `<root>/.uploads/<id>/` (a dot name: never listed, never a key). */
+const UPLOADS_DIR = '.uploads';
+const FS_UPLOAD_ID = /^[0-9a-f]{24}$/;
+
+interface UploadMeta {
+  key: string;
+  opts?: PutOptions;
 }
 
 const isMissing = (err: unknown) => ['ENOENT', 'ENOTDIR', 'EISDIR'].includes((err as NodeJS.ErrnoException)?.code ?? '');
@@ -252,5 +261,91 @@ export class FsStorage implements Storage {
   publicUrl(key: string): string {
     assertValidKey(key);
     return `${this.base}/${key.split('/').map(encodeURIComponent).join('/')}`;
+  }
+
+  private uploadDir(uploadId: string): string {
+    if (!FS_UPLOAD_ID.test(uploadId)) throw new StorageKeyError(`invalid upload id: ${JSON.stringify(uploadId)}`);
+    return path.join(this.root, UPLOADS_DIR, uploadId);
+  }
+
+  private async uploadMeta(key: string, uploadId: string): Promise<UploadMeta> {
+    const dir = this.uploadDir(uploadId);
+    let meta: UploadMeta;
+    try {
+      meta = JSON.parse(await fsp.readFile(path.join(dir, 'upload.json'), 'utf8')) as UploadMeta;
+    } catch (err) {
+      if (isMissing(err)) throw new NotFoundError(`upload ${uploadId} of ${key}`);
+      throw err;
+    }
+    if (meta.key !== key) throw new StorageKeyError(`upload ${uploadId} is not for ${key}`);
+    return meta;
+  }
+
+  async startParts(key: string, opts?: PutOptions): Promise<string> {
+    this.pathFor(key);
+    const uploadId = randomBytes(12).toString('hex');
+    const dir = this.uploadDir(uploadId);
+    await fsp.mkdir(dir, { recursive: true });
+    const meta: UploadMeta = { key, opts };
+    await fsp.writeFile(path.join(dir, 'upload.json'), JSON.stringify(meta));
+    return uploadId;
+  }
+
+  async putPart(key: string, uploadId: string, partNo: number, body: Buffer): Promise<{ etag: string }> {
+    assertPart(uploadId, partNo);
+    await this.uploadMeta(key, uploadId);
+    const file = path.join(this.uploadDir(uploadId), `${partNo}.part`);
+    const tmp = FsStorage.tempPath(file);
+    await fsp.writeFile(tmp, body, { flag: 'wx' });
+    await fsp.rename(tmp, file);
+    return { etag: createHash('md5').update(body).digest('hex') };
+  }
+
+  /** Streams the parts in order into a temp file beside the object (hashing on the way), then commits it like a put. */
+  async completeParts(key: string, uploadId: string, etags: string[]): Promise<{ size: number; sha256: string }> {
+    const meta = await this.uploadMeta(key, uploadId);
+    const dir = this.uploadDir(uploadId);
+    const file = this.pathFor(key);
+    await fsp.mkdir(path.dirname(file), { recursive: true });
+    const tmp = FsStorage.tempPath(file);
+    const out = await fsp.open(tmp, 'wx');
+    const hash = createHash('sha256');
+    let size = 0;
+    try {
+      for (let n = 1; n <= etags.length; n++) {
+        assertPart(uploadId, n);
+        let body: Buffer;
+        try {
+          body = await fsp.readFile(path.join(dir, `${n}.part`));
+        } catch (err) {
+          if (isMissing(err)) throw new Error(`upload ${uploadId} of ${key} has no part ${n}`);
+          throw err;
+        }
+        // As S3 does: the part joined is the one the caller was told about.
+        if (createHash('md5').update(body).digest('hex') !== etags[n - 1]) throw new Error(`upload ${uploadId} of ${key}: part ${n} is not the one uploaded`);
+        hash.update(body);
+        await out.write(body);
+        size += body.length;
+      }
+      await out.sync();
+    } catch (err) {
+      await out.close();
+      await fsp.rm(tmp, { force: true });
+      throw err;
+    }
+    await out.close();
+    await this.commit(file, tmp, meta.opts);
+    await fsp.rm(dir, { recursive: true, force: true });
+    return { size, sha256: hash.digest('hex') };
+  }
+
+  async abortParts(key: string, uploadId: string): Promise<void> {
+    try {
+      await this.uploadMeta(key, uploadId);
+    } catch (err) {
+      if (err instanceof NotFoundError) return;
+      throw err;
+    }
+    await fsp.rm(this.uploadDir(uploadId), { recursive: true, force: true });
   }
 }

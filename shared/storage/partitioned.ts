@@ -63,6 +63,22 @@ export class PartitionedStorage implements Storage {
     return this.of(key).delete(key);
   }
 
+  startParts(key: string, opts?: PutOptions): Promise<string> {
+    return this.of(key).startParts(key, opts);
+  }
+
+  putPart(key: string, uploadId: string, partNo: number, body: Buffer): Promise<{ etag: string }> {
+    return this.of(key).putPart(key, uploadId, partNo, body);
+  }
+
+  completeParts(key: string, uploadId: string, etags: string[]): Promise<{ size: number; sha256?: string }> {
+    return this.of(key).completeParts(key, uploadId, etags);
+  }
+
+  abortParts(key: string, uploadId: string): Promise<void> {
+    return this.of(key).abortParts(key, uploadId);
+  }
+
   publicUrl(key: string): string {
     if (isPrivateKey(key)) throw new StorageKeyError(`private objects have no public URL: ${JSON.stringify(key)}`);
     return this.publicStore.publicUrl(key);

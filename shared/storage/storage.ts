@@ -37,6 +37,37 @@ export interface Storage {
   delete(key: string): Promise<void>;
   /** The URL a listener's browser or podcast app fetches the object from. */
   publicUrl(key: string): string;
+  /**
+   * An object written in numbered parts over time (S3: a multipart upload),
+   * so a large file can be sent while it grows and only joined at the end.
+   * Parts may be written in any order and again (the last write of a number
+   * wins); on S3 every part but the last must be at least MIN_PART_BYTES.
+   * Nothing is visible at `key` until completeParts.
+   */
+  startParts(key: string, opts?: PutOptions): Promise<string>;
+  /** The part's ETag, which completeParts needs back (S3 cannot be asked for it everywhere). */
+  putPart(key: string, uploadId: string, partNo: number, body: Buffer): Promise<{ etag: string }>;
+  /**
+   * Joins parts 1..n (their ETags in part order) into `key`, atomically; the
+   * upload is gone afterwards. `sha256` when the bytes passed through this
+   * process (fs), not when the store joined them itself (S3).
+   */
+  completeParts(key: string, uploadId: string, etags: string[]): Promise<{ size: number; sha256?: string }>;
+  /** Drops an upload and its parts; an unknown or finished upload is not an error. */
+  abortParts(key: string, uploadId: string): Promise<void>;
+}
+
+/** S3's smallest part, for every part but the last. */
+export const MIN_PART_BYTES = 5 * 1024 * 1024;
+/** S3's largest part number. */
+export const MAX_PARTS = 10_000;
+
+const UPLOAD_ID = /^[A-Za-z0-9._~+/=-]{1,1024}$/;
+
+/** Part numbers and upload ids come from our own state, but are checked before they reach a path or a request. */
+export function assertPart(uploadId: string, partNo: number): void {
+  if (!UPLOAD_ID.test(uploadId)) throw new StorageKeyError(`invalid upload id: ${JSON.stringify(uploadId)}`);
+  if (!Number.isInteger(partNo) || partNo < 1 || partNo > MAX_PARTS) throw new RangeError(`part number must be 1..${MAX_PARTS}, not ${partNo}`);
 }
 
 export class StorageKeyError extends Error {}
