@@ -1,7 +1,11 @@
 // Captures an HLS source segment by segment: each media segment the reader
-// hands on is remuxed on its own to MPEG-TS (stream copy, the source's own
-// timestamps kept, so neighbouring segments still decode as one stream) and
-// archived under its media sequence. Nothing depends on how this process cut
+// hands on is rewritten on its own as MPEG-TS carrying its audio alone (the
+// source's frames and timestamps kept, so neighbouring segments still decode
+// as one stream) and archived under its media sequence. AAC in MPEG-TS, what
+// live HLS nearly always is, is read and written in-process (ts-audio.ts,
+// ts-mux.ts): no process per segment, which is what lets one machine record
+// a thousand sources. Anything else (fMP4, packed audio, other codecs, a
+// segment that reader refuses) is remuxed by ffmpeg as a stream copy. Nothing depends on how this process cut
 // the stream, so whoever records the event next (after a restart, a
 // failover, or beside us) continues at the next media sequence, and a
 // sequence fetched twice is archived once.
@@ -12,6 +16,8 @@ import type { Logger } from '../shared/log.ts';
 import type { Archiver } from './archiver.ts';
 import type { FeedItem } from './hls-reader.ts';
 import type { MediaPosition } from './segment-placement.ts';
+import { looksLikeTs, readTsAudio, TsAudioUnsupported } from './ts-audio.ts';
+import { muxAdtsToTs } from './ts-mux.ts';
 
 export interface HlsCaptureDeps {
   eventId: string;
@@ -32,6 +38,8 @@ export class HlsCapture {
   private lostSec = 0;
   private discontinuity = false;
   private gapReason = 'source dropped';
+  /** Why the last segment went to ffmpeg (logged when it changes, not once per segment). */
+  private ffmpegReason?: string;
 
   /** `from`: the event's last archived segment, to carry on in its epoch. */
   constructor(
@@ -58,7 +66,7 @@ export class HlsCapture {
     }
     const at = { epoch: this.epoch, mediaSeq: item.seq };
     const name = `${at.epoch ? `e${at.epoch}-` : ''}m${at.mediaSeq}.ts`;
-    const durationSec = await this.remux(item.data, name).catch((err: Error) => {
+    const durationSec = await this.rewrite(item.data, name).catch((err: Error) => {
       this.deps.log.warn('an HLS segment is not audio ffmpeg can read; it counts as lost', { seq: item.seq, err: err.message });
       return 0;
     });
@@ -85,7 +93,24 @@ export class HlsCapture {
     return true;
   }
 
-  /** Remuxes a segment (behind its init section) to MPEG-TS in the spool; returns its exact duration. */
+  /** Writes a segment's audio as MPEG-TS in the spool, in-process when it can; returns its exact duration. */
+  private async rewrite(data: Buffer, name: string): Promise<number> {
+    if (!this.init && looksLikeTs(data)) {
+      try {
+        const audio = readTsAudio(data);
+        await fs.promises.writeFile(path.join(this.deps.dir, name), muxAdtsToTs(audio.frames));
+        this.ffmpegReason = undefined;
+        return audio.durationSec;
+      } catch (err) {
+        if (!(err instanceof TsAudioUnsupported)) throw err;
+        if (err.message !== this.ffmpegReason) this.deps.log.info('an HLS segment is remuxed by ffmpeg', { reason: err.message });
+        this.ffmpegReason = err.message;
+      }
+    }
+    return this.remux(data, name);
+  }
+
+  /** Remuxes a segment (behind its init section) to MPEG-TS in the spool with ffmpeg; returns its exact duration. */
   private async remux(data: Buffer, name: string): Promise<number> {
     const out = path.join(this.deps.dir, name);
     await ffmpegBuffers(['-loglevel', 'error', '-i', 'pipe:0', '-map', '0:a:0', '-c', 'copy', '-copyts', '-f', 'mpegts', '-y', out], {
