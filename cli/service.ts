@@ -52,6 +52,7 @@ import { buildApp } from './http-app.ts';
 import { opsRoutes } from './ops.ts';
 import { requeuePurges } from './purge-event.ts';
 import { jobTable, type JobHandler } from './jobs.ts';
+import { createWindowTranscriber } from '../transcriber/whisper-engine.ts';
 import { MIGRATIONS } from './migrations.ts';
 
 export interface Service {
@@ -167,6 +168,8 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
   });
 
   const shutdown = new AbortController();
+  // The transcriber's whisper.cpp servers (WHISPER_ENGINE): started with the first window, stopped at shutdown.
+  const whisper = createWindowTranscriber(config, log.child('transcriber'));
   const jobs = jobTable(config, {
     recorder: { recorder, log: log.child('recorder'), retryMs: leaseTimes(config.leaseSec).retryMs },
     transcoder: {
@@ -178,7 +181,7 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
       queues,
       onPcmReady: (job) => queues.add('pcm-ready', job),
     },
-    transcriber: { catalog, storage, config, log: log.child('transcriber'), state: transcriberState, queues, signal: shutdown.signal },
+    transcriber: { catalog, storage, config, log: log.child('transcriber'), state: transcriberState, queues, signal: shutdown.signal, whisper },
     publisher: { catalog, storage, config, log: log.child('publisher'), publications, webhooks, engine: searchEngine },
     search: searchIndex,
     webhooks: { store: webhookStore, policy, log: log.child('webhooks') },
@@ -303,6 +306,7 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
       const graceful = Promise.all(workers.map((w) => w.close()));
       const timedOut = await Promise.race([graceful.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 8000))]);
       if (timedOut) await Promise.all(workers.map((w) => w.close(true)));
+      await whisper.close();
       await queues.close();
       searchRedis.disconnect();
       await db.close();

@@ -82,10 +82,26 @@ export interface Config {
   whisperThreads: number;
   /** Word-level timings (whisper.cpp token timestamps): finer cue splitting, a little slower. */
   whisperWordTimestamps: boolean;
+  /**
+   * How windows are transcribed: `server` (default), a long-lived whisper.cpp
+   * 1.9.1 whisper-server per concurrent window that keeps the model loaded;
+   * `cli`, a new whisper-node `main` process (the early-2024 source) per
+   * window. `server` falls back to `cli` while the server is not built.
+   */
+  whisperEngine: WhisperEngine;
   concurrency: Concurrency;
 }
 
 export class ConfigError extends Error {}
+
+export const WHISPER_ENGINES = ['server', 'cli'] as const;
+export type WhisperEngine = (typeof WHISPER_ENGINES)[number];
+
+function whisperEngine(env: NodeJS.ProcessEnv): WhisperEngine {
+  const raw = env.WHISPER_ENGINE || 'server';
+  if (!(WHISPER_ENGINES as readonly string[]).includes(raw)) throw new ConfigError(`WHISPER_ENGINE=${raw} must be "server" or "cli"`);
+  return raw as WhisperEngine;
+}
 
 /** The parts of replay a process can run (`replay start --role`, REPLAY_ROLES). */
 /** Recorders on one event at most: each one fetches the whole source again. */
@@ -191,6 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     whisperLanguage: env.WHISPER_LANGUAGE || 'en',
     whisperWordTimestamps: bool(env, 'WHISPER_WORD_TIMESTAMPS'),
     whisperThreads,
+    whisperEngine: whisperEngine(env),
     concurrency: {
       // A recording is mostly waiting: one ffmpeg stream copy each.
       recorder: int(env, 'RECORDER_CONCURRENCY', 500, 1, 100_000),

@@ -13,7 +13,8 @@ import type { Storage } from '../shared/storage/storage.ts';
 import { toPlainText, toPodcastJson, toSrt, toWebVtt, TRANSCRIPT_TYPES } from './formats.ts';
 import { appendWindow, changedSpan, promptFrom, type StitchState, type TimelineSegment, type TranscribedWindow } from './stitch.ts';
 import type { PcmPiece, TranscriberState } from './state.ts';
-import { runWhisper, whisperModelPath, WhisperModelMissingError, type WhisperSegment } from './whisper.ts';
+import { cliTranscriber, type WindowTranscriber } from './whisper-engine.ts';
+import { whisperModelPath, WhisperModelMissingError, type WhisperSegment } from './whisper.ts';
 import { isSilent, planWindows, SAMPLE_RATE, slicePcm } from './windows.ts';
 
 export interface TranscriberDeps {
@@ -24,6 +25,8 @@ export interface TranscriberDeps {
   state: TranscriberState;
   /** Aborted at shutdown: a running whisper.cpp is stopped rather than left behind. */
   signal?: AbortSignal;
+  /** Runs one window (WHISPER_ENGINE: long-lived servers, or a process per window). Default: a process per window. */
+  whisper?: WindowTranscriber;
   /** Told each change of the transcript as it is stitched (the search index follows it). */
   announce?: (change: Omit<TranscriptSegmentsJob, 'eventId'>) => Promise<void>;
 }
@@ -213,7 +216,7 @@ export async function advanceTranscript(eventId: string, deps: TranscriberDeps, 
       } else {
         try {
           const began = performance.now();
-          const heard = await runWhisper({
+          const heard = await (deps.whisper ?? cliTranscriber).transcribe({
             pcm: audio,
             model,
             language: config.whisperLanguage,

@@ -275,7 +275,7 @@ export function whisperArgs(
 }
 
 /** The stderr lines that say what went wrong (whisper.cpp logs a lot), else the last few. */
-function errorLines(s: string, n = 4): string {
+export function errorLines(s: string, n = 4): string {
   const lines = s
     .split('\n')
     .map((l) => l.trim())
@@ -284,7 +284,7 @@ function errorLines(s: string, n = 4): string {
   return (errs.length ? errs : lines).slice(-n).join(' | ');
 }
 
-function lastLines(s: string, n = 6): string {
+export function lastLines(s: string, n = 6): string {
   return s
     .split('\n')
     .map((l) => l.trim())
@@ -425,6 +425,79 @@ export function segmentsFromWhisperJson(json: unknown, durationSec: number, opts
   return out;
 }
 
+/** The input of one window as whisper.cpp is given it: a 16 kHz WAV file and the real duration to clamp to. */
+export interface PreparedInput {
+  wavFile: string;
+  durationSec: number;
+}
+
+/**
+ * Checks a run's options and model (language, English-only model) and
+ * prepares its input in `dir`: PCM (and WAV inputs under 1 s) written as a WAV
+ * file padded to whisper.cpp's minimum. Undefined: a genuinely empty input,
+ * nothing to hear (not a failure). Shared by the CLI and the server paths.
+ */
+export async function prepareWhisperInput(opts: WhisperRunOptions, dir: string): Promise<PreparedInput | undefined> {
+  if ((opts.wavFile === undefined) === (opts.pcm === undefined)) {
+    throw new WhisperInputError('runWhisper needs exactly one of wavFile and pcm');
+  }
+  if (!opts.language || !/^[a-z]{2,3}$|^auto$/.test(opts.language)) {
+    throw new WhisperError(`language "${opts.language}" is not a whisper language code such as "en"`);
+  }
+  const header = await readModelHeader(opts.model);
+  if (!header.multilingual && opts.language !== 'en' && opts.language !== 'auto') {
+    throw new WhisperModelError(`model ${opts.model} is English-only but language "${opts.language}" was asked: use a multilingual model (e.g. ggml-base.bin)`);
+  }
+  let wavFile = opts.wavFile;
+  let pcm = opts.pcm;
+  let durationSec = opts.durationSec;
+  if (pcm && pcm.length % 2) throw new WhisperInputError('pcm must be s16le: an even number of bytes');
+  if (wavFile !== undefined) {
+    const info = await wavInfo(wavFile);
+    if (info.sampleRate !== WHISPER_SAMPLE_RATE || info.bitsPerSample !== 16 || (info.channels !== 1 && info.channels !== 2)) {
+      throw new WhisperInputError(
+        `input ${wavFile} is ${info.sampleRate} Hz, ${info.bitsPerSample}-bit, ${info.channels} channels: whisper.cpp needs 16 kHz 16-bit mono`,
+      );
+    }
+    if (info.channels === 1 && info.durationSec < MIN_INPUT_SEC) {
+      // read the few samples, so that the short input is padded below
+      const fh = await fsp.open(wavFile, 'r');
+      try {
+        pcm = Buffer.alloc(info.dataBytes & ~1);
+        await fh.read(pcm, 0, pcm.length, info.dataOffset);
+      } finally {
+        await fh.close();
+      }
+    }
+    durationSec ??= info.durationSec;
+  }
+  if (pcm) {
+    durationSec ??= pcm.length / 2 / WHISPER_SAMPLE_RATE;
+    // whisper.cpp skips inputs under 1 s entirely: pad with silence (times are clamped to the real length)
+    const minBytes = Math.ceil(WHISPER_SAMPLE_RATE * MIN_INPUT_SEC) * 2;
+    if (pcm.length > 0 && pcm.length < minBytes) pcm = Buffer.concat([pcm, Buffer.alloc(minBytes - pcm.length)]);
+    wavFile = path.join(dir, 'input.wav');
+    await fsp.writeFile(wavFile, pcmToWav(pcm));
+  }
+  // a genuinely empty input has nothing to hear: that is not a failure
+  if (!(durationSec! > 0)) return undefined;
+  return { wavFile: wavFile!, durationSec: durationSec! };
+}
+
+/** Classifies a failed whisper.cpp process (CLI or server) by its exit and stderr. */
+export function processFailure(what: string, model: string, why: string, stderr: string): WhisperError {
+  if (/failed to initialize whisper context|invalid model|bad magic|failed to load model|wrong (size|shape)|unknown tensor|not all tensors/i.test(stderr)) {
+    return new WhisperModelError(`${what} could not load model ${model} (${why}): ${errorLines(stderr)}`, stderr);
+  }
+  return new WhisperError(`${what} ${why}: ${errorLines(stderr) || '(no output)'}`, stderr);
+}
+
+/** A model file without tensors (e.g. a download cut short) is taken for a test model and run with uninitialised weights: never trust that output. */
+export function emptyModelError(model: string, stderr: string): WhisperModelError | undefined {
+  if (!/no tensors loaded from model file/i.test(stderr)) return undefined;
+  return new WhisperModelError(`model ${model} holds no weights (truncated download?): ${MODEL_HINT}`, stderr);
+}
+
 /** Runs whisper.cpp on one window of audio. See the module comment for what it guards against. */
 export async function runWhisper(opts: WhisperRunOptions): Promise<WhisperSegment[]> {
   if ((opts.wavFile === undefined) === (opts.pcm === undefined)) {
@@ -441,62 +514,18 @@ export async function runWhisper(opts: WhisperRunOptions): Promise<WhisperSegmen
       throw new WhisperBinaryMissingError(`whisper.cpp binary not found at ${binary}: run scripts/build-whisper.sh`);
     }
   }
-  const header = await readModelHeader(opts.model);
-  if (!header.multilingual && opts.language !== 'en' && opts.language !== 'auto') {
-    throw new WhisperModelError(`model ${opts.model} is English-only but language "${opts.language}" was asked: use a multilingual model (e.g. ggml-base.bin)`);
-  }
 
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'replay-whisper-'));
   try {
-    let wavFile = opts.wavFile;
-    let pcm = opts.pcm;
-    let durationSec = opts.durationSec;
-    if (pcm && pcm.length % 2) throw new WhisperInputError('pcm must be s16le: an even number of bytes');
-    if (wavFile !== undefined) {
-      const info = await wavInfo(wavFile);
-      if (info.sampleRate !== WHISPER_SAMPLE_RATE || info.bitsPerSample !== 16 || (info.channels !== 1 && info.channels !== 2)) {
-        throw new WhisperInputError(
-          `input ${wavFile} is ${info.sampleRate} Hz, ${info.bitsPerSample}-bit, ${info.channels} channels: whisper.cpp needs 16 kHz 16-bit mono`,
-        );
-      }
-      if (info.channels === 1 && info.durationSec < MIN_INPUT_SEC) {
-        // read the few samples, so that the short input is padded below
-        const fh = await fsp.open(wavFile, 'r');
-        try {
-          pcm = Buffer.alloc(info.dataBytes & ~1);
-          await fh.read(pcm, 0, pcm.length, info.dataOffset);
-        } finally {
-          await fh.close();
-        }
-      }
-      durationSec ??= info.durationSec;
-    }
-    if (pcm) {
-      durationSec ??= pcm.length / 2 / WHISPER_SAMPLE_RATE;
-      // whisper.cpp skips inputs under 1 s entirely: pad with silence (times are clamped to the real length)
-      const minBytes = Math.ceil(WHISPER_SAMPLE_RATE * MIN_INPUT_SEC) * 2;
-      if (pcm.length > 0 && pcm.length < minBytes) pcm = Buffer.concat([pcm, Buffer.alloc(minBytes - pcm.length)]);
-      wavFile = path.join(dir, 'input.wav');
-      await fsp.writeFile(wavFile, pcmToWav(pcm));
-    }
-    // a genuinely empty input has nothing to hear: that is not a failure
-    if (!(durationSec! > 0)) return [];
-
+    const input = await prepareWhisperInput(opts, dir);
+    if (!input) return [];
+    const { wavFile, durationSec } = input;
     const outBase = path.join(dir, 'out');
-    const args = whisperArgs({ ...opts, wavFile: wavFile!, outBase });
+    const args = whisperArgs({ ...opts, wavFile, outBase });
     const { code, signal, stderr } = await spawnCollect(binary, args, opts);
-    if (signal || code !== 0) {
-      const why = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-      if (/failed to initialize whisper context|invalid model|bad magic|failed to load model|wrong (size|shape)|unknown tensor|not all tensors/i.test(stderr)) {
-        throw new WhisperModelError(`whisper.cpp could not load model ${opts.model} (${why}): ${errorLines(stderr)}`, stderr);
-      }
-      throw new WhisperError(`whisper.cpp ${why}: ${errorLines(stderr) || '(no output)'}`, stderr);
-    }
-    // a model file without tensors (e.g. a download cut short) is taken for a
-    // test model and run with uninitialised weights: never trust that output
-    if (/no tensors loaded from model file/i.test(stderr)) {
-      throw new WhisperModelError(`model ${opts.model} holds no weights (truncated download?): ${MODEL_HINT}`, stderr);
-    }
+    if (signal || code !== 0) throw processFailure('whisper.cpp', opts.model, signal ? `was killed by ${signal}` : `exited with code ${code}`, stderr);
+    const empty = emptyModelError(opts.model, stderr);
+    if (empty) throw empty;
     let raw: Buffer;
     try {
       raw = await fsp.readFile(`${outBase}.json`);
@@ -507,7 +536,7 @@ export async function runWhisper(opts: WhisperRunOptions): Promise<WhisperSegmen
       throw new WhisperOutputError(`whisper.cpp exited 0 but wrote no JSON: ${errorLines(stderr) || '(no output)'}`, stderr);
     }
     const json = parseWhisperJson(raw.toString('utf8'));
-    return segmentsFromWhisperJson(json, durationSec!, { words: opts.wordTimestamps });
+    return segmentsFromWhisperJson(json, durationSec, { words: opts.wordTimestamps });
   } finally {
     await fsp.rm(dir, { recursive: true, force: true });
   }
