@@ -14,6 +14,12 @@
 // Each event's capturedSec is compared with the source's true duration
 // (the encoder's segments concatenated and measured with ffprobe).
 //
+// A recording is capturing once the origin has served it its first media
+// segment (HLS is archived segment by segment, with no process per
+// recording to count). It passes when every event is within 0.1 s of the
+// source with no gap, every recording was capturing within 30 s of its
+// POST, and all N were capturing at once while the source was live.
+//
 // By default the downstream stages (transcoder, transcriber, publisher, webhooks)
 // are held still by pausing their BullMQ queues, so the figures are the cost
 // of capture alone (the recorder still enqueues its jobs); --pipeline leaves
@@ -34,6 +40,8 @@ import { profilerNodeOptions, topSelf } from './lib/cpu-profile.ts';
 import { processCpuSec, TreeSampler, type ProcInfo, type Sample } from './lib/proc-sampler.ts';
 
 const TOLERANCE_SEC = 0.1;
+/** Each recording must be capturing this soon after its event's POST was sent. */
+const MAX_START_SEC = 30;
 const MB = 1024 * 1024;
 
 const { values: args } = parseArgs({
@@ -134,6 +142,8 @@ interface TrialResult {
   concurrent: boolean;
   peakSegmenters: number;
   createMeanMs: number;
+  /** Seconds from each event's POST to its first segment fetched: mean, p95, max. */
+  startLag: { mean: number; p95: number; max: number; overLimit: number; never: number };
   windowSec: number;
   steadySec: number;
   cpuSec: number;
@@ -216,7 +226,8 @@ async function trial(n: number, seconds: number): Promise<TrialResult> {
   try {
     // --cpu-prof DIR: V8 CPU profile of the service's node process, written when it stops (skews its CPU figures).
     // N live events at once from one token: lift the per-token cap for the benchmark.
-    const env: Record<string, string> = { REPLAY_MAX_LIVE_EVENTS_PER_TOKEN: String(Math.max(50, n)) };
+    // Each live pull event is a long-running record job: beyond RECORDER_CONCURRENCY's default, the worker must take N at once.
+    const env: Record<string, string> = { REPLAY_MAX_LIVE_EVENTS_PER_TOKEN: String(Math.max(50, n)), ...(n > 2000 ? { RECORDER_CONCURRENCY: String(n) } : {}) };
     if (args['cpu-prof']) env.NODE_OPTIONS = profilerNodeOptions(path.resolve(args['cpu-prof']));
     svc = await startService({ env });
     const s = svc;
@@ -242,10 +253,10 @@ async function trial(n: number, seconds: number): Promise<TrialResult> {
     const o = origin;
     encoderPid = o.encoderPid;
     encoderWatch = setInterval(extras, 500); // the encoder's last reading before it exits
-    // A fast census while the recordings start (until every segmenter runs), to see short-lived helper processes.
+    // A fast census while the recordings start (until every one is capturing), to see short-lived helper processes.
     census = setInterval(() => {
       sampler!.census();
-      if ((sampler!.censusLog.at(-1)?.counts['ffmpeg segmenter'] ?? 0) >= n) clearInterval(census);
+      if (o.stats.every((x) => x.firstSegmentAt !== undefined)) clearInterval(census);
     }, 200);
 
     const bench0 = process.cpuUsage();
@@ -255,9 +266,11 @@ async function trial(n: number, seconds: number): Promise<TrialResult> {
     let createFailures = 0;
     let createRetries = 0;
     const createMs: number[] = [];
+    const postAt: number[] = new Array(n);
     const created = await pool([...Array(n).keys()], 8, async (i) => {
       const title = `Bench ${i}`;
       const t = Date.now();
+      postAt[i] = t;
       for (let attempt = 1; ; attempt++) {
         try {
           const r = await s.api('POST', '/api/events', { title, source: { url: o.url(i) } });
@@ -355,16 +368,24 @@ async function trial(n: number, seconds: number): Promise<TrialResult> {
 
     // ---- figures
     const all = sampler.samples;
-    // Start-up, from the fast census: how long until every recording had its segmenter running.
     const cl = sampler.censusLog.filter((c) => c.t >= tCreate0);
-    const allUp = [...cl, ...sampler.samples.map((x) => ({ t: x.t, counts: Object.fromEntries(Object.entries(x.byClass).map(([k, v]) => [k, v.count])) }))]
-      .filter((c) => c.t >= tCreate0)
-      .sort((a, b) => a.t - b.t)
-      .find((c) => (c.counts['ffmpeg segmenter'] ?? 0) >= n);
+    // Start-up: a recording is capturing once the origin served it its first segment (wall clock → the sampler's clock).
+    const toSampler = (wall: number) => wall - (Date.now() - sampler!.now());
+    const firstSeg = o.stats.map((x) => x.firstSegmentAt);
+    const lags = firstSeg.map((t, i) => (t === undefined || postAt[i] === undefined ? Infinity : (t - postAt[i]) / 1000));
+    const finiteLags = lags.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+    const startLag = {
+      mean: mean(finiteLags),
+      p95: finiteLags[Math.min(finiteLags.length - 1, Math.floor(finiteLags.length * 0.95))] ?? 0,
+      max: max(finiteLags),
+      overLimit: lags.filter((x) => x > MAX_START_SEC).length,
+      never: lags.filter((x) => !Number.isFinite(x)).length,
+    };
+    const allUp = firstSeg.every((x) => x !== undefined) ? { t: toSampler(Math.max(...firstSeg)) } : undefined;
     // Only a run where all N recordings were capturing at the same time, while the source was live, measures N concurrent recordings.
-    const concurrent = !!allUp && allUp.t < tEnc;
-    const peakSegmenters = sampler.peakCount.get('ffmpeg segmenter') ?? 0;
-    const segAt = (sec: number) => [...cl].reverse().find((c) => c.t <= tCreate0 + sec * 1000)?.counts['ffmpeg segmenter'] ?? 0;
+    const concurrent = !!allUp && allUp.t < tEnc && startLag.overLimit === 0;
+    const peakSegmenters = n - startLag.never;
+    const segAt = (sec: number) => firstSeg.filter((t) => t !== undefined && toSampler(t) <= tCreate0 + sec * 1000).length;
     // CPU and machine load between the samples nearest two instants, over the time between those samples.
     const span = (t0: number, t1: number) => {
       const a = at(all, t0);
@@ -414,7 +435,7 @@ async function trial(n: number, seconds: number): Promise<TrialResult> {
 
     const lostAll = events.map((e) => e.lostSec);
     const over = events.filter((e) => e.status !== 'ended' || e.gaps > 0 || Math.abs(e.lostSec) > TOLERANCE_SEC);
-    const lags = events.map((e) => e.endLagSec).filter((x): x is number => x !== null);
+    const endLags = events.map((e) => e.endLagSec).filter((x): x is number => x !== null);
     const out = s.output();
     const warnLines = out.split('\n').filter((l) => / (WARN|ERROR) /.test(l));
     const distinct = [
@@ -438,11 +459,14 @@ async function trial(n: number, seconds: number): Promise<TrialResult> {
       verdict:
         `${pass ? 'PASS' : 'FAIL'}: ${n} concurrent recordings of ${seconds} s, zero lost seconds (|expected − captured| ≤ ${TOLERANCE_SEC} s, no gap, every event ended by the source) — ` +
         `${n - over.length}/${n} events within tolerance; ` +
-        (concurrent
+        `each capturing ${f1(startLag.mean)} s after its POST on average, at most ${f1(startLag.max)} s` +
+        (startLag.overLimit ? ` (${startLag.overLimit} later than ${MAX_START_SEC} s)` : '') +
+        '; ' +
+        (concurrent || (allUp && allUp.t < tEnc)
           ? `all ${n} capturing at once from ${f1((allUp.t - tCreate0) / 1000)} s`
           : allUp
-            ? `never all ${n} capturing at once while the source was live (all ${n} segmenters ran only ${f1((allUp.t - tEnc) / 1000)} s after it ended)`
-            : `never all ${n} capturing at once (at most ${peakSegmenters})`),
+            ? `never all ${n} capturing at once while the source was live (the last started ${f1((allUp.t - tEnc) / 1000)} s after it ended)`
+            : `never all ${n} capturing (${startLag.never} never fetched a segment)`),
       expectedSec,
       segments: files.length,
       events,
@@ -453,6 +477,7 @@ async function trial(n: number, seconds: number): Promise<TrialResult> {
       concurrent,
       peakSegmenters,
       createMeanMs: mean(createMs),
+      startLag,
       windowSec,
       steadySec,
       cpuSec,
@@ -482,7 +507,7 @@ async function trial(n: number, seconds: number): Promise<TrialResult> {
       lost: { min: Math.min(...lostAll), max: Math.max(...lostAll), sum: lostAll.reduce((a, b) => a + b, 0), overTolerance: over.length },
       gapsEvents: events.filter((e) => e.gaps > 0).length,
       notSourceEnded: events.filter((e) => e.endReason !== 'source ended').length,
-      endLag: { max: max(lags), mean: mean(lags) },
+      endLag: { max: max(endLags), mean: mean(endLags) },
       origin: {
         playlistGetsMin: Math.min(...st.map((x) => x.playlistGets)),
         playlistGetsMax: Math.max(...st.map((x) => x.playlistGets)),
@@ -493,7 +518,7 @@ async function trial(n: number, seconds: number): Promise<TrialResult> {
       serviceWarnings: { count: warnLines.length, samples: distinct.slice(0, 8) },
       startup: {
         allSegmentersSec: allUp ? (allUp.t - tCreate0) / 1000 : null,
-        segmentersAt: [1, 2, 3, 5, 8, 12].map((sec) => [sec, segAt(sec)] as [number, number]),
+        segmentersAt: [1, 2, 3, 5, 8, 12, 20, 30].map((sec) => [sec, segAt(sec)] as [number, number]),
         peakCapabilityProbes: max(cl.map((c) => c.counts['ffmpeg capability probe'] ?? 0)),
       },
     };
@@ -539,8 +564,12 @@ function report(m: ReturnType<typeof machine>, results: TrialResult[]): string {
     row('CPU, startup burst: first create → 10 s after the last (CPU-s)', (r) => `${f1(r.startupCpuSec)} in ${f1(r.startupSec)} s`),
     row('Creating N events: total s, POST latency mean / max (ms)', (r) => `${f1(r.createSec)} s, ${Math.round(r.createMeanMs)} / ${r.createMaxMs}`),
     row('API errors while creating (retried after checking)', (r) => `${r.createRetries}${r.createFailures ? `, ${r.createFailures} not created` : ''}`),
-    row('Time until all N segmenter ffmpegs run (s after first create)', (r) =>
-      r.startup.allSegmentersSec === null ? `never (at most ${r.peakSegmenters} at once)` : f1(r.startup.allSegmentersSec),
+    row('Time until all N recordings capture (s after first create)', (r) =>
+      r.startup.allSegmentersSec === null ? `never (${r.peakSegmenters} did)` : f1(r.startup.allSegmentersSec),
+    ),
+    row(
+      `Capture start after the event's POST, mean / p95 / max (s; limit ${MAX_START_SEC})`,
+      (r) => `${f1(r.startLag.mean)} / ${f1(r.startLag.p95)} / ${f1(r.startLag.max)}`,
     ),
     row(`Machine busy, all ${m.nproc} cores, steady state (%)`, (r) => f1(r.machineBusyPct)),
     row('…of which not this benchmark (other jobs, % of one core)', (r) => f1(Math.max(0, r.othersPct))),
@@ -575,7 +604,7 @@ function report(m: ReturnType<typeof machine>, results: TrialResult[]): string {
         .join(', ')}`,
     );
     lines.push(
-      `- segmenters running t s after the first create: ${r.startup.segmentersAt.map(([t, k]) => `${t} s: ${k}`).join(', ')}; at most ${r.startup.peakCapabilityProbes} fluent-ffmpeg capability probes (\`ffmpeg -formats\` / \`-encoders\`) at once`,
+      `- recordings capturing t s after the first create: ${r.startup.segmentersAt.map(([t, k]) => `${t} s: ${k}`).join(', ')}; at most ${r.startup.peakCapabilityProbes} fluent-ffmpeg capability probes (\`ffmpeg -formats\` / \`-encoders\`) at once`,
     );
     lines.push(
       `- distinct processes seen in the tree: ${Object.entries(r.seenByClass)

@@ -209,8 +209,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     whisperThreads,
     whisperEngine: whisperEngine(env),
     concurrency: {
-      // A recording is mostly waiting: one ffmpeg stream copy each.
-      recorder: int(env, 'RECORDER_CONCURRENCY', 500, 1, 100_000),
+      // A live recording is a record job that lasts as long as its event, and is mostly waiting
+      // (an HLS one costs no process; README, Capture benchmark): a thousand fit on two cores.
+      recorder: int(env, 'RECORDER_CONCURRENCY', 2000, 1, 100_000),
       // Chunk decoding and segment encoding are short ffmpeg runs: one per core but one (left to capture).
       transcoder: int(env, 'TRANSCODER_CONCURRENCY', Math.max(1, cores - 1), 1, 256),
       // Each whisper.cpp run takes WHISPER_THREADS cores; together they leave one core free.

@@ -17,6 +17,8 @@ export interface StreamStats {
   segmentGets: number;
   bytes: number;
   notFound: number;
+  /** When this URL's first segment was served (Date.now()): its recording is capturing. */
+  firstSegmentAt?: number;
 }
 
 export interface HlsOrigin {
@@ -74,6 +76,7 @@ export async function startHlsOrigin(opts: { durationSec: number; count: number;
       }
       if (body) {
         st.segmentGets++;
+        st.firstSegmentAt ??= Date.now();
         res.setHeader('content-type', 'video/mp2t');
       }
     }
