@@ -7,6 +7,7 @@ import { alertMigrations } from '../publisher/search/alert-store.ts';
 import { searchMigrations } from '../publisher/search/tables.ts';
 import { replicaMigrations } from '../recorder/replica-leases.ts';
 import { recorderMigrations } from '../recorder/store.ts';
+import { m4aMigrations } from '../transcoder/m4a-state.ts';
 import { transcoderMigrations } from '../transcoder/state.ts';
 import { transcriberMigrations } from '../transcriber/state.ts';
 
@@ -15,6 +16,7 @@ export const MIGRATIONS: Migrations[] = [
   recorderMigrations,
   replicaMigrations,
   transcoderMigrations,
+  m4aMigrations,
   transcriberMigrations,
   publisherMigrations,
   searchMigrations,

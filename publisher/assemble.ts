@@ -1,13 +1,11 @@
 // Assembling a publication from what the stages left in storage, without
-// re-encoding anything: the rendition's fMP4 segments are concatenated and
-// remuxed into audio.m4a, every file is hashed for the manifest, and the
-// images are drawn from the waveform peaks.
+// re-encoding or re-reading the audio: the transcoder wrote audio.m4a during
+// the event and listed its files with their hashes; small files are hashed
+// here for the manifest.
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { probeDuration, runFfmpeg } from '../shared/ffmpeg.ts';
 import { CACHE_CONTROL, keys } from '../shared/layout.ts';
+import type { RenditionFile, RenditionFiles } from '../shared/rendition-files.ts';
 import type { Storage } from '../shared/storage/storage.ts';
 
 export interface ManifestFile {
@@ -16,7 +14,8 @@ export interface ManifestFile {
   url: string;
   contentType: string;
   size: number;
-  sha256: string;
+  /** Absent only for audio.m4a between its publication and its checksum (joined by S3 itself). */
+  sha256?: string;
   durationSec?: number;
 }
 
@@ -42,8 +41,6 @@ export function parseRendition(text: string): RenditionPlaylist {
   return { init: map, segments, ended: /#EXT-X-ENDLIST/.test(text) };
 }
 
-const FETCH_BATCH = 32;
-
 const sha256 = (b: Buffer | string) => crypto.createHash('sha256').update(b).digest('hex');
 
 export function describe(storage: Storage, role: string, key: string, body: Buffer | string, contentType: string, durationSec?: number): ManifestFile {
@@ -59,52 +56,47 @@ export function describe(storage: Storage, role: string, key: string, body: Buff
 }
 
 /**
- * Builds audio.m4a from the finished rendition and returns manifest entries
- * for the playlist, the init segment, every media segment and the m4a.
+ * Manifest entries for the finished rendition: the playlist, the init
+ * segment, every media segment and audio.m4a, from the list the transcoder
+ * wrote at the end (each file's size and sha256 recorded when it was made).
+ * audio.m4a's sha256 is missing when the store joined its parts itself
+ * (S3): `audioChecksum` reads the file for it after publication.
  */
-export async function remuxRendition(eventId: string, storage: Storage): Promise<{ files: ManifestFile[]; durationSec: number; audioBytes: number }> {
+export async function describeRendition(eventId: string, storage: Storage): Promise<{ files: ManifestFile[]; durationSec: number; audioBytes: number }> {
   const dir = path.dirname(keys.hlsPlaylist(eventId));
-  const playlistText = (await storage.get(keys.hlsPlaylist(eventId))).toString('utf8');
+  const [playlistText, index] = await Promise.all([
+    storage.get(keys.hlsPlaylist(eventId)).then((b) => b.toString('utf8')),
+    storage.get(keys.renditionFiles(eventId)).then((b) => JSON.parse(b.toString('utf8')) as RenditionFiles),
+  ]);
   const pl = parseRendition(playlistText);
   if (!pl.ended) throw new Error('the rendition is not final yet (no EXT-X-ENDLIST)');
-  if (!pl.segments.length) throw new Error('the rendition has no segments');
-  const files: ManifestFile[] = [describe(storage, 'hls-playlist', keys.hlsPlaylist(eventId), playlistText, 'application/vnd.apple.mpegurl')];
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'replay-publish-'));
-  try {
-    const joined = path.join(work, 'rendition.mp4');
-    const out = fs.openSync(joined, 'w');
-    try {
-      const parts = [
-        { uri: pl.init, durationSec: undefined as number | undefined, role: 'hls-init' },
-        ...pl.segments.map((s) => ({ ...s, role: 'hls-segment' })),
-      ];
-      // Fetched a batch at a time (a round trip each on S3), written in order.
-      for (let i = 0; i < parts.length; i += FETCH_BATCH) {
-        const batch = parts.slice(i, i + FETCH_BATCH);
-        const bodies = await Promise.all(batch.map((p) => storage.get(`${dir}/${p.uri}`)));
-        batch.forEach((p, j) => {
-          fs.writeSync(out, bodies[j]);
-          files.push(describe(storage, p.role, `${dir}/${p.uri}`, bodies[j], 'audio/mp4', p.durationSec));
-        });
-      }
-    } finally {
-      fs.closeSync(out);
-    }
-    const m4a = path.join(work, 'audio.m4a');
-    await runFfmpeg({
-      globalOptions: ['-loglevel', 'error'],
-      inputs: [{ src: joined }],
-      output: m4a,
-      outputOptions: ['-map', '0:a:0', '-c', 'copy', '-movflags', '+faststart', '-f', 'ipod'],
-    });
-    const durationSec = await probeDuration(m4a);
-    const body = fs.readFileSync(m4a);
-    await storage.putFile(keys.audio(eventId), m4a, { contentType: 'audio/mp4', cacheControl: CACHE_CONTROL.immutable });
-    files.push(describe(storage, 'audio', keys.audio(eventId), body, 'audio/mp4', durationSec));
-    return { files, durationSec, audioBytes: body.length };
-  } finally {
-    fs.rmSync(work, { recursive: true, force: true });
+  if (!pl.segments.length || pl.segments.length !== index.segments.length) {
+    throw new Error(`the rendition's playlist lists ${pl.segments.length} segments, its file list ${index.segments.length}`);
   }
+  const init = await storage.get(`${dir}/${pl.init}`);
+  const listed = (role: string, f: RenditionFile): ManifestFile => ({
+    role,
+    key: f.key,
+    url: storage.publicUrl(f.key),
+    contentType: 'audio/mp4',
+    size: f.size,
+    ...(f.sha256 ? { sha256: f.sha256 } : {}),
+    durationSec: f.durationSec,
+  });
+  const files: ManifestFile[] = [
+    describe(storage, 'hls-playlist', keys.hlsPlaylist(eventId), playlistText, 'application/vnd.apple.mpegurl'),
+    describe(storage, 'hls-init', `${dir}/${pl.init}`, init, 'audio/mp4'),
+    ...index.segments.map((s) => listed('hls-segment', s)),
+    listed('audio', index.audio),
+  ];
+  return { files, durationSec: index.audio.durationSec, audioBytes: index.audio.size };
+}
+
+/** The sha256 of an object, read as a stream (audio.m4a joined by the store: hours of audio never held in memory). */
+export async function objectSha256(storage: Storage, key: string): Promise<string> {
+  const h = crypto.createHash('sha256');
+  for await (const chunk of await storage.getStream(key)) h.update(chunk as Buffer);
+  return h.digest('hex');
 }
 
 /** Manifest entries for objects that may or may not exist (peaks, loudness, transcripts). */

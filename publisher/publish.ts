@@ -10,7 +10,7 @@ import { CACHE_CONTROL, keys, TRANSCRIPT_TYPES } from '../shared/layout.ts';
 import type { Logger } from '../shared/log.ts';
 import { metrics } from '../shared/metrics.ts';
 import type { Storage } from '../shared/storage/storage.ts';
-import { describe, describeIfPresent, remuxRendition, type ManifestFile } from './assemble.ts';
+import { describe, describeIfPresent, describeRendition, objectSha256, type ManifestFile } from './assemble.ts';
 import { renderArtwork, renderSocialCard } from './images.ts';
 import type { PublicationStore, TranscriptInfo } from './publication-store.ts';
 import type { SearchEngine } from './search/search.ts';
@@ -94,7 +94,7 @@ export async function publishEvent(eventId: string, deps: PublisherDeps): Promis
   if (ev.status !== 'publishing') return 'already';
 
   const { transcript } = await publications.inputs(eventId);
-  const { files, durationSec, audioBytes } = await remuxRendition(eventId, storage);
+  const { files, durationSec, audioBytes } = await describeRendition(eventId, storage);
   const peaks = await readJson<{ data: number[]; bits: 8 }>(storage, keys.peaks(eventId));
   const loudness = await readJson<Record<string, unknown>>(storage, keys.loudness(eventId));
   const imageOpts = { title: ev.title, host: ev.host ?? undefined, date: ev.createdAt, durationSec, peaks };
@@ -141,10 +141,27 @@ export async function publishEvent(eventId: string, deps: PublisherDeps): Promis
   });
   await emit('event.published', await publishedPayload(deps, eventId), deps.webhooks);
   if (stored) throw stored;
+  await completeAudioChecksum(deps, ev);
   // A transcript message that came while this publication was being made left it to us: apply it now.
   const latest = (await publications.inputs(eventId)).transcript;
   if (latest.revision !== transcript.revision || latest.status !== transcript.status) await republishTranscript(eventId, latest, deps);
   return 'published';
+}
+
+/** Fills in audio.m4a's sha256 where the manifest lacks it (the store joined the file itself); true when it did. */
+async function withAudioChecksum(storage: Storage, files: ManifestFile[]): Promise<boolean> {
+  const audio = files.find((f) => f.role === 'audio' && !f.sha256);
+  if (!audio) return false;
+  audio.sha256 = await objectSha256(storage, audio.key);
+  return true;
+}
+
+/** After publication, so reading hours of audio back never delays it: the manifest gets audio.m4a's sha256 if it lacked it. */
+async function completeAudioChecksum(deps: PublisherDeps, ev: EventRow): Promise<void> {
+  const manifest = JSON.parse((await deps.storage.get(keys.manifest(ev.id))).toString('utf8')) as { files: ManifestFile[] } & Record<string, unknown>;
+  if (!(await withAudioChecksum(deps.storage, manifest.files))) return;
+  const { files, event: _e, gaps: _g, failures: _x, version: _v, ...rest } = manifest;
+  await writeManifest(deps, ev, files, rest);
 }
 
 /** The transcript changed after publication: refresh the manifest and tell the webhooks. */
@@ -161,6 +178,7 @@ export async function republishTranscript(eventId: string, t: TranscriptInfo, de
   const manifest = JSON.parse((await storage.get(keys.manifest(eventId))).toString('utf8')) as { files: ManifestFile[] } & Record<string, unknown>;
   const files = manifest.files.filter((f) => !f.role.startsWith('transcript-'));
   files.push(...(await transcriptFiles(storage, eventId)));
+  await withAudioChecksum(storage, files);
   const { files: _f, event: _e, gaps: _g, failures: _x, version: _v, ...rest } = manifest;
   await writeManifest(deps, ev, files, { ...rest, transcript: { status: t.status, reason: t.reason } });
   await writeStoredPublication(eventId, deps);

@@ -28,8 +28,11 @@ export const keys = {
   loudness: (eventId: string) => `events/${eventId}/hls/loudness.json`,
   /** Transcript files (transcriber). */
   transcript: (eventId: string, fmt: 'json' | 'vtt' | 'srt' | 'txt') => `events/${eventId}/transcript/transcript.${fmt}`,
-  /** Publication (publisher). */
+  /** The whole rendition as one faststart file, written during the event and joined at its end (transcoder). */
   audio: (eventId: string) => `events/${eventId}/audio.m4a`,
+  /** The rendition's files (init, segments, audio.m4a) with size, sha256 and duration, for the manifest (transcoder). Private. */
+  renditionFiles: (eventId: string) => `${PRIVATE_PREFIX}events/${eventId}/rendition-files.json`,
+  /** Publication (publisher). */
   card: (eventId: string) => `events/${eventId}/card.png`,
   artwork: (eventId: string) => `events/${eventId}/artwork.jpg`,
   manifest: (eventId: string) => `events/${eventId}/manifest.json`,

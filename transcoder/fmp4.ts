@@ -40,37 +40,37 @@ export function parseAdts(buf: Buffer): AdtsFrame[] {
 
 // ---- box writing
 
-function u8(n: number) {
+export function u8(n: number) {
   return Buffer.from([n & 0xff]);
 }
-function u16(n: number) {
+export function u16(n: number) {
   const b = Buffer.alloc(2);
   b.writeUInt16BE(n);
   return b;
 }
-function u24(n: number) {
+export function u24(n: number) {
   return Buffer.from([(n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
 }
-function u32(n: number) {
+export function u32(n: number) {
   const b = Buffer.alloc(4);
   b.writeUInt32BE(n >>> 0);
   return b;
 }
-function u64(n: number) {
+export function u64(n: number) {
   const b = Buffer.alloc(8);
   b.writeBigUInt64BE(BigInt(n));
   return b;
 }
-function str(s: string) {
+export function str(s: string) {
   return Buffer.from(s, 'latin1');
 }
 
-function box(type: string, ...payload: Buffer[]): Buffer {
+export function box(type: string, ...payload: Buffer[]): Buffer {
   const body = Buffer.concat(payload);
   return Buffer.concat([u32(body.length + 8), str(type), body]);
 }
 
-function fullBox(type: string, version: number, flags: number, ...payload: Buffer[]): Buffer {
+export function fullBox(type: string, version: number, flags: number, ...payload: Buffer[]): Buffer {
   return box(type, u8(version), u24(flags), ...payload);
 }
 
@@ -81,8 +81,8 @@ function descriptor(tag: number, ...payload: Buffer[]): Buffer {
   return Buffer.concat([u8(tag), u8(body.length), body]);
 }
 
-const MATRIX = [0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000];
-const TRACK_ID = 1;
+export const MATRIX = [0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000];
+export const TRACK_ID = 1;
 
 export interface AudioTrackConfig {
   sampleRate: number;
@@ -99,6 +99,44 @@ export function audioSpecificConfig(sampleRate: number, channels: number): Buffe
   if (idx < 0) throw new Error(`no AAC sampling frequency index for ${sampleRate} Hz`);
   const v = (2 << 11) | (idx << 7) | (channels << 3);
   return u16(v);
+}
+
+/** The track's sample description: an mp4a entry whose esds carries the AudioSpecificConfig. */
+export function mp4aSampleEntry(c: AudioTrackConfig): Buffer {
+  const esds = fullBox(
+    'esds',
+    0,
+    0,
+    descriptor(
+      0x03,
+      u16(0),
+      u8(0),
+      descriptor(
+        0x04,
+        u8(0x40 /* MPEG-4 audio */),
+        u8((0x05 << 2) | 1 /* audio stream */),
+        u24(0),
+        u32(c.bitrate),
+        u32(c.bitrate),
+        descriptor(0x05, audioSpecificConfig(c.sampleRate, c.channels)),
+      ),
+      descriptor(0x06, u8(0x02)),
+    ),
+  );
+  const mp4a = box(
+    'mp4a',
+    Buffer.alloc(6),
+    u16(1), // reserved, data_reference_index
+    u32(0),
+    u32(0),
+    u16(c.channels),
+    u16(16),
+    u16(0),
+    u16(0),
+    u32(c.sampleRate * 65536),
+    esds,
+  );
+  return mp4a;
 }
 
 /** The init segment (EXT-X-MAP): ftyp + moov describing one AAC-LC track, timescale = sample rate. */
@@ -142,39 +180,7 @@ export function initSegment(c: AudioTrackConfig): Buffer {
   );
   const mdhd = fullBox('mdhd', 0, 0, u32(0), u32(0), u32(c.sampleRate), u32(0), u16(0x55c4 /* und */), u16(0));
   const hdlr = fullBox('hdlr', 0, 0, u32(0), str('soun'), u32(0), u32(0), u32(0), str('SoundHandler\0'));
-  const esds = fullBox(
-    'esds',
-    0,
-    0,
-    descriptor(
-      0x03,
-      u16(0),
-      u8(0),
-      descriptor(
-        0x04,
-        u8(0x40 /* MPEG-4 audio */),
-        u8((0x05 << 2) | 1 /* audio stream */),
-        u24(0),
-        u32(c.bitrate),
-        u32(c.bitrate),
-        descriptor(0x05, audioSpecificConfig(c.sampleRate, c.channels)),
-      ),
-      descriptor(0x06, u8(0x02)),
-    ),
-  );
-  const mp4a = box(
-    'mp4a',
-    Buffer.alloc(6),
-    u16(1), // reserved, data_reference_index
-    u32(0),
-    u32(0),
-    u16(c.channels),
-    u16(16),
-    u16(0),
-    u16(0),
-    u32(c.sampleRate * 65536),
-    esds,
-  );
+  const mp4a = mp4aSampleEntry(c);
   const stbl = box(
     'stbl',
     fullBox('stsd', 0, 0, u32(1), mp4a),
@@ -281,4 +287,38 @@ export function readMediaSegment(buf: Buffer): SegmentInfo {
     }
   }
   return info;
+}
+
+/** A media segment's access units as one run of bytes (its mdat body) and each unit's size (its trun). */
+export function segmentPayload(buf: Buffer): { payload: Buffer; sizes: number[] } {
+  const sizes: number[] = [];
+  let payload: Buffer | undefined;
+  for (const b of children(buf, 0, buf.length)) {
+    if (b.type === 'mdat') payload = buf.subarray(b.body, b.end);
+    if (b.type !== 'moof') continue;
+    for (const m of children(buf, b.body, b.end)) {
+      if (m.type !== 'traf') continue;
+      for (const t of children(buf, m.body, m.end)) {
+        if (t.type !== 'trun') continue;
+        const flags = buf.readUIntBE(t.body + 1, 3);
+        if (!(flags & 0x200)) throw new Error('trun without sample sizes');
+        let p = t.body + 4;
+        const count = buf.readUInt32BE(p);
+        p += 4;
+        if (flags & 0x01) p += 4;
+        if (flags & 0x04) p += 4;
+        for (let s = 0; s < count; s++) {
+          if (flags & 0x100) p += 4;
+          sizes.push(buf.readUInt32BE(p));
+          p += 4;
+          if (flags & 0x400) p += 4;
+          if (flags & 0x800) p += 4;
+        }
+      }
+    }
+  }
+  if (!payload) throw new Error('media segment has no mdat');
+  const total = sizes.reduce((a, n) => a + n, 0);
+  if (total !== payload.length) throw new Error(`media segment: trun sizes add up to ${total} bytes, mdat holds ${payload.length}`);
+  return { payload, sizes };
 }

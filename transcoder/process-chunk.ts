@@ -6,7 +6,8 @@
 //                       announced chunk whose predecessors are all known
 //                       (messages may arrive out of order), make every
 //                       rendition segment that became possible, upload the
-//                       playlist, hand 16 kHz PCM to the transcriber.
+//                       playlist, hand 16 kHz PCM to the transcriber, send
+//                       every full run of segments as a part of audio.m4a.
 // finalizeRendition     once at the event's end: last segment(s), ENDLIST,
 //                       waveform and loudness of the whole event.
 //
@@ -31,6 +32,8 @@ import {
   type FinalizeResult,
   type TranscoderDeps,
 } from './rendition.ts';
+
+import { packM4aParts } from './progressive-m4a.ts';
 
 export type { TranscoderDeps } from './rendition.ts';
 
@@ -126,6 +129,7 @@ export async function processChunkArchived(job: JobLike, deps: TranscoderDeps): 
     const built = await buildReady(l, eventId, { final: false });
     await publishPlaylist(l, eventId, false);
     const sent = await notifyPcmReady(l, eventId);
+    await packM4aParts(l, eventId);
     await dropWorkPcm(l, eventId);
     const transcodedSec = await st.transcodedSec(eventId);
     if (built.length) log.info('segments ready', { event: eventId, seq, segments: built.map((b) => b.k).join(','), transcodedSec: transcodedSec.toFixed(3) });

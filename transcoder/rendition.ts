@@ -12,8 +12,11 @@
 //                   segment and its 16 kHz PCM, then record it
 //   publishPlaylist upload the playlist listing the playable prefix, only
 //                   after its segments were uploaded and recorded
-//   finalize        fix the length, make the last segment(s), ENDLIST, merge
-//                   the measurements, drop the work PCM
+//   packM4aParts    upload every full run of segments as a part of
+//                   audio.m4a (progressive-m4a.ts)
+//   finalize        fix the length, make the last segment(s), ENDLIST, join
+//                   audio.m4a, merge the measurements, drop the work PCM
+import crypto from 'node:crypto';
 import type { EventCatalog } from '../shared/catalog/events.ts';
 import type { Config } from '../shared/config.ts';
 import { CACHE_CONTROL, keys } from '../shared/layout.ts';
@@ -37,6 +40,8 @@ import { contiguous, decodePiece, f32, f32Bytes, probeChunk, runPosition, type C
 import { encodeSegment, encodeSilentSegment, renditionInit } from './encode.ts';
 import { ASR_DECIMATION, ASR_RATE, FRAME, HOLD_BACK, POST_ROLL, PRE_ROLL, RATE, SEGMENT_FRAMES, secToSample, totalFramesFor } from './grid.ts';
 import { renderPlaylist } from './playlist.ts';
+import { finishM4a, resetM4a, type M4aResult } from './progressive-m4a.ts';
+import { writeRenditionFiles } from './rendition-files.ts';
 import { TranscoderState, type TranscodedChunk } from './state.ts';
 
 export interface TranscoderDeps {
@@ -51,6 +56,8 @@ export interface TranscoderDeps {
    * one that was not is offered again by the next job of the event.
    */
   onPcmReady?: (job: PcmReadyJob) => Promise<void>;
+  /** Segment bytes per part of audio.m4a (progressive-m4a.ts; tests set it small). */
+  m4aPartBytes?: number;
 }
 
 /** Storage layout of the transcoder's objects (the published ones as in shared/layout.ts). */
@@ -290,7 +297,8 @@ export async function buildSegment(deps: TranscoderDeps, eventId: string, k: num
   await ensureInit(deps, eventId);
   await deps.storage.put(key, media, { contentType: TYPES.mp4, cacheControl: CACHE.immutable });
   if (pcm16) await deps.storage.put(pcm16Key, pcm16, { contentType: TYPES.raw, cacheControl: CACHE.work });
-  await st.addSegment({ eventId, k, startFrame, frames, key, bytes: media.length, pcm16Key, peaks, loudness });
+  const sha256 = crypto.createHash('sha256').update(media).digest('hex');
+  await st.addSegment({ eventId, k, startFrame, frames, key, bytes: media.length, pcm16Key, peaks, loudness, sha256 });
   deps.log.debug('segment built', { event: eventId, k, frames, bytes: media.length, silent });
   return { k, startFrame, frames, key, pcm16Key, pcmReady: pcmReadyJob(eventId, { startFrame, frames, pcm16Key }) };
 }
@@ -407,6 +415,8 @@ export interface FinalizeResult {
   peaksKey: string;
   loudnessKey: string;
   loudness?: LoudnessSummary;
+  /** audio.m4a (absent when skipped). */
+  audio?: M4aResult;
   pcmReady: PcmReadyJob[];
 }
 
@@ -438,10 +448,13 @@ export async function finalize(deps: TranscoderDeps, eventId: string, chunks: nu
     const from = Math.floor(prevTotal / SEGMENT_FRAMES);
     log.warn('rendition length changed since the last finalization; rebuilding its end', { event: eventId, prevTotal, totalFrames });
     await st.deleteSegmentsFrom(eventId, from);
+    await resetM4a(deps, eventId);
   }
   await st.setTotalFrames(eventId, totalFrames);
   const built = await buildReady(deps, eventId, { final: true, totalFrames });
   const pl = await publishPlaylist(deps, eventId, true);
+  const audio = await finishM4a(deps, eventId, totalFrames);
+  await writeRenditionFiles(deps, eventId, audio);
   const sent = await notifyPcmReady(deps, eventId);
   const totalSamples = totalFrames * FRAME;
   const loudness = await eventLoudness(st, eventId, totalSamples);
@@ -461,6 +474,7 @@ export async function finalize(deps: TranscoderDeps, eventId: string, chunks: nu
     peaksKey: transcoderKeys.peaks(eventId),
     loudnessKey: transcoderKeys.loudness(eventId),
     loudness,
+    audio,
     pcmReady: deps.onPcmReady ? sent : built.map((b) => b.pcmReady),
   };
   log.info('rendition finalized', {

@@ -24,6 +24,7 @@ import type { LoudnessPart, LoudnessSummary, PeaksPart } from './analysis.ts';
 import type { ChunkRef } from './decode.ts';
 import { FRAME, RATE, SEGMENT_FRAMES } from './grid.ts';
 import { deleteEventRows } from '../shared/db/forget.ts';
+import { M4aState } from './m4a-state.ts';
 
 interface InputsTable {
   event_id: string;
@@ -63,6 +64,8 @@ interface SegmentsTable {
   loudness_json: string;
   pcm_notified: Generated<number>;
   created_at: string;
+  /** Of the uploaded segment; null for segments made before it was recorded. */
+  sha256: string | null;
 }
 
 interface StateTable {
@@ -115,7 +118,11 @@ export interface SegmentRow {
   peaks: PeaksPart;
   loudness: LoudnessPart;
   pcmNotified: boolean;
+  sha256: string | null;
 }
+
+/** A segment's place in the rendition's files, without its measurements. */
+export type SegmentFile = Pick<SegmentRow, 'k' | 'frames' | 'key' | 'bytes' | 'sha256'>;
 
 export interface RenditionState {
   eventId: string;
@@ -161,6 +168,7 @@ function toSegment(r: Selectable<SegmentsTable>): SegmentRow {
     peaks: JSON.parse(r.peaks_json) as PeaksPart,
     loudness: JSON.parse(r.loudness_json) as LoudnessPart,
     pcmNotified: !!r.pcm_notified,
+    sha256: r.sha256,
   };
 }
 
@@ -188,14 +196,18 @@ function prefixOf(rows: { k: number; frames: number }[]): { segments: number; fr
 /** Typed access to the transcoder's tables. */
 export class TranscoderState {
   private readonly db: Kysely<TranscoderTables>;
+  /** audio.m4a as it is written during the event. */
+  readonly m4a: M4aState;
 
   constructor(db: Db) {
     this.db = db.as<TranscoderTables>();
+    this.m4a = new M4aState(db);
   }
 
   /** Forgets a deleted event: its chunks, rendition segments and inputs. */
   async forgetEvent(eventId: string): Promise<void> {
     await deleteEventRows(this.db, ['transcoder_chunks', 'rendition_segments', 'rendition_state', 'transcoder_inputs'], eventId);
+    await this.m4a.forgetEvent(eventId);
   }
 
   // ---- inputs (the chunk-archived messages received)
@@ -287,6 +299,20 @@ export class TranscoderState {
     return all.slice(0, prefixOf(all).segments);
   }
 
+  /** Segments k >= from of the playable prefix, without their measurements, in order. */
+  async segmentFiles(eventId: string, from = 0): Promise<SegmentFile[]> {
+    const rows = await this.db
+      .selectFrom('rendition_segments')
+      .select(['k', 'frames', 'key', 'bytes', 'sha256'])
+      .where('event_id', '=', eventId)
+      .where('k', '>=', from)
+      .orderBy('k')
+      .execute();
+    let n = from;
+    while (n - from < rows.length && rows[n - from].k === n) n++;
+    return rows.slice(0, n - from).map((r) => ({ k: r.k, frames: r.frames, key: r.key, bytes: r.bytes, sha256: r.sha256 }));
+  }
+
   /** Idempotent: a second insert of the same segment (a concurrent or repeated build) is ignored. */
   async addSegment(s: Omit<SegmentRow, 'pcmNotified'>): Promise<boolean> {
     const r = await this.db
@@ -302,6 +328,7 @@ export class TranscoderState {
         peaks_json: JSON.stringify(s.peaks),
         loudness_json: JSON.stringify(s.loudness),
         created_at: now(),
+        sha256: s.sha256,
       })
       .onConflict((oc) => oc.columns(['event_id', 'k']).doNothing())
       .executeTakeFirst();
@@ -472,6 +499,12 @@ export const transcoderMigrations: Migrations = {
         await sql`INSERT INTO transcoder_inputs (event_id, seq, session_no, key, start_sec, duration_sec)
           SELECT event_id, seq, session_no, key, start_sec, duration_sec FROM chunks WHERE true ON CONFLICT DO NOTHING`.execute(db);
       }
+    },
+  },
+  '2026-12-07-transcoder-3': {
+    /** A segment's sha256, recorded when it is made, so the manifest needs no second read of it. */
+    async up(db) {
+      await db.schema.alterTable('rendition_segments').addColumn('sha256', 'text').execute();
     },
   },
 };

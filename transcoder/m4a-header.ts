@@ -1,0 +1,124 @@
+// The front of a faststart audio.m4a (ftyp, moov, and the mdat box header)
+// for media data that already exists: the rendition's access units, one
+// after the other, one MP4 chunk per rendition segment. Everything here
+// follows from the frame sizes alone, so the header can be made at the end
+// in milliseconds while the media data was uploaded during the event
+// (progressive-m4a.ts). Times use the sample rate as timescale everywhere,
+// so every duration is exact (no rounding to milliseconds).
+import { box, fullBox, MATRIX, mp4aSampleEntry, str, TRACK_ID, u16, u32, u64, type AudioTrackConfig } from './fmp4.ts';
+
+export interface M4aLayout {
+  track: AudioTrackConfig;
+  /** Frames of each MP4 chunk (rendition segment), in order. */
+  chunkFrames: number[];
+  /** Size in bytes of every frame, in order (as many as chunkFrames add up to). */
+  frameSizes: ArrayLike<number>;
+}
+
+const U32_MAX = 0xffffffff;
+
+/** A version-0 or version-1 time field set (creation, modification, [id,] timescale/duration...). */
+const time = (v: number, n: number) => (v ? u64(n) : u32(n));
+
+function table(type: string, entries: number, write: (b: Buffer, at: number) => void, entryBytes: number, lead: Buffer[] = []): Buffer {
+  const body = Buffer.alloc(entries * entryBytes);
+  write(body, 0);
+  return fullBox(type, 0, 0, ...lead, u32(entries), body);
+}
+
+/** ftyp + moov + the mdat header, for `layout`'s frames placed right after it. */
+export function m4aHeader(layout: M4aLayout): Buffer {
+  const { track, chunkFrames, frameSizes } = layout;
+  const frames = frameSizes.length;
+  const counted = chunkFrames.reduce((a, n) => a + n, 0);
+  if (counted !== frames) throw new Error(`m4a: chunks hold ${counted} frames, ${frames} frame sizes given`);
+  let payloadBytes = 0;
+  for (let i = 0; i < frames; i++) payloadBytes += frameSizes[i];
+  const duration = frames * track.frameSamples;
+  const v = duration > U32_MAX ? 1 : 0;
+  const mdatHeaderBytes = payloadBytes + 8 > U32_MAX ? 16 : 8;
+  const wide = payloadBytes + mdatHeaderBytes > U32_MAX; // chunk offsets past 4 GiB (with the header: checked again below)
+
+  const ftyp = box('ftyp', str('M4A '), u32(0x200), str('M4A '), str('isom'), str('iso2'), str('mp42'));
+  const mvhd = fullBox(
+    'mvhd',
+    v,
+    0,
+    time(v, 0),
+    time(v, 0),
+    u32(track.sampleRate),
+    time(v, duration),
+    u32(0x00010000),
+    u16(0x0100),
+    u16(0),
+    u32(0),
+    u32(0),
+    ...MATRIX.map(u32),
+    ...Array.from({ length: 6 }, () => u32(0)),
+    u32(TRACK_ID + 1),
+  );
+  const tkhd = fullBox(
+    'tkhd',
+    v,
+    3,
+    time(v, 0),
+    time(v, 0),
+    u32(TRACK_ID),
+    u32(0),
+    time(v, duration),
+    u32(0),
+    u32(0),
+    u16(0),
+    u16(0),
+    u16(0x0100),
+    u16(0),
+    ...MATRIX.map(u32),
+    u32(0),
+    u32(0),
+  );
+  const mdhd = fullBox('mdhd', v, 0, time(v, 0), time(v, 0), u32(track.sampleRate), time(v, duration), u16(0x55c4 /* und */), u16(0));
+  const hdlr = fullBox('hdlr', 0, 0, u32(0), str('soun'), u32(0), u32(0), u32(0), str('SoundHandler\0'));
+  const stts = fullBox('stts', 0, 0, u32(frames ? 1 : 0), ...(frames ? [u32(frames), u32(track.frameSamples)] : []));
+  // Runs of chunks with the same frame count: usually two entries (full segments, then the shorter last one).
+  const stscRuns: [number, number][] = [];
+  chunkFrames.forEach((n, i) => {
+    if (!stscRuns.length || stscRuns[stscRuns.length - 1][1] !== n) stscRuns.push([i + 1, n]);
+  });
+  const stsc = table(
+    'stsc',
+    stscRuns.length,
+    (b) => stscRuns.forEach(([first, n], i) => (b.writeUInt32BE(first, i * 12), b.writeUInt32BE(n, i * 12 + 4), b.writeUInt32BE(1, i * 12 + 8))),
+    12,
+  );
+  const stsz = table(
+    'stsz',
+    frames,
+    (b) => {
+      for (let i = 0; i < frames; i++) b.writeUInt32BE(frameSizes[i], i * 4);
+    },
+    4,
+    [u32(0)],
+  );
+  // Chunk offsets depend on the header's own length, which does not depend on their values: build, measure, build again.
+  const build = (base: number, wideOffsets: boolean) => {
+    const offsets: number[] = [];
+    let at = base;
+    let f = 0;
+    for (const n of chunkFrames) {
+      offsets.push(at);
+      for (let i = 0; i < n; i++) at += frameSizes[f++];
+    }
+    const co = wideOffsets
+      ? table('co64', offsets.length, (b) => offsets.forEach((o, i) => b.writeBigUInt64BE(BigInt(o), i * 8)), 8)
+      : table('stco', offsets.length, (b) => offsets.forEach((o, i) => b.writeUInt32BE(o, i * 4)), 4);
+    const stbl = box('stbl', fullBox('stsd', 0, 0, u32(1), mp4aSampleEntry(track)), stts, stsc, stsz, co);
+    const minf = box('minf', fullBox('smhd', 0, 0, u16(0), u16(0)), box('dinf', fullBox('dref', 0, 0, u32(1), fullBox('url ', 0, 1))), stbl);
+    const moov = box('moov', mvhd, box('trak', tkhd, box('mdia', mdhd, hdlr, minf)));
+    const mdat = mdatHeaderBytes === 16 ? Buffer.concat([u32(1), str('mdat'), u64(payloadBytes + 16)]) : Buffer.concat([u32(payloadBytes + 8), str('mdat')]);
+    return Buffer.concat([ftyp, moov, mdat]);
+  };
+  const draft = build(0, wide);
+  const needWide = wide || draft.length + payloadBytes > U32_MAX;
+  const sized = needWide === wide ? draft : build(0, needWide);
+  return build(sized.length, needWide);
+}
