@@ -12,6 +12,7 @@ import { insertGap } from '../shared/catalog/events.ts';
 import type { HlsState } from './hls-reader.ts';
 import type { ReplicasTable } from './replica-leases.ts';
 import { deleteEventRows } from '../shared/db/forget.ts';
+import { GroupCommit } from './group-commit.ts';
 
 export interface SessionsTable {
   event_id: string;
@@ -144,9 +145,12 @@ const toChunk = (r: Selectable<ChunksTable>): ChunkRow => ({
 
 export class CaptureStore {
   private readonly db: Kysely<RecorderTables & CatalogTables>;
+  /** Chunk registrations and queue marks, one commit per batch on SQLite (group-commit.ts). */
+  private readonly writes: GroupCommit<RecorderTables & CatalogTables>;
 
   constructor(db: Db) {
     this.db = db.as<RecorderTables & CatalogTables>();
+    this.writes = new GroupCommit(this.db, db.dialect === 'sqlite');
   }
 
   /** Forgets a deleted event: its capture sessions, chunks and capture state. */
@@ -218,7 +222,7 @@ export class CaptureStore {
   }
 
   private insertChunk(c: Omit<ChunkRow, 'seq' | 'state' | 'createdAt'>, guard?: PlacementGuard): Promise<ChunkRow> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.writes.run(async (trx) => {
       const existing = await trx.selectFrom('chunks').selectAll().where('event_id', '=', c.eventId).where('spool_name', '=', c.spoolName).executeTakeFirst();
       if (existing) return toChunk(existing);
       // The event row first: on PostgreSQL its row lock makes registrations of one event take turns (and
@@ -282,7 +286,7 @@ export class CaptureStore {
   }
 
   async markChunkQueued(eventId: string, seq: number): Promise<void> {
-    await this.db.updateTable('chunks').set({ state: 'queued' }).where('event_id', '=', eventId).where('seq', '=', seq).execute();
+    await this.writes.run((trx) => trx.updateTable('chunks').set({ state: 'queued' }).where('event_id', '=', eventId).where('seq', '=', seq).execute());
   }
 
   async chunks(eventId: string): Promise<ChunkRow[]> {
