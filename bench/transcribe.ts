@@ -1,22 +1,38 @@
-// Benchmark: real-time factor of transcribing 30 s windows with whisper.cpp on
-// this machine, using a random-weight model of base.en's shape.
+// Benchmark: what transcribing 30 s windows costs on this machine, today's
+// way and the new way side by side, on the same model and audio, at 1 and 2
+// threads (issue 11: a third less CPU per transcribed second).
 //
-//   node bin/run-ts.js bench/transcribe.ts [--shape base.en|tiny.en] [--runs N] [--threads N] [--beam N]
+//   node bin/run-ts.js bench/transcribe.ts [--shape base.en|tiny.en] [--runs N] [--threads 1,2] [--beam N]
 //
-// A random-weight model of the same shape costs the same to encode (the same
-// matrix products on the same sizes), so the encode figures are real. Decoding
-// is not: random weights emit an arbitrary number of tokens, so the decoder's
-// cost is measured per token (also shape-bound) and extrapolated to a typical
-// token count for speech. whisper.cpp's CLI cannot cap decoded tokens
-// (max_tokens is not exposed; -ml only splits segments after the fact).
+// Three ways, each window run through the product's own code path:
+//  - today: whisper-node's early-2024 `main`, a new process per window (the
+//    model loaded each time) — runWhisper's arguments, spawned here to read its timings;
+//  - whisper.cpp 1.9.1's `whisper-cli`, a new process per window: the same,
+//    with the newer source (what the source alone gains);
+//  - new: a 1.9.1 `whisper-server` holding the model, one window at a time
+//    (WhisperServerPool, the transcriber's server path): the model is loaded
+//    once per worker, not per window.
+// CPU is the whisper processes' own (user + system, from /proc): reaped
+// children for the per-window processes, the live server process for the new
+// way. Its model load is counted apart, once per worker lifetime.
+//
+// The model has random weights in base.en's shape, made to say one word over
+// the whole window (test/fixtures/tiny-model.ts, alwaysSay, a 30 s segment):
+// every way then runs exactly one encoder pass and four decoder steps per
+// window, so the figures compare like with like. Random weights that babble
+// would make each source decode a different, arbitrary number of tokens. The
+// encoder costs what the real model's does (same shapes); real speech adds
+// about 110 decoder steps per window, which random weights cannot measure.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../shared/config.ts';
 import { makeTinyModel, SHAPES, type ShapeName } from '../test/fixtures/tiny-model.ts';
-import { runWhisper, whisperArgs, whisperBinary } from '../transcriber/whisper.ts';
+import { whisperServerBinary } from '../transcriber/whisper-engine.ts';
+import { WhisperServerPool } from '../transcriber/whisper-server-pool.ts';
+import { whisperArgs, whisperBinary } from '../transcriber/whisper.ts';
+import { readStat } from './lib/proc-sampler.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name: string, def: string) => {
@@ -25,30 +41,37 @@ const arg = (name: string, def: string) => {
 };
 const shape = arg('shape', 'base.en') as ShapeName;
 if (!(shape in SHAPES)) throw new Error(`--shape must be one of ${Object.keys(SHAPES).join(', ')}`);
-const runs = Number(arg('runs', '3'));
-// Default: what the service uses (WHISPER_THREADS, else one core less than the machine has).
-const threads = Number(arg('threads', String(loadConfig().whisperThreads)));
+const runs = Math.max(1, Number(arg('runs', '5')));
+const threadCounts = arg('threads', '1,2')
+  .split(',')
+  .map((t) => Math.max(1, Number(t)));
 const beam = Number(arg('beam', '1'));
 const WINDOW_SEC = 30;
-/** Typical decoded tokens for 30 s of conversational English: ~2.5 words/s, ~1.3 tokens/word, plus timestamps. */
-const TYPICAL_TOKENS = 110;
 
-function binary(): string {
+function built(script: string, find: () => string): string {
   try {
-    return whisperBinary();
+    return find();
   } catch {
-    console.log('building whisper.cpp (scripts/build-whisper.sh) ...');
-    execFileSync('bash', [path.join(root, 'scripts/build-whisper.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
-    return whisperBinary();
+    console.log(`building (${script}) ...`);
+    execFileSync('bash', [path.join(root, 'scripts', script)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    return find();
   }
 }
 
+const oldMain = built('build-whisper.sh', () => whisperBinary());
+const serverBin = built('build-whisper-server.sh', () => {
+  const b = whisperServerBinary();
+  fs.accessSync(b, fs.constants.X_OK);
+  return b;
+});
+const newCli = path.join(path.dirname(serverBin), 'whisper-cli');
+
 function model(): string {
-  const file = path.join(root, '.cache', 'bench', `ggml-${shape}-random.bin`);
+  const file = path.join(root, '.cache', 'bench', `ggml-${shape}-random-say30.bin`);
   if (!fs.existsSync(file)) {
     const t = Date.now();
     process.stdout.write(`writing a random-weight ${shape}-shaped model to ${path.relative(root, file)} ... `);
-    makeTinyModel(file, { shape, seed: 7 });
+    makeTinyModel(file, { shape, seed: 7, alwaysSay: 'zebra', alwaysSaySegmentSec: WINDOW_SEC });
     console.log(`${((Date.now() - t) / 1000).toFixed(1)} s`);
   }
   return file;
@@ -69,110 +92,132 @@ function audio(dir: string): { wav: string; source: string } {
   return { wav, source: 'pink noise' };
 }
 
-interface Timings {
+interface Window {
   wallMs: number;
-  loadMs: number;
-  melMs: number;
-  encodeMs: number;
-  encodeRuns: number;
-  /** single-token decode steps + batched (prompt) decode steps */
-  decodeMs: number;
-  decodeRuns: number;
-  sampleMs: number;
-  totalMs: number;
+  cpuSec: number;
+  /** From whisper.cpp's own timings (per-window processes only). */
+  loadMs?: number;
+  encodeMs?: number;
 }
 
-function parseTimings(stderr: string, wallMs: number): Timings {
-  const get = (name: string) => {
-    const m = stderr.match(new RegExp(`${name} time =\\s*([\\d.]+) ms(?: /\\s*(\\d+) runs)?`));
-    return { ms: m ? Number(m[1]) : 0, runs: m?.[2] ? Number(m[2]) : 0 };
-  };
-  const dec = get('decode');
-  const bat = get('batchd');
-  return {
-    wallMs,
-    loadMs: get('load').ms,
-    melMs: get('mel').ms,
-    encodeMs: get('encode').ms,
-    encodeRuns: get('encode').runs,
-    decodeMs: dec.ms + bat.ms,
-    decodeRuns: dec.runs + bat.runs,
-    sampleMs: get('sample').ms,
-    totalMs: get('total').ms,
-  };
+/** whisper_print_timings' figures from a CLI run's stderr. */
+function cliTimings(stderr: string): Pick<Window, 'loadMs' | 'encodeMs'> {
+  const get = (name: string) => Number(stderr.match(new RegExp(`${name} time =\\s*([\\d.]+) ms`))?.[1] ?? 0);
+  return { loadMs: get('load'), encodeMs: get('encode') };
 }
 
-function runOnce(bin: string, modelFile: string, wav: string, outBase: string, beamSize: number): Promise<Timings> {
-  const args = whisperArgs({ wavFile: wav, model: modelFile, language: 'en', outBase, threads, beamSize, noFallback: true });
+const childCpu = () => readStat(process.pid)!.childCpuSec;
+
+/** One window through a new process, as runWhisper runs it: CPU is what the reaped child used. */
+function cliWindow(bin: string, modelFile: string, wav: string, outBase: string, threads: number): Promise<Window> {
+  const args = whisperArgs({ wavFile: wav, model: modelFile, language: 'en', outBase, threads, beamSize: beam });
   return new Promise((resolve, reject) => {
+    const cpu0 = childCpu();
     const t0 = performance.now();
     const p = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
-    p.stderr.on('data', (d) => (err += d));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
     p.on('error', reject);
     p.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`whisper.cpp exited ${code}: ${err.slice(-500)}`));
-      resolve(parseTimings(err, performance.now() - t0));
+      if (code !== 0 || !fs.existsSync(`${outBase}.json`)) return reject(new Error(`${bin} exited ${code}: ${err.slice(-500)}`));
+      resolve({ wallMs: performance.now() - t0, cpuSec: childCpu() - cpu0, ...cliTimings(err) });
     });
   });
 }
 
-const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+interface WayResult {
+  way: string;
+  threads: number;
+  windows: Window[];
+  /** The server's model load: wall and CPU, once per worker. */
+  once?: { wallMs: number; cpuSec: number };
+}
 
-const bin = binary();
+async function perWindowProcess(way: string, bin: string, modelFile: string, wav: string, dir: string, threads: number): Promise<WayResult> {
+  await cliWindow(bin, modelFile, wav, path.join(dir, 'warm'), threads); // page cache
+  const windows: Window[] = [];
+  for (let i = 0; i < runs; i++) windows.push(await cliWindow(bin, modelFile, wav, path.join(dir, `out-${threads}-${i}`), threads));
+  return { way, threads, windows };
+}
+
+async function longLivedServer(way: string, modelFile: string, wav: string, threads: number): Promise<WayResult> {
+  const pool = new WhisperServerPool({ binary: serverBin, size: 1, threads });
+  const pcm = fs.readFileSync(wav).subarray(44);
+  const opts = { pcm, model: modelFile, language: 'en', threads, beamSize: beam, durationSec: WINDOW_SEC };
+  try {
+    // the first window starts the server: its load is measured apart
+    const t0 = performance.now();
+    await pool.transcribe(opts);
+    const firstMs = performance.now() - t0;
+    const pid = pool.pids()[0];
+    const serverCpu = () => readStat(pid)!.selfCpuSec;
+    const firstCpu = serverCpu();
+    const windows: Window[] = [];
+    for (let i = 0; i < runs; i++) {
+      const cpu0 = serverCpu();
+      const t = performance.now();
+      const segs = await pool.transcribe(opts);
+      if (segs.length !== 1) throw new Error(`the server heard ${segs.length} segments, expected 1`);
+      windows.push({ wallMs: performance.now() - t, cpuSec: serverCpu() - cpu0 });
+    }
+    if (!pool.pids().includes(pid)) throw new Error('the server was restarted during the benchmark');
+    const steady = median(windows.map((w) => w.wallMs));
+    const steadyCpu = median(windows.map((w) => w.cpuSec));
+    return { way, threads, windows, once: { wallMs: Math.max(0, firstMs - steady), cpuSec: Math.max(0, firstCpu - steadyCpu) } };
+  } finally {
+    await pool.close();
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const s2 = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const pad = (s: string, n: number) => s.padEnd(n);
+const lpad = (s: string, n: number) => s.padStart(n);
+
 const modelFile = model();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replay-bench-'));
 try {
   const { wav, source } = audio(dir);
   const h = SHAPES[shape];
   console.log(
-    `\nwhisper.cpp ${path.relative(root, bin)} | model: random weights, ${shape} shape (state ${h.n_audio_state}, ${h.n_audio_layer}+${h.n_text_layer} layers, f16)`,
+    `\nmodel: random weights, ${shape} shape (state ${h.n_audio_state}, ${h.n_audio_layer}+${h.n_text_layer} layers, f16), one encoder pass per window`,
   );
-  console.log(
-    `input: ${WINDOW_SEC} s window of ${source} | ${threads} threads on ${os.availableParallelism()} cores | beam ${beam} | no temperature fallback\n`,
-  );
+  console.log(`input: ${WINDOW_SEC} s window of ${source} | ${runs} windows per way (median) | beam ${beam} | ${os.availableParallelism()} cores`);
+  console.log(`today: ${path.relative(root, oldMain)} | 1.9.1: ${path.relative(root, newCli)}, ${path.relative(root, serverBin)}\n`);
 
-  // warm the page cache with the model so the first run is not a disk benchmark
-  await runOnce(bin, modelFile, wav, path.join(dir, 'warm'), 1);
-  const results: Timings[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t = await runOnce(bin, modelFile, wav, path.join(dir, `out${i}`), beam);
-    results.push(t);
-    const perTok = t.decodeRuns ? t.decodeMs / t.decodeRuns : 0;
+  const results: WayResult[] = [];
+  for (const threads of threadCounts) {
+    results.push(await perWindowProcess('today: whisper-node main, process per window', oldMain, modelFile, wav, dir, threads));
+    results.push(await perWindowProcess('1.9.1 whisper-cli, process per window', newCli, modelFile, wav, dir, threads));
+    results.push(await longLivedServer('new: 1.9.1 whisper-server, model loaded once', modelFile, wav, threads));
+  }
+
+  const header = `${pad('threads', 8)}${pad('way', 48)}${lpad('wall/window', 12)}${lpad('RTF', 8)}${lpad('CPU s/audio s', 15)}${lpad('model load', 24)}${lpad('encode', 9)}`;
+  console.log(header);
+  console.log('-'.repeat(header.length));
+  for (const threads of threadCounts) {
+    const rows = results.filter((r) => r.threads === threads);
+    for (const r of rows) {
+      const wall = median(r.windows.map((w) => w.wallMs));
+      const cpu = median(r.windows.map((w) => w.cpuSec)) / WINDOW_SEC;
+      const load = r.once ? `${s2(r.once.wallMs)} once per worker` : `${s2(median(r.windows.map((w) => w.loadMs ?? 0)))} every window`;
+      const enc = r.once ? '' : s2(median(r.windows.map((w) => w.encodeMs ?? 0)));
+      console.log(
+        `${pad(String(threads), 8)}${pad(r.way, 48)}${lpad(s2(wall), 12)}${lpad((wall / 1000 / WINDOW_SEC).toFixed(3), 8)}${lpad(cpu.toFixed(4), 15)}${lpad(load, 24)}${lpad(enc, 9)}`,
+      );
+    }
+    const cpuOf = (i: number) => median(rows[i].windows.map((w) => w.cpuSec));
+    const change = (a: number, b: number) => `${(((b - a) / a) * 100).toFixed(0)} %`;
     console.log(
-      `run ${i + 1}: wall ${fmt(t.wallMs)} (RTF ${(t.wallMs / 1000 / WINDOW_SEC).toFixed(3)}) | load ${fmt(t.loadMs)} | mel ${fmt(t.melMs)} | ` +
-        `encode ${fmt(t.encodeMs)} | decode ${fmt(t.decodeMs)} for ${t.decodeRuns} steps (${perTok.toFixed(1)} ms/step)`,
+      `${pad('', 8)}CPU per audio second, today -> new: ${change(cpuOf(0), cpuOf(2))} (the 1.9.1 source alone: ${change(cpuOf(0), cpuOf(1))}; ` +
+        `the model kept loaded: ${change(cpuOf(1), cpuOf(2))}); server start: ${rows[2].once!.cpuSec.toFixed(2)} CPU s once\n`,
     );
   }
-  const wall = median(results.map((r) => r.wallMs));
-  const load = median(results.map((r) => r.loadMs));
-  const mel = median(results.map((r) => r.melMs));
-  const enc = median(results.map((r) => r.encodeMs / Math.max(1, r.encodeRuns)));
-  const perStep = median(results.filter((r) => r.decodeRuns).map((r) => r.decodeMs / r.decodeRuns));
-  const estimated = load + mel + enc + TYPICAL_TOKENS * perStep;
-
-  // end to end through the library (temp files, JSON parsing, clamping) on PCM
-  const pcm = fs.readFileSync(wav).subarray(44);
-  const t0 = performance.now();
-  await runWhisper({ pcm, model: modelFile, language: 'en', threads, beamSize: beam, noFallback: true });
-  const lib = performance.now() - t0;
-
-  console.log(`
-results (median of ${runs}, one ${WINDOW_SEC} s window each):
-  measured wall time          ${fmt(wall)}   RTF ${(wall / 1000 / WINDOW_SEC).toFixed(3)}   (random weights: decoded token count is arbitrary)
-  encode only                 ${fmt(enc)}   RTF ${(enc / 1000 / WINDOW_SEC).toFixed(3)}   <- same cost as the real ${shape} model
-  model load + mel            ${fmt(load + mel)}
-  decoder, per step           ${perStep.toFixed(1)} ms (beam ${beam})
-  estimated real window       ${fmt(estimated)}   RTF ${(estimated / 1000 / WINDOW_SEC).toFixed(3)}   (load + mel + encode + ${TYPICAL_TOKENS} decode steps)
-  runWhisper() end to end     ${fmt(lib)}   RTF ${(lib / 1000 / WINDOW_SEC).toFixed(3)}
-
-A random-weight model of the same shape costs the same to encode as the real
-${shape} model. Decoding cost cannot be measured with random weights (they emit
-an arbitrary number of tokens and whisper.cpp's CLI cannot cap them), so it is
-given per decoder step and extrapolated to ~${TYPICAL_TOKENS} steps per ${WINDOW_SEC} s of speech;
-temperature fallback (off here) can multiply decoding on hard audio.
-Live transcription keeps up while RTF < 1 with room for the other stages.`);
+  console.log(`CPU: the whisper processes' user + system time (/proc), per window, over the window's ${WINDOW_SEC} s of audio.
+RTF: wall time per window over ${WINDOW_SEC} s. Model load: whisper.cpp's own load time for the CLI ways; for the
+server, its first window's wall time beyond a steady one (process start, model load, first allocation).
+Each window here is one encoder pass and four decoder steps in every way; real speech adds about
+110 decoder steps per window, which random weights cannot measure (they emit arbitrary tokens).`);
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }

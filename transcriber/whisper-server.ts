@@ -169,6 +169,9 @@ export class WhisperServer {
       const res = await fetch(`http://${LOOPBACK}:${this.port}/inference`, { method: 'POST', body: form, signal: ctl.signal });
       const body = await res.text();
       if (res.status !== 200) {
+        // an exception inside whisper.cpp (e.g. std::out_of_range while decoding) is answered 500 and the
+        // process lives on, its state unknown: a new server for the next window
+        if (res.status >= 500) await this.kill();
         const msg = `whisper-server answered ${res.status}: ${body.slice(0, 300)}`;
         throw res.status === 400 ? new WhisperInputError(msg, this.stderr) : new WhisperError(msg, this.stderr);
       }
