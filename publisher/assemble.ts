@@ -4,7 +4,7 @@
 // here for the manifest.
 import crypto from 'node:crypto';
 import path from 'node:path';
-import { CACHE_CONTROL, keys } from '../shared/layout.ts';
+import { keys } from '../shared/layout.ts';
 import type { RenditionFile, RenditionFiles } from '../shared/rendition-files.ts';
 import type { Storage } from '../shared/storage/storage.ts';
 

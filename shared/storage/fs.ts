@@ -318,7 +318,7 @@ export class FsStorage implements Storage {
         try {
           body = await fsp.readFile(path.join(dir, `${n}.part`));
         } catch (err) {
-          if (isMissing(err)) throw new Error(`upload ${uploadId} of ${key} has no part ${n}`);
+          if (isMissing(err)) throw new Error(`upload ${uploadId} of ${key} has no part ${n}`, { cause: err });
           throw err;
         }
         // As S3 does: the part joined is the one the caller was told about.
