@@ -4,7 +4,7 @@
 // queue. The recorder also keeps the captured-seconds counters on the event
 // row, in the same transaction as each chunk, so listing events reads no
 // chunk at all.
-import { sql, type Generated, type Kysely, type Selectable } from 'kysely';
+import { sql, type Generated, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { CatalogTables } from '../shared/catalog/tables.ts';
 import type { Db } from '../shared/db/database.ts';
 import type { Migrations } from '../shared/db/migrate.ts';
@@ -346,13 +346,18 @@ export class CaptureStore {
    * released it for a handover leaves it to the process that asked.
    */
   async acquire(eventId: string, holder: string, leaseMs: number): Promise<boolean> {
+    // One transaction (shared with other writes on SQLite): a thousand recordings starting at once are not two thousand commits.
+    return this.writes.run((trx) => this.acquireIn(trx, eventId, holder, leaseMs));
+  }
+
+  private async acquireIn(trx: Transaction<RecorderTables & CatalogTables>, eventId: string, holder: string, leaseMs: number): Promise<boolean> {
     const now = new Date();
-    await this.db
+    await trx
       .insertInto('capture_state')
       .values({ event_id: eventId, hls_json: null })
       .onConflict((oc) => oc.column('event_id').doNothing())
       .execute();
-    const r = await this.db
+    const r = await trx
       .updateTable('capture_state')
       .set({
         holder,
