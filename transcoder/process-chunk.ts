@@ -123,7 +123,7 @@ export async function processChunkArchived(job: JobLike, deps: TranscoderDeps): 
     if ((await st.state(eventId))?.finalizedAt) return skipped('finalized');
     // Every announced chunk whose predecessors are all known, in order (this one, and any that waited for it).
     let decoded = false;
-    for (const c of await st.inputs(eventId)) {
+    for (const c of await st.undecodedInputs(eventId)) {
       if ((await ingestChunk(l, eventId, c.seq)).decoded && c.seq === seq) decoded = true;
     }
     const built = await buildReady(l, eventId, { final: false });

@@ -32,8 +32,7 @@ export async function processEventEnded(job: Job<EventEndedJob>, deps: ProcessEn
     throw err;
   }
   // The last segment's PCM again, marked final: the transcriber may now cut its last window.
-  const segments = await deps.state.segments(eventId);
-  const last = segments[segments.length - 1];
+  const last = await deps.state.lastSegment(eventId);
   if (last) await deps.queues.add('pcm-ready', { ...pcmReadyJob(eventId, last), final: true });
   await deps.queues.add('rendition-ready', { eventId });
 }

@@ -437,7 +437,7 @@ export async function finalize(deps: TranscoderDeps, eventId: string, chunks: nu
   const inputs = await st.inputs(eventId);
   if (inputs.length < chunks) throw new ChunksMissingError(`waiting for chunk messages: ${inputs.length} of ${chunks} arrived`);
   let chunksDecoded = 0;
-  for (const c of inputs) {
+  for (const c of await st.undecodedInputs(eventId)) {
     if ((await ingestChunk(deps, eventId, c.seq)).decoded) chunksDecoded++;
   }
   const timelineEnd = await knownThrough(st, eventId, true);

@@ -232,6 +232,16 @@ export class TranscoderState {
     return out;
   }
 
+  /** The received chunks (as `inputs`) not decoded yet, in order: two queries, however long the event. */
+  async undecodedInputs(eventId: string): Promise<ChunkRef[]> {
+    const [inputs, decoded] = await Promise.all([
+      this.inputs(eventId),
+      this.db.selectFrom('transcoder_chunks').select('seq').where('event_id', '=', eventId).execute(),
+    ]);
+    const done = new Set(decoded.map((r) => r.seq));
+    return inputs.filter((c) => !done.has(c.seq));
+  }
+
   // ---- chunks
 
   async chunk(eventId: string, seq: number): Promise<TranscodedChunk | undefined> {
@@ -297,6 +307,18 @@ export class TranscoderState {
   async contiguousSegments(eventId: string): Promise<SegmentRow[]> {
     const all = await this.segments(eventId);
     return all.slice(0, prefixOf(all).segments);
+  }
+
+  /** The segment with the highest k (what the transcriber's last window ends with). */
+  async lastSegment(eventId: string): Promise<Pick<SegmentRow, 'k' | 'startFrame' | 'frames' | 'pcm16Key'> | undefined> {
+    const r = await this.db
+      .selectFrom('rendition_segments')
+      .select(['k', 'start_frame', 'frames', 'pcm16_key'])
+      .where('event_id', '=', eventId)
+      .orderBy('k', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return r ? { k: r.k, startFrame: Number(r.start_frame), frames: r.frames, pcm16Key: r.pcm16_key } : undefined;
   }
 
   /** Segments k >= from of the playable prefix, without their measurements, in order. */
