@@ -25,6 +25,8 @@ export const FFMPEG_MUX_OFFSET_TICKS = 126_000;
 const PCR_DELAY_TICKS = 63_000;
 /** Largest PES payload written (frames are grouped as the source grouped them, split beyond this). */
 const MAX_PES_PAYLOAD = 0xffff - 8;
+/** Start code, stream id, length, flags, header length and PTS. */
+const PES_HEADER = 14;
 
 const CRC_TABLE = (() => {
   const t = new Uint32Array(256);
@@ -107,56 +109,68 @@ function pcrField(ticks: number): Buffer {
   return b;
 }
 
-/** Splits one PES packet into TS packets on the audio PID, a PCR in the first, stuffing in the last. */
-function pesPackets(pes: Buffer, pcrTicks: number, cc: { n: number }): Buffer[] {
-  const out: Buffer[] = [];
+/** TS packets a PES of `bytes` bytes takes: the first carries the PCR (8 bytes of adaptation field), the others 184 bytes each. */
+function packetsFor(bytes: number): number {
+  const first = TS_PACKET - 4 - 8;
+  return bytes <= first ? 1 : 1 + Math.ceil((bytes - first) / (TS_PACKET - 4));
+}
+
+/** Writes one PES packet as TS packets on the audio PID at `out[at..]`, a PCR in the first, stuffing in the last; returns the end offset. */
+function writePes(out: Buffer, at: number, pes: Buffer, pcrTicks: number, cc: { n: number }): number {
   let off = 0;
   let first = true;
   while (off < pes.length) {
-    const pkt = Buffer.alloc(TS_PACKET, 0xff);
-    pkt[0] = 0x47;
-    pkt[1] = (first ? 0x40 : 0) | (AUDIO_PID >> 8);
-    pkt[2] = AUDIO_PID & 0xff;
+    out[at] = 0x47;
+    out[at + 1] = (first ? 0x40 : 0) | (AUDIO_PID >> 8);
+    out[at + 2] = AUDIO_PID & 0xff;
     // Adaptation field: the PCR (first packet) and/or stuffing (last packet).
     const pcr = first ? pcrField(pcrTicks) : undefined;
     const minAf = pcr ? 2 + pcr.length : 0;
-    const room = TS_PACKET - 4 - minAf;
-    const take = Math.min(room, pes.length - off);
+    const take = Math.min(TS_PACKET - 4 - minAf, pes.length - off);
     const afLen = TS_PACKET - 4 - take; // bytes the adaptation field takes, length byte included
-    pkt[3] = (afLen > 0 ? 0x30 : 0x10) | (cc.n & 0x0f);
+    out[at + 3] = (afLen > 0 ? 0x30 : 0x10) | (cc.n & 0x0f);
     cc.n = (cc.n + 1) & 0x0f;
     if (afLen > 0) {
-      pkt[4] = afLen - 1;
+      out[at + 4] = afLen - 1;
       if (afLen > 1) {
-        pkt[5] = pcr ? 0x10 : 0x00; // PCR flag
-        if (pcr) pcr.copy(pkt, 6);
-        // the rest stays 0xff (stuffing)
+        out[at + 5] = pcr ? 0x10 : 0x00; // PCR flag
+        if (pcr) pcr.copy(out, at + 6);
+        out.fill(0xff, at + 6 + (pcr ? pcr.length : 0), at + 4 + afLen); // stuffing
       }
     }
-    pes.copy(pkt, 4 + afLen, off, off + take);
+    pes.copy(out, at + 4 + afLen, off, off + take);
     off += take;
     first = false;
-    out.push(pkt);
+    at += TS_PACKET;
   }
-  return out;
+  return at;
 }
+
+const PSI = Buffer.concat([pat(), pmt()]);
 
 /** Writes the frames as an audio-only MPEG-TS, one PES per run of frames that began one source PES. */
 export function muxAdtsToTs(frames: AdtsFrame[]): Buffer {
-  const out: Buffer[] = [pat(), pmt()];
-  const cc = { n: 0 };
-  let i = 0;
-  while (i < frames.length) {
-    const group: AdtsFrame[] = [frames[i]];
+  // Frames grouped as the source grouped them into PES packets (split beyond the PES size limit).
+  const groups: { from: number; to: number; bytes: number }[] = [];
+  for (let i = 0; i < frames.length;) {
     let bytes = frames[i].data.length;
-    for (let k = i + 1; k < frames.length && !frames[k].pesStart && bytes + frames[k].data.length <= MAX_PES_PAYLOAD; k++) {
-      group.push(frames[k]);
-      bytes += frames[k].data.length;
-    }
-    const pts = Math.round(group[0].pts) + FFMPEG_MUX_OFFSET_TICKS;
-    const header = Buffer.concat([Buffer.from([0, 0, 1, AUDIO_STREAM_ID, ((bytes + 8) >> 8) & 0xff, (bytes + 8) & 0xff, 0x80, 0x80, 5]), timestamp(0x2, pts)]);
-    out.push(...pesPackets(Buffer.concat([header, ...group.map((f) => f.data)]), pts - PCR_DELAY_TICKS, cc));
-    i += group.length;
+    let k = i + 1;
+    for (; k < frames.length && !frames[k].pesStart && bytes + frames[k].data.length <= MAX_PES_PAYLOAD; k++) bytes += frames[k].data.length;
+    groups.push({ from: i, to: k, bytes });
+    i = k;
   }
-  return Buffer.concat(out);
+  const out = Buffer.allocUnsafe(PSI.length + groups.reduce((n, g) => n + packetsFor(PES_HEADER + g.bytes), 0) * TS_PACKET);
+  PSI.copy(out, 0);
+  let at = PSI.length;
+  const cc = { n: 0 };
+  for (const g of groups) {
+    const pts = Math.round(frames[g.from].pts) + FFMPEG_MUX_OFFSET_TICKS;
+    const pes = Buffer.allocUnsafe(PES_HEADER + g.bytes);
+    pes.set([0, 0, 1, AUDIO_STREAM_ID, ((g.bytes + 8) >> 8) & 0xff, (g.bytes + 8) & 0xff, 0x80, 0x80, 5], 0);
+    timestamp(0x2, pts).copy(pes, 9);
+    let w = PES_HEADER;
+    for (let k = g.from; k < g.to; k++) w += frames[k].data.copy(pes, w);
+    at = writePes(out, at, pes, pts - PCR_DELAY_TICKS, cc);
+  }
+  return out;
 }
