@@ -382,22 +382,19 @@ export async function dropWorkPcm(deps: TranscoderDeps, eventId: string, opts: {
 
 // ---- the whole-event results
 
-export async function eventPeaks(state: TranscoderState, eventId: string, totalSamples?: number): Promise<PeaksJson> {
+/** The waveform and loudness of the whole rendition, merged from every segment's share (read once). */
+export async function eventMeasurements(state: TranscoderState, eventId: string, totalSamples: number): Promise<{ peaks: PeaksJson; loudness: LoudnessSummary }> {
   const segs = await state.contiguousSegments(eventId);
-  const total = totalSamples ?? segs.reduce((s, x) => s + x.frames * FRAME, 0);
-  return mergePeaks(
-    segs.map((s) => s.peaks),
-    total,
-  );
-}
-
-export async function eventLoudness(state: TranscoderState, eventId: string, totalSamples?: number): Promise<LoudnessSummary> {
-  const segs = await state.contiguousSegments(eventId);
-  const total = totalSamples ?? segs.reduce((s, x) => s + x.frames * FRAME, 0);
-  return combineLoudness(
-    segs.map((s) => s.loudness),
-    total,
-  );
+  return {
+    peaks: mergePeaks(
+      segs.map((s) => s.peaks),
+      totalSamples,
+    ),
+    loudness: combineLoudness(
+      segs.map((s) => s.loudness),
+      totalSamples,
+    ),
+  };
 }
 
 export interface FinalizeResult {
@@ -457,8 +454,7 @@ export async function finalize(deps: TranscoderDeps, eventId: string, chunks: nu
   await writeRenditionFiles(deps, eventId, audio);
   const sent = await notifyPcmReady(deps, eventId);
   const totalSamples = totalFrames * FRAME;
-  const loudness = await eventLoudness(st, eventId, totalSamples);
-  const peaks = await eventPeaks(st, eventId, totalSamples);
+  const { loudness, peaks } = await eventMeasurements(st, eventId, totalSamples);
   await deps.storage.put(transcoderKeys.peaks(eventId), JSON.stringify(peaks), { contentType: TYPES.json, cacheControl: CACHE.final });
   await deps.storage.put(transcoderKeys.loudness(eventId), JSON.stringify(loudness, null, 2), { contentType: TYPES.json, cacheControl: CACHE.final });
   await st.markFinalized(eventId, loudness);
