@@ -67,7 +67,7 @@ const serverBin = built('build-whisper-server.sh', () => {
 const newCli = path.join(path.dirname(serverBin), 'whisper-cli');
 
 function model(): string {
-  const file = path.join(root, '.cache', 'bench', `ggml-${shape}-random-say30.bin`);
+  const file = path.join(root, '.cache', 'bench', `ggml-${shape}-random-zebra30.bin`);
   if (!fs.existsSync(file)) {
     const t = Date.now();
     process.stdout.write(`writing a random-weight ${shape}-shaped model to ${path.relative(root, file)} ... `);
