@@ -7,6 +7,18 @@ import https from 'node:https';
 import type { AddressPolicy } from '../shared/net-policy.ts';
 import { redactUrl } from '../shared/redact.ts';
 
+/**
+ * One keep-alive pool per protocol for every pulled source. Node's global
+ * agent keeps at most 256 idle sockets per host: a thousand recordings
+ * polling one CDN (or one origin) between their playlist reloads would close
+ * and reopen most of their connections on every poll.
+ */
+const MAX_IDLE_SOCKETS_PER_HOST = 4096;
+const agents = {
+  'http:': new http.Agent({ keepAlive: true, maxFreeSockets: MAX_IDLE_SOCKETS_PER_HOST, scheduling: 'lifo', timeout: 5000 }),
+  'https:': new https.Agent({ keepAlive: true, maxFreeSockets: MAX_IDLE_SOCKETS_PER_HOST, scheduling: 'lifo', timeout: 5000 }),
+};
+
 export class HttpStatusError extends Error {
   constructor(
     readonly status: number,
@@ -52,6 +64,7 @@ export function openHttp(url: string, opts: FetchOptions): Promise<HttpResponse>
       const mod = u.protocol === 'https:' ? https : http;
       const req = mod.get(u, {
         ...connect,
+        agent: agents[u.protocol],
         signal: opts.signal,
         headers: { 'user-agent': 'replay-recorder/0.1', 'icy-metadata': '0' },
         timeout: opts.timeoutMs ?? 10_000,
