@@ -26,6 +26,7 @@ import { Recorder } from '../recorder/recorder.ts';
 import { recorderRoutes } from '../recorder/routes.ts';
 import { ReplicaLeases } from '../recorder/replica-leases.ts';
 import { CaptureStore } from '../recorder/store.ts';
+import { resetM4a } from '../transcoder/progressive-m4a.ts';
 import { TranscoderState } from '../transcoder/state.ts';
 import { recorderView } from '../recorder/view.ts';
 import { transcoderView } from '../transcoder/view.ts';
@@ -191,7 +192,11 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
       log: log.child('purge'),
       forget: {
         recorder: (id) => capture.forgetEvent(id),
-        transcoder: (id) => transcoderState.forgetEvent(id),
+        // An audio.m4a upload still open (S3 multipart) is aborted, not left for the bucket's lifecycle rule.
+        transcoder: async (id) => {
+          await resetM4a({ state: transcoderState, storage }, id);
+          await transcoderState.forgetEvent(id);
+        },
         transcriber: (id) => transcriberState.forgetEvent(id),
         search: (id) => searchWriter.removeEvent(id),
         alerts: (id) => alerts.forgetEvent(id),
