@@ -167,6 +167,35 @@ describe.each(['fs', 's3'] as const)('audio.m4a written during the event (%s)', 
     fs.writeFileSync(path.join(tmp, `${driver}.m4a`), file);
   });
 
+  it.runIf(driver === 'fs')('writes the file again from the segments when its upload is gone', async () => {
+    const again = `${eventId}-lost`;
+    for (let k = 0; k < SEGMENTS; k++) {
+      const key = keys.hlsSegment(again, k);
+      await storage.put(key, encoded[k]);
+      const frames = k === SEGMENTS - 1 ? LAST_FRAMES : SEGMENT_FRAMES;
+      const span = [k * SEGMENT_FRAMES * FRAME, (k * SEGMENT_FRAMES + frames) * FRAME] as const;
+      const sha256 = crypto.createHash('sha256').update(encoded[k]).digest('hex');
+      await st.addSegment({
+        eventId: again,
+        k,
+        startFrame: k * SEGMENT_FRAMES,
+        frames,
+        key,
+        bytes: encoded[k].length,
+        pcm16Key: '',
+        peaks: silentPeaks(...span),
+        loudness: silentLoudness(...span),
+        sha256,
+      });
+      await packM4aParts(deps(), again);
+    }
+    // A store that dropped the upload (a lifecycle rule for incomplete uploads, say).
+    fs.rmSync(path.join(tmp, 'fs', '.uploads'), { recursive: true, force: true });
+    const audio = await finishM4a(deps(), again, TOTAL_FRAMES);
+    expect((await storage.get(keys.audio(again))).equals(await storage.get(keys.audio(eventId)))).toBe(true);
+    expect(audio.size).toBe((await storage.head(keys.audio(eventId)))!.size);
+  });
+
   it('is a faststart MP4 timed exactly, decoding to the same samples as the HLS rendition', () => {
     const file = path.join(tmp, `${driver}.m4a`);
     expect(topBoxes(fs.readFileSync(file))).toEqual(['ftyp', 'moov', 'mdat']);

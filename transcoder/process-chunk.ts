@@ -20,7 +20,7 @@
 // identical objects and the catalog keeps one row).
 import { UnrecoverableError } from 'bullmq';
 import type { ChunkArchivedJob, PcmReadyJob } from '../shared/queues.ts';
-import { assertValidKey } from '../shared/storage/storage.ts';
+import { assertValidKey, NotFoundError } from '../shared/storage/storage.ts';
 import {
   buildReady,
   dropWorkPcm,
@@ -33,7 +33,7 @@ import {
   type TranscoderDeps,
 } from './rendition.ts';
 
-import { packM4aParts } from './progressive-m4a.ts';
+import { packM4aParts, resetM4a } from './progressive-m4a.ts';
 
 export type { TranscoderDeps } from './rendition.ts';
 
@@ -129,7 +129,11 @@ export async function processChunkArchived(job: JobLike, deps: TranscoderDeps): 
     const built = await buildReady(l, eventId, { final: false });
     await publishPlaylist(l, eventId, false);
     const sent = await notifyPcmReady(l, eventId);
-    await packM4aParts(l, eventId);
+    // A side line: the rendition never waits on it. What fails here is sent by a later job or at the end.
+    await packM4aParts(l, eventId).catch(async (err: unknown) => {
+      log.warn('audio.m4a part not sent; a later job or the end sends it', { event: eventId, err: (err as Error).message });
+      if (err instanceof NotFoundError) await resetM4a(l, eventId); // the upload is gone: the next job starts it over
+    });
     await dropWorkPcm(l, eventId);
     const transcodedSec = await st.transcodedSec(eventId);
     if (built.length) log.info('segments ready', { event: eventId, seq, segments: built.map((b) => b.k).join(','), transcodedSec: transcodedSec.toFixed(3) });

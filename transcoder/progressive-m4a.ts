@@ -91,7 +91,7 @@ export async function packM4aParts(deps: M4aDeps, eventId: string): Promise<numb
     const { payload, sizes } = await readFrames(deps.storage, run);
     let etag: string | null = null;
     if (partNo === 1) await deps.storage.put(headKey(eventId), payload, { cacheControl: CACHE_CONTROL.private });
-    else etag = (await deps.storage.putPart(keys.audio(eventId), await ensureUpload(deps, eventId), partNo, payload)).etag;
+    else etag = (await deps.storage.putPart(keys.audio(eventId), await ensureUpload(deps, eventId), partNo, payload)).etag; // NotFoundError: the upload is gone (finishM4a starts over)
     await m4a.addPart(eventId, { partNo, fromK: run[0].k, toK: run[run.length - 1].k + 1, bytes: payload.length, frameSizes: sizes, etag });
     partNo++;
     made++;
@@ -104,6 +104,17 @@ export async function packM4aParts(deps: M4aDeps, eventId: string): Promise<numb
  * call returns what the first one made.
  */
 export async function finishM4a(deps: M4aDeps, eventId: string, totalFrames: number): Promise<M4aResult> {
+  try {
+    return await joinM4a(deps, eventId, totalFrames);
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+    // The upload is gone (aborted by a lifecycle rule, or a store that lost it): write the file again from the segments.
+    await resetM4a(deps, eventId);
+    return joinM4a(deps, eventId, totalFrames);
+  }
+}
+
+async function joinM4a(deps: M4aDeps, eventId: string, totalFrames: number): Promise<M4aResult> {
   const m4a = deps.state.m4a;
   const key = keys.audio(eventId);
   const durationSec = (totalFrames * FRAME) / RATE;
