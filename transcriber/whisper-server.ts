@@ -164,7 +164,9 @@ export class WhisperServer {
     const timer = opts.timeoutMs ? setTimeout(() => stop(`timed out after ${opts.timeoutMs} ms`), opts.timeoutMs) : undefined;
     const onAbort = () => stop('aborted');
     opts.signal?.addEventListener('abort', onAbort, { once: true });
-    void this.exited!.then(() => stop(`died mid-window (it ${this.exitReason ?? 'exited'})`));
+    const child = this.child!;
+    const onExit = () => stop(`died mid-window (it ${this.exitReason ?? 'exited'})`);
+    child.once('exit', onExit);
     try {
       const res = await fetch(`http://${LOOPBACK}:${this.port}/inference`, { method: 'POST', body: form, signal: ctl.signal });
       const body = await res.text();
@@ -191,6 +193,7 @@ export class WhisperServer {
     } finally {
       if (timer) clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
+      child.removeListener('exit', onExit);
     }
   }
 
