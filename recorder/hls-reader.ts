@@ -159,8 +159,11 @@ export class HlsReader {
         else yield { type: 'break', lostSec: seg.durationSec, reason: `segment ${seg.seq} could not be fetched` };
       }
       if (pl.endList) return;
-      const wait = Math.min(5, Math.max(0.5, pl.targetDuration / 2)) * 1000;
-      await sleep(fresh.length ? wait / 2 : wait, signal);
+      // As RFC 8216 (6.3.4) asks: a playlist that brought new segments is reloaded after a target
+      // duration, one that did not after half of one (held to 0.5-5 s). A thousand recordings poll
+      // a little over once per segment each, instead of twice.
+      const full = Math.min(5, Math.max(0.5, pl.targetDuration)) * 1000;
+      await sleep(fresh.length ? full : full / 2, signal);
     }
   }
 
