@@ -88,6 +88,21 @@ describe.each(['fs', 's3'] as const)('audio.m4a written during the event (%s)', 
   const deps = () => ({ state: st, storage, m4aPartBytes: PART_BYTES });
   const reads: string[] = [];
 
+  /** Stores and records the rendition's segments one by one, as the transcoder makes them, calling `made` after each. */
+  async function makeSegments(id: string, made: () => Promise<void>): Promise<void> {
+    await st.ensureState(id);
+    for (let k = 0; k < SEGMENTS; k++) {
+      const key = keys.hlsSegment(id, k);
+      await storage.put(key, encoded[k], { contentType: 'audio/mp4' });
+      const frames = k === SEGMENTS - 1 ? LAST_FRAMES : SEGMENT_FRAMES;
+      const span = [k * SEGMENT_FRAMES * FRAME, (k * SEGMENT_FRAMES + frames) * FRAME] as const;
+      const sha256 = crypto.createHash('sha256').update(encoded[k]).digest('hex');
+      const row = { k, startFrame: k * SEGMENT_FRAMES, frames, key, bytes: encoded[k].length, pcm16Key: '', sha256 };
+      await st.addSegment({ eventId: id, ...row, peaks: silentPeaks(...span), loudness: silentLoudness(...span) });
+      await made();
+    }
+  }
+
   beforeAll(async () => {
     if (driver === 's3') {
       s3 = await s3rverProcess('replay-m4a');
@@ -118,28 +133,11 @@ describe.each(['fs', 's3'] as const)('audio.m4a written during the event (%s)', 
   });
 
   it('sends parts as segments are made, and at the end reads only the segments after the last part', async () => {
-    await st.ensureState(eventId);
-    for (let k = 0; k < SEGMENTS; k++) {
-      const key = keys.hlsSegment(eventId, k);
-      await storage.put(key, encoded[k], { contentType: 'audio/mp4' });
-      const frames = k === SEGMENTS - 1 ? LAST_FRAMES : SEGMENT_FRAMES;
-      const span = [k * SEGMENT_FRAMES * FRAME, (k * SEGMENT_FRAMES + frames) * FRAME] as const;
-      await st.addSegment({
-        eventId,
-        k,
-        startFrame: k * SEGMENT_FRAMES,
-        frames,
-        key,
-        bytes: encoded[k].length,
-        pcm16Key: '',
-        peaks: silentPeaks(...span),
-        loudness: silentLoudness(...span),
-        sha256: crypto.createHash('sha256').update(encoded[k]).digest('hex'),
-      });
+    await makeSegments(eventId, async () => {
       await packM4aParts(deps(), eventId);
       // A repeated job makes no part twice.
       await packM4aParts(deps(), eventId);
-    }
+    });
     const parts = await st.m4a.parts(eventId);
     expect(parts.length).toBeGreaterThanOrEqual(2);
     // Contiguous, in order, each over the part size; part 1 waits for the header.
@@ -169,26 +167,7 @@ describe.each(['fs', 's3'] as const)('audio.m4a written during the event (%s)', 
 
   it.runIf(driver === 'fs')('writes the file again from the segments when its upload is gone', async () => {
     const again = `${eventId}-lost`;
-    for (let k = 0; k < SEGMENTS; k++) {
-      const key = keys.hlsSegment(again, k);
-      await storage.put(key, encoded[k]);
-      const frames = k === SEGMENTS - 1 ? LAST_FRAMES : SEGMENT_FRAMES;
-      const span = [k * SEGMENT_FRAMES * FRAME, (k * SEGMENT_FRAMES + frames) * FRAME] as const;
-      const sha256 = crypto.createHash('sha256').update(encoded[k]).digest('hex');
-      await st.addSegment({
-        eventId: again,
-        k,
-        startFrame: k * SEGMENT_FRAMES,
-        frames,
-        key,
-        bytes: encoded[k].length,
-        pcm16Key: '',
-        peaks: silentPeaks(...span),
-        loudness: silentLoudness(...span),
-        sha256,
-      });
-      await packM4aParts(deps(), again);
-    }
+    await makeSegments(again, () => packM4aParts(deps(), again).then(() => undefined));
     // A store that dropped the upload (a lifecycle rule for incomplete uploads, say).
     fs.rmSync(path.join(tmp, 'fs', '.uploads'), { recursive: true, force: true });
     const audio = await finishM4a(deps(), again, TOTAL_FRAMES);

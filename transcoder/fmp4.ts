@@ -139,17 +139,25 @@ export function mp4aSampleEntry(c: AudioTrackConfig): Buffer {
   return mp4a;
 }
 
-/** The init segment (EXT-X-MAP): ftyp + moov describing one AAC-LC track, timescale = sample rate. */
-export function initSegment(c: AudioTrackConfig): Buffer {
-  const ftyp = box('ftyp', str('iso6'), u32(0), str('iso6'), str('mp41'));
+/** A time field of a version-0 (32-bit) or version-1 (64-bit) box. */
+export const timeField = (version: number, n: number) => (version ? u64(n) : u32(n));
+
+/**
+ * mvhd and tkhd of a one-track movie lasting `duration` units of
+ * `timescale` (version 1, 64-bit times, when the duration needs it). The
+ * init segment's pair says 0: its length is in its fragments.
+ */
+export function movieAndTrackHeaders(timescale: number, duration: number): { mvhd: Buffer; tkhd: Buffer } {
+  const v = duration > 0xffffffff ? 1 : 0;
+  const t = (n: number) => timeField(v, n);
   const mvhd = fullBox(
     'mvhd',
+    v,
     0,
-    0,
-    u32(0),
-    u32(0),
-    u32(1000),
-    u32(0), // creation, modification, timescale, duration
+    t(0),
+    t(0), // creation, modification
+    u32(timescale),
+    t(duration),
     u32(0x00010000),
     u16(0x0100),
     u16(0),
@@ -159,25 +167,14 @@ export function initSegment(c: AudioTrackConfig): Buffer {
     ...Array.from({ length: 6 }, () => u32(0)),
     u32(TRACK_ID + 1),
   );
-  const tkhd = fullBox(
-    'tkhd',
-    0,
-    3,
-    u32(0),
-    u32(0),
-    u32(TRACK_ID),
-    u32(0),
-    u32(0),
-    u32(0),
-    u32(0),
-    u16(0),
-    u16(0),
-    u16(0x0100),
-    u16(0),
-    ...MATRIX.map(u32),
-    u32(0),
-    u32(0),
-  );
+  const tkhd = fullBox('tkhd', v, 3, t(0), t(0), u32(TRACK_ID), u32(0), t(duration), u32(0), u32(0), u16(0), u16(0), u16(0x0100), u16(0), ...MATRIX.map(u32), u32(0), u32(0));
+  return { mvhd, tkhd };
+}
+
+/** The init segment (EXT-X-MAP): ftyp + moov describing one AAC-LC track, timescale = sample rate. */
+export function initSegment(c: AudioTrackConfig): Buffer {
+  const ftyp = box('ftyp', str('iso6'), u32(0), str('iso6'), str('mp41'));
+  const { mvhd, tkhd } = movieAndTrackHeaders(1000, 0);
   const mdhd = fullBox('mdhd', 0, 0, u32(0), u32(0), u32(c.sampleRate), u32(0), u16(0x55c4 /* und */), u16(0));
   const hdlr = fullBox('hdlr', 0, 0, u32(0), str('soun'), u32(0), u32(0), u32(0), str('SoundHandler\0'));
   const mp4a = mp4aSampleEntry(c);

@@ -5,7 +5,7 @@
 // in milliseconds while the media data was uploaded during the event
 // (progressive-m4a.ts). Times use the sample rate as timescale everywhere,
 // so every duration is exact (no rounding to milliseconds).
-import { box, fullBox, MATRIX, mp4aSampleEntry, str, TRACK_ID, u16, u32, u64, type AudioTrackConfig } from './fmp4.ts';
+import { box, fullBox, movieAndTrackHeaders, mp4aSampleEntry, str, timeField, u16, u32, u64, type AudioTrackConfig } from './fmp4.ts';
 
 export interface M4aLayout {
   track: AudioTrackConfig;
@@ -17,8 +17,7 @@ export interface M4aLayout {
 
 const U32_MAX = 0xffffffff;
 
-/** A version-0 or version-1 time field set (creation, modification, [id,] timescale/duration...). */
-const time = (v: number, n: number) => (v ? u64(n) : u32(n));
+const time = timeField;
 
 function table(type: string, entries: number, write: (b: Buffer, at: number) => void, entryBytes: number, lead: Buffer[] = []): Buffer {
   const body = Buffer.alloc(entries * entryBytes);
@@ -40,42 +39,7 @@ export function m4aHeader(layout: M4aLayout): Buffer {
   const wide = payloadBytes + mdatHeaderBytes > U32_MAX; // chunk offsets past 4 GiB (with the header: checked again below)
 
   const ftyp = box('ftyp', str('M4A '), u32(0x200), str('M4A '), str('isom'), str('iso2'), str('mp42'));
-  const mvhd = fullBox(
-    'mvhd',
-    v,
-    0,
-    time(v, 0),
-    time(v, 0),
-    u32(track.sampleRate),
-    time(v, duration),
-    u32(0x00010000),
-    u16(0x0100),
-    u16(0),
-    u32(0),
-    u32(0),
-    ...MATRIX.map(u32),
-    ...Array.from({ length: 6 }, () => u32(0)),
-    u32(TRACK_ID + 1),
-  );
-  const tkhd = fullBox(
-    'tkhd',
-    v,
-    3,
-    time(v, 0),
-    time(v, 0),
-    u32(TRACK_ID),
-    u32(0),
-    time(v, duration),
-    u32(0),
-    u32(0),
-    u16(0),
-    u16(0),
-    u16(0x0100),
-    u16(0),
-    ...MATRIX.map(u32),
-    u32(0),
-    u32(0),
-  );
+  const { mvhd, tkhd } = movieAndTrackHeaders(track.sampleRate, duration);
   const mdhd = fullBox('mdhd', v, 0, time(v, 0), time(v, 0), u32(track.sampleRate), time(v, duration), u16(0x55c4 /* und */), u16(0));
   const hdlr = fullBox('hdlr', 0, 0, u32(0), str('soun'), u32(0), u32(0), u32(0), str('SoundHandler\0'));
   const stts = fullBox('stts', 0, 0, u32(frames ? 1 : 0), ...(frames ? [u32(frames), u32(track.frameSamples)] : []));
