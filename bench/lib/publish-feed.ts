@@ -4,7 +4,8 @@
 // counting exactly how much audio went out (frames x 1024 / sample rate: the
 // duration a decoder sees, which is what the recorder should capture). The
 // caller may also hold the feed (`hold = true`) while the service's pipeline
-// is too far behind: the encoder then waits, by back-pressure.
+// is too far behind: it then goes on at real time (a live source never
+// stops), the encoder waiting by back-pressure.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Transform, type TransformCallback } from 'node:stream';
 
@@ -18,10 +19,12 @@ export class AdtsPacer extends Transform {
   sampleRate = 0;
   startedAt = 0;
   finishedAt = 0;
-  /** Set by the caller to hold the feed back (the pipeline is behind). */
+  /** Set by the caller to slow the feed to real time (the pipeline is behind). */
   hold = false;
-  /** Wall time spent held, in ms. */
+  /** Wall time spent held (fed at real time only), in ms. */
   heldMs = 0;
+  private allowedSec = 0;
+  private lastTick = 0;
   private carry = Buffer.alloc(0);
 
   constructor(private readonly speed: number) {
@@ -60,16 +63,16 @@ export class AdtsPacer extends Transform {
     // Ahead of the allowed pace, or held: keep the frames (and so, by back-pressure, the encoder).
     const pass = () => cb(null, whole.length ? whole : undefined);
     const gate = () => {
-      if (this.hold) {
-        const t = performance.now();
-        setTimeout(() => {
-          this.heldMs += performance.now() - t;
-          gate();
-        }, 100);
-        return;
-      }
-      const dueMs = (this.audioSec / this.speed) * 1000 - (performance.now() - this.startedAt - this.heldMs);
-      if (dueMs > 5) setTimeout(gate, dueMs);
+      // Audio allowed out so far: `speed` seconds per wall second, but only 1 while held (a live source slows
+      // to real time and never stops: the ingest drops a pusher silent for REPLAY_PUSH_IDLE_SEC).
+      const now = performance.now();
+      if (!this.lastTick) this.lastTick = now;
+      const wallSec = (now - this.lastTick) / 1000;
+      if (this.hold) this.heldMs += now - this.lastTick;
+      this.allowedSec += wallSec * (this.hold ? 1 : this.speed);
+      this.lastTick = now;
+      const aheadSec = this.audioSec - this.allowedSec;
+      if (aheadSec > 0.005) setTimeout(gate, Math.min(100, (aheadSec / (this.hold ? 1 : this.speed)) * 1000));
       else pass();
     };
     gate();
