@@ -61,14 +61,16 @@ async function main(): Promise<void> {
     const enc = startToneEncoder(SECONDS);
     enc.stdout!.pipe(pacer).pipe(push.body);
     const track = setInterval(() => sent.push([performance.now(), pacer.audioSec]), 5);
-    log(`event ${ev.id}: pushing ${SECONDS} s in real time, polling ${ev.urls.hls} every ${POLL_MS} ms`);
+    // The event's URLs, as a listener's page gets them.
+    const hlsUrl = String((await svc.api('GET', `/api/events/${ev.id}`)).body.urls.hls);
+    log(`event ${ev.id}: pushing ${SECONDS} s in real time, polling ${hlsUrl} every ${POLL_MS} ms`);
 
     // When each segment was first listed.
     const listed: { k: number; startSec: number; endSec: number; at: number }[] = [];
     let ends: number[] = [];
     const deadline = performance.now() + (SECONDS + 60) * 1000;
     while (performance.now() < deadline && (pacer.audioSec < SECONDS - 0.1 || listed.length < Math.floor(SECONDS / 6.1))) {
-      const res = await fetch(ev.urls.hls).catch(() => undefined);
+      const res = await fetch(hlsUrl).catch(() => undefined);
       const at = performance.now();
       if (res?.ok) {
         const durs = segmentDurations(await res.text());
