@@ -1,7 +1,8 @@
 // The publisher's library: once the rendition is final, post the event —
-// audio.m4a, the VOD playlist, transcript files, peaks, images and the
-// manifest — then mark it published and tell the webhooks. Everything heavy
-// happened while the event was live; what is left costs seconds. What the
+// images and the manifest listing audio.m4a (which the transcoder wrote
+// during the event), the VOD playlist, transcript files and peaks — then mark
+// it published and tell the webhooks. Everything heavy happened while the
+// event was live; what is left costs the same at any length. What the
 // publisher knows of the transcript comes from the transcriber's messages
 // (publication-store.ts), never from the transcriber's tables.
 import type { EventCatalog, EventRow } from '../shared/catalog/events.ts';
