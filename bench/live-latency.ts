@@ -61,8 +61,8 @@ async function main(): Promise<void> {
     const enc = startToneEncoder(SECONDS);
     enc.stdout!.pipe(pacer).pipe(push.body);
     const track = setInterval(() => sent.push([performance.now(), pacer.audioSec]), 5);
-    // The event's URLs, as a listener's page gets them.
-    const hlsUrl = String((await svc.api('GET', `/api/events/${ev.id}`)).body.urls.hls);
+    // The live playlist as the fs driver serves it (the event's urls.hls once it exists).
+    const hlsUrl = `${svc.url}/files/events/${ev.id}/hls/index.m3u8`;
     log(`event ${ev.id}: pushing ${SECONDS} s in real time, polling ${hlsUrl} every ${POLL_MS} ms`);
 
     // When each segment was first listed.
