@@ -81,9 +81,9 @@ it('keeps the queue dashboard behind the API token', async () => {
   expect(none.status).toBe(401);
   expect(none.headers.get('www-authenticate')).toMatch(/^Basic /);
   expect((await fetchHead(`${svc.url}/admin/queues`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
-  expect((await fetchHead(`${svc.url}/admin/queues/api/queues`, { headers: { authorization: `Basic ${Buffer.from('x:wrong').toString('base64')}` } })).status).toBe(
-    401,
-  );
+  expect(
+    (await fetchHead(`${svc.url}/admin/queues/api/queues`, { headers: { authorization: `Basic ${Buffer.from('x:wrong').toString('base64')}` } })).status,
+  ).toBe(401);
   const bearer = await fetch(`${svc.url}/admin/queues`, { headers: { authorization: `Bearer ${TOKEN}` } });
   expect(bearer.status).toBe(200);
   expect(await bearer.text()).toMatch(/<html/i);

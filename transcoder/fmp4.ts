@@ -167,7 +167,25 @@ export function movieAndTrackHeaders(timescale: number, duration: number): { mvh
     ...Array.from({ length: 6 }, () => u32(0)),
     u32(TRACK_ID + 1),
   );
-  const tkhd = fullBox('tkhd', v, 3, t(0), t(0), u32(TRACK_ID), u32(0), t(duration), u32(0), u32(0), u16(0), u16(0), u16(0x0100), u16(0), ...MATRIX.map(u32), u32(0), u32(0));
+  const tkhd = fullBox(
+    'tkhd',
+    v,
+    3,
+    t(0),
+    t(0),
+    u32(TRACK_ID),
+    u32(0),
+    t(duration),
+    u32(0),
+    u32(0),
+    u16(0),
+    u16(0),
+    u16(0x0100),
+    u16(0),
+    ...MATRIX.map(u32),
+    u32(0),
+    u32(0),
+  );
   return { mvhd, tkhd };
 }
 

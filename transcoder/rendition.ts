@@ -383,7 +383,11 @@ export async function dropWorkPcm(deps: TranscoderDeps, eventId: string, opts: {
 // ---- the whole-event results
 
 /** The waveform and loudness of the whole rendition, merged from every segment's share (read once). */
-export async function eventMeasurements(state: TranscoderState, eventId: string, totalSamples: number): Promise<{ peaks: PeaksJson; loudness: LoudnessSummary }> {
+export async function eventMeasurements(
+  state: TranscoderState,
+  eventId: string,
+  totalSamples: number,
+): Promise<{ peaks: PeaksJson; loudness: LoudnessSummary }> {
   const segs = await state.contiguousSegments(eventId);
   return {
     peaks: mergePeaks(
