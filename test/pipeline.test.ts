@@ -18,11 +18,10 @@ import { residualsAt, scanTone } from '../transcoder/verify.ts';
 import { makeTinyModel } from './fixtures/tiny-model.ts';
 import { concatDuration, hlsSegmentFiles } from './helpers/audio.ts';
 import { liveHls, type LiveSource } from './helpers/live-source.ts';
-import { s3rverProcess, type S3rverProcess } from './helpers/s3rver.ts';
+import { s3rverProcess, s3rverStorage, type S3rverProcess } from './helpers/s3rver.ts';
 import { signatureValid, webhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.ts';
 import { ROOT, startService, type RunningService } from './helpers/service.ts';
 import { freshPostgres } from './helpers/db.ts';
-import { S3Storage } from '../shared/storage/s3.ts';
 import { fetchHead } from './helpers/http.ts';
 
 const PRIVATE_BUCKET = 'replay-pipeline-private';
@@ -284,14 +283,7 @@ describe('after the end', () => {
   it('keeps the source archive out of the public bucket: not reachable through the public base URL', async () => {
     const { chunks } = (await s3Svc.api('GET', `/api/events/${s3Event.id}/chunks`)).body;
     expect(chunks.length).toBeGreaterThan(5);
-    const priv = new S3Storage({
-      endpoint: s3.endpoint,
-      region: 'us-east-1',
-      bucket: PRIVATE_BUCKET,
-      accessKeyId: 'S3RVER',
-      secretAccessKey: 'S3RVER',
-      forcePathStyle: true,
-    });
+    const priv = s3rverStorage(s3.endpoint, PRIVATE_BUCKET);
     try {
       for (const c of chunks) {
         expect(c.key.startsWith('private/')).toBe(true);

@@ -15,7 +15,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../shared/layout.ts';
 import { FsStorage } from '../shared/storage/fs.ts';
-import { S3Storage } from '../shared/storage/s3.ts';
 import type { Storage } from '../shared/storage/storage.ts';
 import { silentLoudness, silentPeaks } from '../transcoder/analysis.ts';
 import { encodeSegment, renditionInit } from '../transcoder/encode.ts';
@@ -24,7 +23,7 @@ import { finishM4a, packM4aParts } from '../transcoder/progressive-m4a.ts';
 import { TranscoderState } from '../transcoder/state.ts';
 import { audioPlaysAndSeeks, launchChromium } from './helpers/browser.ts';
 import { testDatabase, type TestDatabase } from './helpers/db.ts';
-import { s3rverProcess, type S3rverProcess } from './helpers/s3rver.ts';
+import { s3rverProcess, s3rverStorage, type S3rverProcess } from './helpers/s3rver.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'replay-m4a-'));
 /** 7 full segments and a short last one: 42.6 s. */
@@ -106,14 +105,7 @@ describe.each(['fs', 's3'] as const)('audio.m4a written during the event (%s)', 
   beforeAll(async () => {
     if (driver === 's3') {
       s3 = await s3rverProcess('replay-m4a');
-      storage = new S3Storage({
-        endpoint: s3.endpoint,
-        region: 'us-east-1',
-        bucket: s3.bucket,
-        accessKeyId: 'S3RVER',
-        secretAccessKey: 'S3RVER',
-        forcePathStyle: true,
-      });
+      storage = s3rverStorage(s3.endpoint, s3.bucket);
     } else {
       storage = new FsStorage(path.join(tmp, 'fs'), 'http://127.0.0.1/files');
     }

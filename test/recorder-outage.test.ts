@@ -13,11 +13,10 @@ import { openSqlite } from '../shared/db/sqlite.ts';
 import { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
 import { redisConnection } from '../shared/queues.ts';
-import { S3Storage } from '../shared/storage/s3.ts';
 import { concatDuration, hlsSegmentFiles, sha256 } from './helpers/audio.ts';
 import { liveHls } from './helpers/live-source.ts';
 import { tcpRedis } from './helpers/redis.ts';
-import { s3rverProcess } from './helpers/s3rver.ts';
+import { s3rverProcess, s3rverStorage } from './helpers/s3rver.ts';
 import { startService, storedFile, type RunningService } from './helpers/service.ts';
 
 const OUTAGE_MS = 12_000;
@@ -224,14 +223,7 @@ describe.concurrent('recorder outages: capture goes on into the spool, nothing i
     expectContiguous(chunks);
     expect(chunks.length).toBeGreaterThan(atRestart.length + 1);
     // Every chunk is in the bucket, byte for byte; nothing else is.
-    const storage = new S3Storage({
-      endpoint: s3.endpoint,
-      region: 'us-east-1',
-      bucket: s3.bucket,
-      accessKeyId: 'S3RVER',
-      secretAccessKey: 'S3RVER',
-      forcePathStyle: true,
-    });
+    const storage = s3rverStorage(s3.endpoint, s3.bucket);
     cleanup.push(() => Promise.resolve(storage.client.destroy()));
     for (const c of chunks) {
       const buf = await storage.get(c.key);

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { S3Storage } from '../../shared/storage/s3.ts';
 import { restartable } from './restartable.ts';
 import { freePort } from './service.ts';
 
@@ -70,4 +71,9 @@ export async function s3rverProcess(bucket = 'replay-outage', more: string[] = [
   };
   await handle.start();
   return handle;
+}
+
+/** The service's S3 driver on an s3rver (its own bucket unless told another), as the tests read and write it directly. */
+export function s3rverStorage(endpoint: string, bucket: string): S3Storage {
+  return new S3Storage({ endpoint, region: 'us-east-1', bucket, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true });
 }
