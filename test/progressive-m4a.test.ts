@@ -115,7 +115,8 @@ describe.each(['fs', 's3'] as const)('audio.m4a written during the event (%s)', 
       reads.push(key);
       return get(key);
     };
-    tdb = await testDatabase('sqlite');
+    // Both catalogs: fs with SQLite, S3 with PostgreSQL (as the two deployments run).
+    tdb = await testDatabase(driver === 's3' ? 'postgres' : 'sqlite');
     st = new TranscoderState(tdb.db);
   });
 
