@@ -6,12 +6,13 @@
 // One `replay start` child (fs storage, embedded redis-server); a push event
 // fed in real time (ffmpeg's AAC through the same pacer bench:publish uses,
 // at 1x, which records when every second of audio went out); the live
-// playlist polled every --poll-ms. When a poll first lists a segment, every
-// sample in it has a latency: that moment minus when the sample was sent. The
-// figures are over all samples (each segment weighs its length), p50/p95/max,
-// and a table per segment position shows where the time goes (the first
-// sample of a segment waits for the whole segment, the last one only for
-// what follows it: the chunk after it and the work).
+// playlist polled every --poll-ms. When a poll first lists a segment or a
+// partial segment (LL-HLS #EXT-X-PART) holding a sample, the sample has a
+// latency: that moment minus when the sample was sent. The figures are over
+// all samples (each second weighs the same), p50/p95/max, and tables per
+// segment and per part position show where the time goes (the first sample of
+// a unit waits for the whole unit, the last one only for what follows it: the
+// source chunk that holds its end and the work).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,9 +39,33 @@ const WARM_UP_SEC = 15;
 
 const log = (msg: string) => console.error(`[live-latency ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
-/** Segment durations of a media playlist, in order. */
-function segmentDurations(text: string): number[] {
-  return [...text.matchAll(/^#EXTINF:([\d.]+)/gm)].map((m) => Number(m[1]));
+/** Timeline seconds per rendition frame, and frames per segment and per part (transcoder/grid.ts). */
+const FRAME_SEC = 1024 / 48000;
+const SEGMENT_FRAMES = 282;
+const PART_FRAMES = 47;
+
+/** A span of the timeline a playlist lists: a segment (p = -1) or part p of segment k. */
+interface Unit {
+  k: number;
+  p: number;
+  startSec: number;
+  endSec: number;
+}
+
+/** Segments (in order, by their EXTINF) and parts (by their URI seg-<k>.<p>.m4s) of a media playlist. */
+function playlistUnits(text: string): { segments: Unit[]; parts: Unit[] } {
+  const segments: Unit[] = [];
+  for (const m of text.matchAll(/^#EXTINF:([\d.]+)/gm)) {
+    const startSec = segments.length ? segments[segments.length - 1].endSec : 0;
+    segments.push({ k: segments.length, p: -1, startSec, endSec: startSec + Number(m[1]) });
+  }
+  const parts = [...text.matchAll(/^#EXT-X-PART:DURATION=([\d.]+),URI="seg-(\d+)\.(\d+)\.m4s"/gm)].map((m) => {
+    const k = Number(m[2]);
+    const p = Number(m[3]);
+    const startSec = (k * SEGMENT_FRAMES + p * PART_FRAMES) * FRAME_SEC;
+    return { k, p, startSec, endSec: startSec + Number(m[1]) };
+  });
+  return { segments, parts };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -65,19 +90,17 @@ async function main(): Promise<void> {
     const hlsUrl = `${svc.url}/files/events/${ev.id}/hls/index.m3u8`;
     log(`event ${ev.id}: pushing ${SECONDS} s in real time, polling ${hlsUrl} every ${POLL_MS} ms`);
 
-    // When each segment was first listed.
-    const listed: { k: number; startSec: number; endSec: number; at: number }[] = [];
-    let ends: number[] = [];
+    // When each segment and each part was first listed.
+    const seen = new Map<string, Unit & { at: number }>();
+    let segments = 0;
     const deadline = performance.now() + (SECONDS + 60) * 1000;
-    while (performance.now() < deadline && (pacer.audioSec < SECONDS - 0.1 || listed.length < Math.floor(SECONDS / 6.1))) {
+    while (performance.now() < deadline && (pacer.audioSec < SECONDS - 0.1 || segments < Math.floor(SECONDS / 6.1))) {
       const res = await fetch(hlsUrl).catch(() => undefined);
       const at = performance.now();
       if (res?.ok) {
-        const durs = segmentDurations(await res.text());
-        if (durs.length > listed.length) {
-          ends = durs.reduce<number[]>((acc, d) => [...acc, (acc[acc.length - 1] ?? 0) + d], []);
-          for (let k = listed.length; k < durs.length; k++) listed.push({ k, startSec: k ? ends[k - 1] : 0, endSec: ends[k], at });
-        }
+        const units = playlistUnits(await res.text());
+        segments = Math.max(segments, units.segments.length);
+        for (const u of [...units.segments, ...units.parts]) if (!seen.has(`${u.k}.${u.p}`)) seen.set(`${u.k}.${u.p}`, { ...u, at });
       } else await res?.arrayBuffer().catch(() => undefined);
       await new Promise((r) => setTimeout(r, Math.max(0, POLL_MS - (performance.now() - at))));
     }
@@ -87,22 +110,40 @@ async function main(): Promise<void> {
 
     // When audio second s went out: the first tracking sample at or past it.
     const sentAt = (s: number) => sent.find(([, a]) => a >= s)?.[0];
+    const units = [...seen.values()];
+    const parts = units.filter((u) => u.p >= 0);
+    // When the sample at s was first playable: the earliest listing of a segment or part holding it.
+    const listedAt = (s: number) => Math.min(...units.filter((u) => u.startSec <= s && s < u.endSec).map((u) => u.at));
+    const latencyOf = (s: number) => {
+      const w = sentAt(s);
+      const at = listedAt(s);
+      return w === undefined || !Number.isFinite(at) ? undefined : (at - w) / 1000;
+    };
     const lat: number[] = [];
     const rows: string[] = [];
-    for (const seg of listed) {
+    const EDGE = 0.005; // a unit's first and last sample, just inside it
+    for (const seg of units.filter((u) => u.p < 0).sort((a, b) => a.k - b.k)) {
       if (seg.startSec < WARM_UP_SEC) continue;
-      const first = sentAt(seg.startSec);
-      const last = sentAt(seg.endSec);
+      const first = latencyOf(seg.startSec + EDGE);
+      const last = latencyOf(seg.endSec - EDGE);
       if (first === undefined || last === undefined) continue;
       for (let s = seg.startSec; s < seg.endSec; s += 0.01) {
-        const w = sentAt(s);
-        if (w !== undefined) lat.push((seg.at - w) / 1000);
+        const l = latencyOf(s);
+        if (l !== undefined) lat.push(l);
       }
-      rows.push(
-        `| ${seg.k} | ${seg.startSec.toFixed(3)}–${seg.endSec.toFixed(3)} | ${((seg.at - first) / 1000).toFixed(2)} | ${((seg.at - last) / 1000).toFixed(2)} |`,
-      );
+      const own = parts.filter((u) => u.k === seg.k).length;
+      rows.push(`| ${seg.k} | ${seg.startSec.toFixed(3)}–${seg.endSec.toFixed(3)} | ${own} | ${first.toFixed(2)} | ${last.toFixed(2)} |`);
     }
-    if (!lat.length) throw new Error(`no segment listed after the warm-up (${listed.length} listed in all)`);
+    // Per part position: the mean latency of its first and last sample, over the segments after the warm-up.
+    const partRows: string[] = [];
+    for (let p = 0; p < SEGMENT_FRAMES / PART_FRAMES; p++) {
+      const at = parts.filter((u) => u.p === p && u.startSec >= WARM_UP_SEC);
+      const firsts = at.map((u) => latencyOf(u.startSec + EDGE)).filter((l): l is number => l !== undefined);
+      const lasts = at.map((u) => latencyOf(u.endSec - EDGE)).filter((l): l is number => l !== undefined);
+      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      if (firsts.length && lasts.length) partRows.push(`| ${p} | ${at.length} | ${mean(firsts).toFixed(2)} | ${mean(lasts).toFixed(2)} |`);
+    }
+    if (!lat.length) throw new Error(`no segment listed after the warm-up (${segments} listed in all)`);
     lat.sort((a, b) => a - b);
     const result = {
       machine: `${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`,
@@ -120,9 +161,19 @@ async function main(): Promise<void> {
         `Source sample → listed in the live playlist, over every sample after the first ${WARM_UP_SEC} s of a ${SECONDS} s push (poll every ${POLL_MS} ms):`,
         `**p50 ${result.p50.toFixed(2)} s, p95 ${result.p95.toFixed(2)} s, max ${result.max.toFixed(2)} s** (${rows.length} segments).`,
         '',
-        '| segment | timeline s | latency of its first sample s | of its last sample s |',
-        '| ---: | --- | ---: | ---: |',
+        '| segment | timeline s | parts listed | latency of its first sample s | of its last sample s |',
+        '| ---: | --- | ---: | ---: | ---: |',
         ...rows,
+        ...(partRows.length
+          ? [
+              '',
+              'By part position (LL-HLS parts of 47 frames, 1.003 s):',
+              '',
+              '| part | listed | mean latency of its first sample s | of its last sample s |',
+              '| ---: | ---: | ---: | ---: |',
+              ...partRows,
+            ]
+          : []),
       ].join('\n'),
     );
     if (args.json) fs.writeFileSync(args.json, JSON.stringify(result, null, 2));

@@ -11,6 +11,13 @@ export const FRAME = 1024;
 export const SEGMENT_FRAMES = 282;
 export const SEGMENT_SAMPLES = SEGMENT_FRAMES * FRAME;
 /**
+ * AAC frames per live partial segment (LL-HLS #EXT-X-PART): 47 frames =
+ * 1.003 s, six to a segment, on the same grid, so a listener hears a second
+ * of audio as soon as it is known instead of waiting for the whole segment.
+ */
+export const PART_FRAMES = 47;
+export const PARTS_PER_SEGMENT = SEGMENT_FRAMES / PART_FRAMES;
+/**
  * A segment is encoded from timeline PCM [start - PRE_ROLL, end + POST_ROLL]
  * and trimmed back to its own frames: with 4 frames before and 2 after, the
  * joins are as clean as one continuous encode (reference.md, measured).

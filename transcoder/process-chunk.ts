@@ -5,11 +5,14 @@
 //                       record the chunk the message announces, decode every
 //                       announced chunk whose predecessors are all known
 //                       (messages may arrive out of order), make every
-//                       rendition segment that became possible, upload the
-//                       playlist, hand 16 kHz PCM to the transcriber, send
-//                       every full run of segments as a part of audio.m4a.
+//                       rendition segment that became possible, and the
+//                       live edge's partial segments (live-parts.ts),
+//                       upload the playlist, hand 16 kHz PCM to the
+//                       transcriber, send every full run of segments as a
+//                       part of audio.m4a.
 // finalizeRendition     once at the event's end: last segment(s), ENDLIST,
-//                       waveform and loudness of the whole event.
+//                       waveform and loudness of the whole event; the live
+//                       parts are deleted.
 //
 // Both are idempotent: a retried job, a duplicate, or a job re-run after the
 // worker was killed half-way finds finished work recorded in the catalog
@@ -33,6 +36,7 @@ import {
   type TranscoderDeps,
 } from './rendition.ts';
 
+import { buildLiveParts, dropAllParts, dropOldParts, livePlaylistParts } from './live-parts.ts';
 import { packM4aParts, resetM4a } from './progressive-m4a.ts';
 
 export type { TranscoderDeps } from './rendition.ts';
@@ -127,7 +131,9 @@ export async function processChunkArchived(job: JobLike, deps: TranscoderDeps): 
       if ((await ingestChunk(l, eventId, c.seq)).decoded && c.seq === seq) decoded = true;
     }
     const built = await buildReady(l, eventId, { final: false });
-    await publishPlaylist(l, eventId, false);
+    await buildLiveParts(l, eventId);
+    await publishPlaylist(l, eventId, false, (segments) => livePlaylistParts(l, eventId, segments));
+    await dropOldParts(l, eventId);
     const sent = await notifyPcmReady(l, eventId);
     // A side line: the rendition never waits on it. What fails here is sent by a later job or at the end.
     await packM4aParts(l, eventId).catch(async (err: unknown) => {
@@ -169,5 +175,9 @@ export async function finalizeRendition(eventId: string, chunks: number, deps: T
     };
   }
   if (event.status === 'live') log.warn('finalizing the rendition of an event that is still live', { event: eventId });
-  return withEventLock(eventId, () => finalize({ ...deps, log }, eventId, chunks));
+  return withEventLock(eventId, async () => {
+    const result = await finalize({ ...deps, log }, eventId, chunks);
+    await dropAllParts({ ...deps, log }, eventId); // the final playlist lists none
+    return result;
+  });
 }

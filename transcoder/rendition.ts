@@ -10,8 +10,9 @@
 //                   assemble PCM from the pieces (silence in gaps), encode with
 //                   pre/post-roll (encode.ts), measure (analysis.ts), upload the
 //                   segment and its 16 kHz PCM, then record it
-//   publishPlaylist upload the playlist listing the playable prefix, only
-//                   after its segments were uploaded and recorded
+//   publishPlaylist upload the playlist listing the playable prefix (and,
+//                   live, the parts at its edge: live-parts.ts), only after
+//                   its segments were uploaded and recorded
 //   packM4aParts    upload every full run of segments as a part of
 //                   audio.m4a (progressive-m4a.ts)
 //   finalize        fix the length, make the last segment(s), ENDLIST, join
@@ -39,7 +40,7 @@ import {
 import { contiguous, decodePiece, f32, f32Bytes, probeChunk, runPosition, type ChunkRef, type SourceFormat } from './decode.ts';
 import { encodeSegment, encodeSilentSegment, renditionInit } from './encode.ts';
 import { ASR_DECIMATION, ASR_RATE, FRAME, HOLD_BACK, POST_ROLL, PRE_ROLL, RATE, SEGMENT_FRAMES, secToSample, totalFramesFor } from './grid.ts';
-import { renderPlaylist } from './playlist.ts';
+import { renderPlaylist, type PlaylistPart } from './playlist.ts';
 import { finishM4a, resetM4a, type M4aResult } from './progressive-m4a.ts';
 import { writeRenditionFiles } from './rendition-files.ts';
 import { TranscoderState, type TranscodedChunk } from './state.ts';
@@ -327,18 +328,30 @@ export async function buildReady(deps: TranscoderDeps, eventId: string, opts: { 
   return built;
 }
 
-/** Uploads the playlist when what it would list changed (segments are uploaded and recorded before). */
-export async function publishPlaylist(deps: TranscoderDeps, eventId: string, final: boolean): Promise<{ key: string; segments: number; written: boolean }> {
+/**
+ * Uploads the playlist when what it would list changed (segments and parts
+ * are uploaded and recorded before). `liveParts` (live only) gives the
+ * partial segments to list for `segments` segments (live-parts.ts).
+ */
+export async function publishPlaylist(
+  deps: TranscoderDeps,
+  eventId: string,
+  final: boolean,
+  liveParts?: (segments: number) => Promise<{ parts: PlaylistPart[]; signature: string }>,
+): Promise<{ key: string; segments: number; written: boolean }> {
   const st = deps.state;
   const state = await st.ensureState(eventId);
   const segments = await st.contiguousSegments(eventId);
   const key = transcoderKeys.playlist(eventId);
-  if (state.playlistSegments === segments.length && state.playlistFinal === final) return { key, segments: segments.length, written: false };
+  const live = !final && liveParts ? await liveParts(segments.length) : { parts: [], signature: '' };
+  const listed = live.signature === (await st.parts.listed(eventId));
+  if (state.playlistSegments === segments.length && state.playlistFinal === final && listed) return { key, segments: segments.length, written: false };
   if (!segments.length && !final) return { key, segments: 0, written: false };
   await ensureInit(deps, eventId);
   const text = renderPlaylist({
     initUri: 'init.mp4',
     segments: segments.map((s) => ({ uri: s.key.slice(s.key.lastIndexOf('/') + 1), frames: s.frames })),
+    parts: live.parts,
     ended: final,
   });
   await deps.storage.put(key, text, {
@@ -346,6 +359,7 @@ export async function publishPlaylist(deps: TranscoderDeps, eventId: string, fin
     cacheControl: final ? CACHE.finalPlaylist : CACHE.livePlaylist,
   });
   await st.markPlaylist(eventId, segments.length, final);
+  if (!listed) await st.parts.markListed(eventId, live.signature);
   return { key, segments: segments.length, written: true };
 }
 

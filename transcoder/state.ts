@@ -25,6 +25,7 @@ import type { ChunkRef } from './decode.ts';
 import { FRAME, RATE, SEGMENT_FRAMES } from './grid.ts';
 import { deleteEventRows } from '../shared/db/forget.ts';
 import { M4aState } from './m4a-state.ts';
+import { PartState } from './part-state.ts';
 
 interface InputsTable {
   event_id: string;
@@ -198,16 +199,20 @@ export class TranscoderState {
   private readonly db: Kysely<TranscoderTables>;
   /** audio.m4a as it is written during the event. */
   readonly m4a: M4aState;
+  /** The live playlist's partial segments (live-parts.ts). */
+  readonly parts: PartState;
 
   constructor(db: Db) {
     this.db = db.as<TranscoderTables>();
     this.m4a = new M4aState(db);
+    this.parts = new PartState(db);
   }
 
   /** Forgets a deleted event: its chunks, rendition segments and inputs. */
   async forgetEvent(eventId: string): Promise<void> {
     await deleteEventRows(this.db, ['transcoder_chunks', 'rendition_segments', 'rendition_state', 'transcoder_inputs'], eventId);
     await this.m4a.forgetEvent(eventId);
+    await this.parts.forgetEvent(eventId);
   }
 
   // ---- inputs (the chunk-archived messages received)
