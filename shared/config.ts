@@ -59,6 +59,12 @@ export interface Config {
   apiToken?: string;
   storage: 'fs' | 's3';
   s3: S3Config;
+  /**
+   * Length of the chunks a stream source (push, Icecast, RTMP, SRT) is cut
+   * into. A live listener waits for the chunk that holds a sample to close,
+   * so it is short (2 s, like the segments of live HLS sources); HLS sources
+   * are archived segment by segment whatever it says.
+   */
   chunkSec: number;
   defaultReconnectWindowSec: number;
   allowPrivateSources: boolean;
@@ -186,7 +192,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiToken: env.REPLAY_API_TOKEN || undefined,
     storage,
     s3,
-    chunkSec: int(env, 'REPLAY_CHUNK_SEC', 6, 1, 60),
+    chunkSec: int(env, 'REPLAY_CHUNK_SEC', 2, 1, 60),
     defaultReconnectWindowSec: int(env, 'REPLAY_RECONNECT_WINDOW_SEC', 60, 0, 1800),
     allowPrivateSources: bool(env, 'REPLAY_ALLOW_PRIVATE_SOURCES'),
     allowedSourceHosts: hostList(env, 'REPLAY_ALLOWED_SOURCE_HOSTS'),

@@ -28,7 +28,7 @@ import { ROOT, startService, type RunningService } from './helpers/service.ts';
 const LEASE_SEC = 6;
 /** Seconds of audio the pusher produces. */
 const PUSH_SEC = 40;
-/** The default chunk length (REPLAY_CHUNK_SEC). */
+/** Chunks long enough (REPLAY_CHUNK_SEC) that the kill, about 3 s into one, tears it. */
 const CHUNK_SEC = 6;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let redis: TcpRedis;
@@ -51,6 +51,7 @@ beforeAll(async () => {
     REDIS_URL: redis.url,
     WHISPER_MODEL: model,
     REPLAY_LEASE_SEC: String(LEASE_SEC),
+    REPLAY_CHUNK_SEC: String(CHUNK_SEC),
   };
 });
 
