@@ -13,6 +13,8 @@ import { processEventEnded, type ProcessEndedDeps } from '../transcoder/process-
 import { processPcmReady, type ProcessPcmDeps } from '../transcriber/process-pcm.ts';
 import { processRenditionReady, processTranscriptReady } from '../publisher/process-jobs.ts';
 import { processEventPage } from '../publisher/process-page.ts';
+import { processClipCut, type ProcessClipCutDeps } from '../publisher/clips/process-clip.ts';
+import { processClipRequested, type ProcessClipDeps } from '../transcoder/process-clip.ts';
 import type { PublisherDeps } from '../publisher/publish.ts';
 import { processTranscriptSegments, type SearchIndexDeps } from '../publisher/search/process-segments.ts';
 import { processWebhook, type DeliverDeps } from '../publisher/webhooks.ts';
@@ -40,6 +42,8 @@ export interface StageDeps {
   search: SearchIndexDeps;
   webhooks: DeliverDeps;
   purge: PurgeDeps;
+  clipCutter: ProcessClipDeps;
+  clipPublisher: ProcessClipCutDeps;
 }
 
 export function jobTable(config: Config, deps: StageDeps): JobTable {
@@ -69,5 +73,8 @@ export function jobTable(config: Config, deps: StageDeps): JobTable {
     // A deleted event's purge touches every stage's rows and the storage, which every role shares: the last stage runs it.
     'event-deleted': { role: 'publisher', concurrency: 1, process: (job) => processEventDeleted(job, deps.purge) },
     'event-page': { role: 'publisher', concurrency: c.publisher, process: (job) => processEventPage(job, deps.publisher) },
+    // A clip: its audio cut from the rendition (transcoder), then its card and webhook (publisher).
+    'clip-requested': { role: 'transcoder', concurrency: c.transcoder, process: (job) => processClipRequested(job, deps.clipCutter) },
+    'clip-cut': { role: 'publisher', concurrency: c.publisher, process: (job) => processClipCut(job, deps.clipPublisher) },
   };
 }

@@ -1,5 +1,6 @@
 // Every stage's migrations, in one list: run at start on either database
 // (shared/db/migrate.ts), and by the tests on both.
+import { clipMigrations } from '../shared/catalog/clips.ts';
 import { catalogMigrations } from '../shared/catalog/migrations.ts';
 import type { Migrations } from '../shared/db/migrate.ts';
 import { publisherMigrations } from '../publisher/migrations.ts';
@@ -14,6 +15,7 @@ import { transcriberMigrations } from '../transcriber/state.ts';
 
 export const MIGRATIONS: Migrations[] = [
   catalogMigrations,
+  clipMigrations,
   recorderMigrations,
   replicaMigrations,
   transcoderMigrations,

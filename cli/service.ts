@@ -7,6 +7,7 @@ import { Worker, type Processor } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import http from 'node:http';
 import path from 'node:path';
+import { ClipCatalog } from '../shared/catalog/clips.ts';
 import { EventCatalog } from '../shared/catalog/events.ts';
 import { ConfigError, ROLES, type Config, type Role } from '../shared/config.ts';
 import { lockDataDir, type DataDirLock } from '../shared/data-dir.ts';
@@ -26,6 +27,7 @@ import { Recorder } from '../recorder/recorder.ts';
 import { recorderRoutes } from '../recorder/routes.ts';
 import { ReplicaLeases } from '../recorder/replica-leases.ts';
 import { CaptureStore } from '../recorder/store.ts';
+import { clipWriteRoutes } from '../transcoder/clip-routes.ts';
 import { resetM4a } from '../transcoder/progressive-m4a.ts';
 import { TranscoderState } from '../transcoder/state.ts';
 import { recorderView } from '../recorder/view.ts';
@@ -35,6 +37,8 @@ import { TranscriberState } from '../transcriber/state.ts';
 import { PublicationStore } from '../publisher/publication-store.ts';
 import { publisherRoutes, publisherView } from '../publisher/routes.ts';
 import { webhookRoutes } from '../publisher/webhook-routes.ts';
+import { clipJson } from '../publisher/clips/clip-json.ts';
+import { clipReadRoutes } from '../publisher/clips/routes.ts';
 import { writeFeed } from '../publisher/feed-document.ts';
 import { backfillStoredPages } from '../publisher/stored-backfill.ts';
 import { WebhookStore } from '../publisher/webhook-store.ts';
@@ -119,6 +123,7 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
 
   // The shared event catalog, and each stage's own tables.
   const catalog = new EventCatalog(db);
+  const clips = new ClipCatalog(db);
   const capture = new CaptureStore(db);
   const replicas = new ReplicaLeases(db);
   const transcoderState = new TranscoderState(db);
@@ -186,12 +191,16 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
     publisher: { catalog, storage, config, log: log.child('publisher'), publications, webhooks, engine: searchEngine },
     search: searchIndex,
     webhooks: { store: webhookStore, policy, log: log.child('webhooks') },
+    clipCutter: { clips, state: transcoderState, storage, queues, log: log.child('transcoder') },
+    clipPublisher: { clips, catalog, storage, config, webhooks, log: log.child('publisher') },
     purge: {
       catalog,
       storage,
       log: log.child('purge'),
       forget: {
         recorder: (id) => capture.forgetEvent(id),
+        // Their objects are under the event's prefix.
+        clips: (id) => clips.forgetEvent(id),
         // An audio.m4a upload still open (S3 multipart) is aborted, not left for the bucket's lifecycle rule.
         transcoder: async (id) => {
           await resetM4a({ state: transcoderState, storage }, id);
@@ -279,6 +288,17 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
       ? [
           recorderRoutes({ catalog, capture, config, recorder, policy, requireAuth, extensions, onDeleted: purgeLater }),
           transcriberRoutes({ catalog, state: transcriberState }),
+          clipWriteRoutes({
+            catalog,
+            clips,
+            state: transcoderState,
+            storage,
+            queues,
+            requireAuth,
+            view: (clip, ev) => clipJson({ config, storage }, clip, ev),
+            log: log.child('clips'),
+          }),
+          clipReadRoutes({ catalog, clips, config, storage }),
           webhookRoutes({ store: webhookStore, policy, log: log.child('webhooks') }, requireAuth),
           searchRoutes({ catalog, engine: searchEngine, publicUrl: config.publicUrl }),
           alertRoutes({ alerts, catalog, webhookStore, policy, publicUrl: config.publicUrl, log: log.child('alerts') }, requireAuth),

@@ -46,6 +46,10 @@ export const keys = {
   feed: () => 'feed.xml',
   /** A static asset the pages load, its name carrying its content hash (publisher). */
   asset: (name: string) => `assets/${name}`,
+  /** A clip's own audio (transcoder) and social card (publisher), under its event's prefix: deleting the event empties them too. */
+  clipAudio: (eventId: string, clipId: string) => `events/${eventId}/clips/${clipId}/clip.m4a`,
+  clipCard: (eventId: string, clipId: string) => `events/${eventId}/clips/${clipId}/card.png`,
+  clipPrefix: (eventId: string, clipId: string) => `events/${eventId}/clips/${clipId}/`,
   /** Every prefix an event's objects live under, public and private: deleting the event empties them. */
   eventPrefixes: (eventId: string) => [`events/${eventId}/`, `${PRIVATE_PREFIX}events/${eventId}/`],
 };

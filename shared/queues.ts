@@ -11,6 +11,8 @@
 //   any stage   --webhook----------->   publisher    one delivery attempt per endpoint
 //   api         --event-deleted----->   every stage  a deleted event: each stage forgets its rows and objects
 //   api/recorder --event-page-------->  publisher    an event started or ended: store its (live) page beside the media
+//   api         --clip-requested---->   transcoder   a clip was asked for: cut its clip.m4a from the rendition
+//   transcoder  --clip-cut---------->   publisher    a clip's audio is stored: draw its card, mark it ready
 //
 // Job ids are derived from the subject (event id + sequence number), so a
 // retried or repeated enqueue is a no-op in BullMQ rather than a duplicate.
@@ -27,6 +29,8 @@ export const QUEUE = {
   webhook: 'webhook',
   eventDeleted: 'event-deleted',
   eventPage: 'event-page',
+  clipRequested: 'clip-requested',
+  clipCut: 'clip-cut',
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
@@ -128,6 +132,16 @@ export interface EventPageJob {
   eventId: string;
 }
 
+/** A clip (shared/catalog/clips.ts) whose audio is to be cut: its span is in the catalog row. */
+export interface ClipRequestedJob {
+  clipId: string;
+}
+
+/** A clip's audio is stored and recorded on its row: the publisher finishes it. */
+export interface ClipCutJob {
+  clipId: string;
+}
+
 /** The message each queue carries. */
 export interface JobPayloads {
   record: RecordJob;
@@ -140,6 +154,8 @@ export interface JobPayloads {
   webhook: WebhookJob;
   'event-deleted': EventDeletedJob;
   'event-page': EventPageJob;
+  'clip-requested': ClipRequestedJob;
+  'clip-cut': ClipCutJob;
 }
 
 /** A queue's contract: how often a job is tried, the first retry's delay (doubling), and its job id. */
@@ -169,6 +185,9 @@ export const QUEUE_SPECS: { [Q in QueueName]: QueueSpec<Q> } = {
   // Forgotten once done: the end queues it again. The job renders the catalog as it stands when it runs, so a
   // message folded into one already waiting loses nothing.
   'event-page': { attempts: 8, backoffMs: 1000, jobId: (d) => `${d.eventId}-page`, forget: true },
+  // A clip is cut and finished once: its id names both jobs. The last attempt marks the clip failed with the reason.
+  'clip-requested': { attempts: 5, backoffMs: 1000, jobId: (d) => `${d.clipId}-cut` },
+  'clip-cut': { attempts: 5, backoffMs: 1000, jobId: (d) => `${d.clipId}-ready` },
 };
 
 /** PeerTube-like defaults: exponential backoff, keep completed 2 days and failed 7 days. */

@@ -13,6 +13,12 @@ export interface M4aLayout {
   chunkFrames: number[];
   /** Size in bytes of every frame, in order (as many as chunkFrames add up to). */
   frameSizes: ArrayLike<number>;
+  /**
+   * Samples at the start that are decoded but not played (an edit list skips
+   * them): a clip's first frame only primes the decoder, so the frame after it
+   * decodes exactly as it does in the whole rendition. Default 0 (no edit list).
+   */
+  primingSamples?: number;
 }
 
 const U32_MAX = 0xffffffff;
@@ -34,12 +40,16 @@ export function m4aHeader(layout: M4aLayout): Buffer {
   let payloadBytes = 0;
   for (let i = 0; i < frames; i++) payloadBytes += frameSizes[i];
   const duration = frames * track.frameSamples;
+  const priming = layout.primingSamples ?? 0;
+  if (priming < 0 || priming > duration) throw new Error(`m4a: ${priming} priming samples for ${duration} samples`);
   const v = duration > U32_MAX ? 1 : 0;
   const mdatHeaderBytes = payloadBytes + 8 > U32_MAX ? 16 : 8;
   const wide = payloadBytes + mdatHeaderBytes > U32_MAX; // chunk offsets past 4 GiB (with the header: checked again below)
 
   const ftyp = box('ftyp', str('M4A '), u32(0x200), str('M4A '), str('isom'), str('iso2'), str('mp42'));
-  const { mvhd, tkhd } = movieAndTrackHeaders(track.sampleRate, duration);
+  // The movie and track last what is played; the media holds the priming samples too.
+  const { mvhd, tkhd } = movieAndTrackHeaders(track.sampleRate, duration - priming);
+  const edts = priming ? [box('edts', fullBox('elst', v, 0, u32(1), time(v, duration - priming), time(v, priming), u16(1), u16(0)))] : [];
   const mdhd = fullBox('mdhd', v, 0, time(v, 0), time(v, 0), u32(track.sampleRate), time(v, duration), u16(0x55c4 /* und */), u16(0));
   const hdlr = fullBox('hdlr', 0, 0, u32(0), str('soun'), u32(0), u32(0), u32(0), str('SoundHandler\0'));
   const stts = fullBox('stts', 0, 0, u32(frames ? 1 : 0), ...(frames ? [u32(frames), u32(track.frameSamples)] : []));
@@ -77,7 +87,7 @@ export function m4aHeader(layout: M4aLayout): Buffer {
       : table('stco', offsets.length, (b) => offsets.forEach((o, i) => b.writeUInt32BE(o, i * 4)), 4);
     const stbl = box('stbl', fullBox('stsd', 0, 0, u32(1), mp4aSampleEntry(track)), stts, stsc, stsz, co);
     const minf = box('minf', fullBox('smhd', 0, 0, u16(0), u16(0)), box('dinf', fullBox('dref', 0, 0, u32(1), fullBox('url ', 0, 1))), stbl);
-    const moov = box('moov', mvhd, box('trak', tkhd, box('mdia', mdhd, hdlr, minf)));
+    const moov = box('moov', mvhd, box('trak', tkhd, ...edts, box('mdia', mdhd, hdlr, minf)));
     const mdat = mdatHeaderBytes === 16 ? Buffer.concat([u32(1), str('mdat'), u64(payloadBytes + 16)]) : Buffer.concat([u32(payloadBytes + 8), str('mdat')]);
     return Buffer.concat([ftyp, moov, mdat]);
   };

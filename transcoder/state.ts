@@ -340,6 +340,19 @@ export class TranscoderState {
     return rows.slice(0, n - from).map((r) => ({ k: r.k, frames: r.frames, key: r.key, bytes: r.bytes, sha256: r.sha256 }));
   }
 
+  /** The segments holding any of frames [fromFrame, toFrame), in order, without their measurements (a clip's source). */
+  async segmentsOverlapping(eventId: string, fromFrame: number, toFrame: number): Promise<(SegmentFile & { startFrame: number })[]> {
+    const rows = await this.db
+      .selectFrom('rendition_segments')
+      .select(['k', 'start_frame', 'frames', 'key', 'bytes', 'sha256'])
+      .where('event_id', '=', eventId)
+      .where('start_frame', '<', toFrame)
+      .where((eb) => eb(eb('start_frame', '+', eb.ref('frames')), '>', fromFrame))
+      .orderBy('k')
+      .execute();
+    return rows.map((r) => ({ k: r.k, startFrame: Number(r.start_frame), frames: r.frames, key: r.key, bytes: r.bytes, sha256: r.sha256 }));
+  }
+
   /** Idempotent: a second insert of the same segment (a concurrent or repeated build) is ignored. */
   async addSegment(s: Omit<SegmentRow, 'pcmNotified'>): Promise<boolean> {
     const r = await this.db

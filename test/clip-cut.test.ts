@@ -1,0 +1,185 @@
+// Cutting a clip's audio from the rendition (transcoder/clip-cut.ts) and the
+// clip's catalog rows (shared/catalog/clips.ts), on both catalogs (SQLite and
+// PostgreSQL). The rendition here is made as the transcoder makes it: segments
+// of a chirp under a tremolo (every frame differs, so a misplaced one shows)
+// encoded with pre- and post-roll. A clip must last its span within one AAC
+// frame, hold the rendition's frames byte for byte, and its first and last
+// 50 ms must decode like the same span of the whole recording (no click).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClipCatalog } from '../shared/catalog/clips.ts';
+import { keys } from '../shared/layout.ts';
+import { FsStorage } from '../shared/storage/fs.ts';
+import { silentLoudness, silentPeaks } from '../transcoder/analysis.ts';
+import { cutClip, SpanNotTranscodedError } from '../transcoder/clip-cut.ts';
+import { encodeSegment, RENDITION_TRACK } from '../transcoder/encode.ts';
+import { segmentPayload } from '../transcoder/fmp4.ts';
+import { FRAME, POST_ROLL, PRE_ROLL, RATE, SEGMENT_FRAMES } from '../transcoder/grid.ts';
+import { m4aHeader } from '../transcoder/m4a-header.ts';
+import { TranscoderState } from '../transcoder/state.ts';
+import { DIALECTS, testDatabase, type TestDatabase } from './helpers/db.ts';
+import { decodeF32, m4aFrames, maxDiff, probeDuration } from './helpers/m4a.ts';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'replay-clip-cut-'));
+const SEGMENTS = 4;
+const TOTAL_FRAMES = SEGMENTS * SEGMENT_FRAMES;
+/** 50 ms at 48 kHz. */
+const EDGE = 2400;
+
+function timelinePcm(from: number, n: number): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const t = (from + i) / RATE;
+    out[i] = from + i < 0 ? 0 : 0.4 * Math.sin(2 * Math.PI * (300 * t + 4 * t * t)) * (0.6 + 0.4 * Math.sin(2 * Math.PI * 0.7 * t));
+  }
+  return out;
+}
+
+let segments: Buffer[];
+let renditionFrames: Buffer[];
+let fullDecoded: Float32Array;
+
+beforeAll(async () => {
+  segments = [];
+  for (let k = 0; k < SEGMENTS; k++) {
+    const pcm = timelinePcm(k * SEGMENT_FRAMES * FRAME - PRE_ROLL, PRE_ROLL + SEGMENT_FRAMES * FRAME + POST_ROLL);
+    segments.push(await encodeSegment({ pcm, startFrame: k * SEGMENT_FRAMES, frames: SEGMENT_FRAMES, sequence: k + 1 }));
+  }
+  renditionFrames = segments.flatMap((s) => {
+    const { payload, sizes } = segmentPayload(s);
+    let at = 0;
+    return sizes.map((n) => payload.subarray(at, (at += n)));
+  });
+  // The whole recording, as audio.m4a holds it: every frame, no priming.
+  const full = path.join(tmp, 'full.m4a');
+  const header = m4aHeader({ track: RENDITION_TRACK, chunkFrames: [TOTAL_FRAMES], frameSizes: renditionFrames.map((f) => f.length) });
+  fs.writeFileSync(full, Buffer.concat([header, ...renditionFrames]));
+  fullDecoded = decodeF32(full);
+  expect(fullDecoded.length).toBe(TOTAL_FRAMES * FRAME);
+}, 120_000);
+
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+describe.each(DIALECTS)('clips on %s', (dialect) => {
+  let tdb: TestDatabase;
+  let state: TranscoderState;
+  let storage: FsStorage;
+  const eventId = 'ev_c11bc07000000001';
+
+  beforeAll(async () => {
+    tdb = await testDatabase(dialect);
+    state = new TranscoderState(tdb.db);
+    storage = new FsStorage(path.join(tmp, `fs-${dialect}`), 'http://127.0.0.1/files');
+    await state.ensureState(eventId);
+    // The first three segments are transcoded; the fourth is not yet (a live event).
+    for (let k = 0; k < SEGMENTS - 1; k++) {
+      const key = keys.hlsSegment(eventId, k);
+      await storage.put(key, segments[k]);
+      const span = [k * SEGMENT_FRAMES * FRAME, (k + 1) * SEGMENT_FRAMES * FRAME] as const;
+      await state.addSegment({
+        eventId,
+        k,
+        startFrame: k * SEGMENT_FRAMES,
+        frames: SEGMENT_FRAMES,
+        key,
+        bytes: segments[k].length,
+        pcm16Key: '',
+        sha256: null,
+        peaks: silentPeaks(...span),
+        loudness: silentLoudness(...span),
+      });
+    }
+  });
+
+  afterAll(() => tdb?.close());
+
+  const spans: [string, number, number][] = [
+    ['across two segment boundaries', 200, 700],
+    ['from the very first frame', 0, 120],
+    ['one second inside one segment', 300, 347],
+  ];
+
+  it.each(spans)('cuts a clip %s without re-encoding, decoding like the whole recording', async (_what, startFrame, endFrame) => {
+    const clipId = `cl_${String(startFrame).padStart(8, '0')}${String(endFrame).padStart(8, '0')}`;
+    const cut = await cutClip({ state, storage }, { eventId, clipId, startFrame, endFrame });
+    const bytes = await storage.get(keys.clipAudio(eventId, clipId));
+    expect(cut.bytes).toBe(bytes.length);
+    const file = path.join(tmp, `${dialect}-${clipId}.m4a`);
+    fs.writeFileSync(file, bytes);
+
+    // Its span, within one AAC frame (ffprobe applies the edit list that skips the priming frame).
+    const span = ((endFrame - startFrame) * FRAME) / RATE;
+    expect(Math.abs(probeDuration(file) - span)).toBeLessThanOrEqual(FRAME / RATE);
+    expect(cut.durationSec).toBeCloseTo(span, 9);
+
+    // Every frame, the middle ones included, is the rendition's own, byte for byte.
+    const frames = m4aFrames(bytes);
+    const from = startFrame - cut.primingFrames;
+    expect(frames.length).toBe(endFrame - from);
+    frames.forEach((f, i) => expect(f.equals(renditionFrames[from + i])).toBe(true));
+
+    // The first and last 50 ms decode like the same span of the whole recording.
+    const clip = decodeF32(file);
+    expect(Math.abs(clip.length - (endFrame - startFrame) * FRAME)).toBeLessThanOrEqual(FRAME);
+    const same = fullDecoded.subarray(startFrame * FRAME, endFrame * FRAME);
+    expect(maxDiff(clip.subarray(0, EDGE), same.subarray(0, EDGE))).toBeLessThan(1e-3);
+    expect(maxDiff(clip.subarray(clip.length - EDGE), same.subarray(same.length - EDGE))).toBeLessThan(1e-3);
+
+    // Cut again (a retried job): the same bytes.
+    await cutClip({ state, storage }, { eventId, clipId, startFrame, endFrame });
+    expect((await storage.get(keys.clipAudio(eventId, clipId))).equals(bytes)).toBe(true);
+  });
+
+  it('refuses a span the rendition does not hold yet', async () => {
+    const end = (SEGMENTS - 1) * SEGMENT_FRAMES;
+    await expect(cutClip({ state, storage }, { eventId, clipId: 'cl_0000000000000099', startFrame: end - 50, endFrame: end + 10 })).rejects.toBeInstanceOf(
+      SpanNotTranscodedError,
+    );
+    expect(await storage.head(keys.clipAudio(eventId, 'cl_0000000000000099'))).toBeUndefined();
+  });
+
+  it('keeps clips in the catalog: pending, audio, ready or failed, per event, deleted', async () => {
+    const clips = new ClipCatalog(tdb.db);
+    const a = await clips.create({
+      id: 'cl_00000000000000a1',
+      eventId,
+      title: 'A <b>',
+      soundbite: true,
+      startFrame: 10,
+      endFrame: 60,
+      startSec: 0.213333,
+      endSec: 1.28,
+    });
+    expect(a).toMatchObject({ startSec: 0.213333, endSec: 1.28, status: 'pending', soundbite: true, title: 'A <b>', audio: null, readyAt: null });
+    const b = await clips.create({
+      id: 'cl_00000000000000b2',
+      eventId,
+      title: null,
+      soundbite: false,
+      startFrame: 0,
+      endFrame: 47,
+      startSec: 0,
+      endSec: 1.002667,
+    });
+    expect((await clips.ofEvent(eventId)).map((c) => c.id)).toEqual([a.id, b.id]);
+    // Ready needs the audio first.
+    expect(await clips.markReady(a.id, 'card')).toBe(false);
+    expect(await clips.recordAudio(a.id, { key: 'k', bytes: 10, sha256: 'ff' })).toBe(true);
+    expect(await clips.markReady(a.id, 'card')).toBe(true);
+    expect(await clips.get(a.id)).toMatchObject({ status: 'ready', audio: { key: 'k', bytes: 10, sha256: 'ff' }, cardKey: 'card' });
+    // A failed clip stays failed, with its reason.
+    await clips.markFailed(b.id, 'the rendition has no audio at 3 s yet');
+    expect(await clips.recordAudio(b.id, { key: 'k', bytes: 10, sha256: 'ff' })).toBe(false);
+    expect(await clips.get(b.id)).toMatchObject({ status: 'failed', reason: 'the rendition has no audio at 3 s yet', audio: null });
+    await clips.markFailed(a.id, 'too late');
+    expect((await clips.get(a.id))?.status).toBe('ready');
+    // Ids that are not ours are not looked up.
+    expect(await clips.get("cl_' OR 1=1 --")).toBeUndefined();
+    expect(await clips.delete(a.id)).toBe(true);
+    expect(await clips.delete(a.id)).toBe(false);
+    await clips.forgetEvent(eventId);
+    expect(await clips.ofEvent(eventId)).toEqual([]);
+  });
+});
