@@ -6,6 +6,8 @@ import type { EventCatalog } from '../shared/catalog/events.ts';
 import type { Config } from '../shared/config.ts';
 import { CACHE_CONTROL, keys } from '../shared/layout.ts';
 import type { Storage } from '../shared/storage/storage.ts';
+import type { ChapterStore } from './chapters/chapter-store.ts';
+import { chaptersKey } from './chapters/publish-chapters.ts';
 import { buildFeed, type FeedItem } from './feed.ts';
 import type { PublicationStore } from './publication-store.ts';
 import { eventUrls } from './event-urls.ts';
@@ -15,6 +17,8 @@ export interface FeedDeps {
   storage: Storage;
   config: Config;
   publications: PublicationStore;
+  /** Which events have chapters (a <podcast:chapters> link each). */
+  chapters: Pick<ChapterStore, 'withChapters'>;
 }
 
 /** Where listeners find the feed: the stored object when a bucket serves the publications (S3), else the app. */
@@ -26,6 +30,7 @@ export async function feedDocument(deps: FeedDeps): Promise<string> {
   const { catalog, storage, config, publications } = deps;
   const pubs = await publications.published();
   const events = await catalog.eventsById(pubs.map((p) => p.eventId));
+  const withChapters = await deps.chapters.withChapters(pubs.map((p) => p.eventId));
   const items = pubs.flatMap((p): FeedItem[] => {
     const ev = events.get(p.eventId);
     if (!ev) return [];
@@ -44,6 +49,7 @@ export async function feedDocument(deps: FeedDeps): Promise<string> {
         imageUrl: urls.artwork,
         transcripts: hasTranscript ? { vtt: urls.transcript.vtt, srt: urls.transcript.srt, json: urls.transcript.json } : {},
         language: config.whisperLanguage,
+        chaptersUrl: withChapters.has(ev.id) ? storage.publicUrl(chaptersKey(ev.id)) : undefined,
       },
     ];
   });

@@ -1,7 +1,9 @@
 // The podcast feed: RSS 2.0 with the iTunes and Podcasting 2.0 namespaces.
 // Each published event is an item with its recording as the enclosure and its
 // transcripts as <podcast:transcript> links (VTT first: it is the recommended
-// format, marked rel="captions" because it is timed).
+// format, marked rel="captions" because it is timed) and, when it has
+// chapters, a <podcast:chapters> link to its JSON chapters.
+import { CHAPTERS_TYPE } from './chapters/chapters-format.ts';
 import { escapeXml, rfc822, toDate } from './html.ts';
 
 export const PODCAST_NS = 'https://podcastindex.org/namespace/1.0';
@@ -27,6 +29,8 @@ export interface FeedItem {
   transcripts: FeedTranscripts;
   /** BCP 47 tag of the spoken language, e.g. `en`. */
   language: string;
+  /** The item's JSON chapters (Podcasting 2.0), when it has any. */
+  chaptersUrl?: string;
 }
 
 export interface FeedInput {
@@ -87,6 +91,7 @@ function renderItem(item: FeedItem): string {
     if (!url) continue;
     lines.push(`${i}<podcast:transcript${attrs({ url, type: t.type, language: item.language, rel: t.rel })}/>`);
   }
+  if (item.chaptersUrl) lines.push(`${i}<podcast:chapters${attrs({ url: item.chaptersUrl, type: CHAPTERS_TYPE })}/>`);
   lines.push('    </item>');
   return lines.join('\n');
 }

@@ -4,6 +4,8 @@
 // those in the browser). One function, so the two pages cannot drift apart.
 import type { EventCatalog, EventRow } from '../shared/catalog/events.ts';
 import type { Config } from '../shared/config.ts';
+import type { ChapterStore } from './chapters/chapter-store.ts';
+import { tableOfContents } from './chapters/chapters-format.ts';
 import { keys } from '../shared/layout.ts';
 import type { Storage } from '../shared/storage/storage.ts';
 import { feedUrl } from './feed-document.ts';
@@ -20,6 +22,8 @@ export interface PageInputDeps {
   config: Config;
   /** Word timings for the lines (selections map to seconds); without it, lines only. */
   engine?: SearchEngine;
+  /** The event's chapters, listed and marked on the timeline. */
+  chapters: Pick<ChapterStore, 'chapters'>;
 }
 
 /** The transcript as the transcriber last wrote it to storage (partial while live). */
@@ -38,10 +42,11 @@ export async function replayPageBase(deps: PageInputDeps, ev: EventRow, pub: Pub
   const { storage, config } = deps;
   const urls = eventUrls(config, storage, ev);
   const stored = await transcriptSegments(storage, ev.id);
-  const [segments, gaps, hlsJsUrl] = await Promise.all([
+  const [segments, gaps, hlsJsUrl, chapters] = await Promise.all([
     stored && deps.engine ? withWords(stored, deps.engine, ev.id) : (stored ?? []),
     deps.catalog.gaps(ev.id),
     ensurePlayerAsset(storage),
+    deps.chapters.chapters(ev.id),
   ]);
   return {
     event: { title: ev.title, host: ev.host ?? undefined, startedAt: ev.createdAt, durationSec: pub?.durationSec ?? ev.timelineSec, slug: ev.slug },
@@ -57,6 +62,7 @@ export async function replayPageBase(deps: PageInputDeps, ev: EventRow, pub: Pub
     },
     segments,
     gaps,
+    chapters: tableOfContents(chapters.doc).map((c) => ({ startSec: c.startTime, title: c.title ?? '', url: c.url })),
     live: isLivePage(ev, pub),
     hlsJsUrl,
     siteName: siteName(),

@@ -9,7 +9,9 @@
 // search API when the page comes from the app's origin, else in the page).
 // While live it polls the transcript and the page's state in storage: new
 // lines appear, and the published replay is loaded when it is there.
-export const SCRIPT = `
+import { CHAPTERS_SCRIPT } from './chapters/chapters-page.ts';
+
+const PAGE_SCRIPT = `
 (function () {
   'use strict';
   var cfg = JSON.parse(document.getElementById('replay-config').textContent);
@@ -701,3 +703,6 @@ export const SCRIPT = `
   if (cfg.live && cfg.state) setTimeout(pollState, POLL_MS);
 })();
 `;
+
+/** The page's own script and the chapters' (one script, one hash). */
+export const SCRIPT = PAGE_SCRIPT + CHAPTERS_SCRIPT;

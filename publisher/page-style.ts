@@ -1,7 +1,9 @@
 // The replay page's stylesheet: one constant, so the page can name it by its
 // hash in a Content-Security-Policy (a page stored in a bucket has no
 // per-request nonce) as well as by a nonce when the app serves it.
-export const STYLE = `
+import { CHAPTERS_STYLE } from './chapters/chapters-page.ts';
+
+const PAGE_STYLE = `
 :root{color-scheme:light dark;--bg:#fff;--fg:#111827;--muted:#6b7280;--line:#e5e7eb;--accent:#0369a1;--hl:#e0f2fe;--hl-bar:#0284c7;--card:#f8fafc;--mark:#fde68a;--mark-bar:#d97706;--quote:#dcfce7;--quote-bar:#16a34a;--error:#b91c1c}
 @media (prefers-color-scheme:dark){:root{--bg:#0f172a;--fg:#e5e7eb;--muted:#94a3b8;--line:#1e293b;--accent:#38bdf8;--hl:#0c4a6e;--hl-bar:#38bdf8;--card:#111c33;--mark:#854d0e;--mark-bar:#fbbf24;--quote:#14532d;--quote-bar:#4ade80;--error:#fca5a5}}
 [hidden]{display:none!important}
@@ -70,3 +72,6 @@ button{background:var(--card);border:1px solid var(--line);border-radius:.375rem
 body.embed .bar{position:static;border:0}
 body.embed main,body.embed footer,body.embed .skip,body.embed .hitbar,body.embed .quote-share{display:none}
 `;
+
+/** The page's own style and the chapters' (one stylesheet, one hash). */
+export const STYLE = PAGE_STYLE + CHAPTERS_STYLE;

@@ -21,6 +21,7 @@
 import { clock, escapeHtml, humanDuration, jsonForHtml, toDate, truncate } from './html.ts';
 import { isValidNonce } from './page-csp.ts';
 import { SCRIPT } from './page-script.ts';
+import { CHAPTER_BAR, renderChapters, type PageChapter } from './chapters/chapters-page.ts';
 import { STYLE } from './page-style.ts';
 
 export interface ReplayWord {
@@ -103,6 +104,8 @@ export interface ReplayPageInput {
   };
   segments: ReplaySegment[];
   gaps?: ReplayGap[];
+  /** The chapters listed and marked on the timeline (a table of contents: silent ones left out). */
+  chapters?: PageChapter[];
   /** CSP nonce for the inline <style> and <script>. */
   nonce?: string;
   /** A Content-Security-Policy to carry in a <meta> element (a stored page, which has no headers of its own: storedPageCsp). */
@@ -593,8 +596,9 @@ ${head.join('\n')}
 <p class="facts">${live ? '<span class="live-badge">LIVE</span>' : ''}${escapeHtml(facts)}</p>
 ${quote ? renderQuote(quote, quoted) : ''}
 </div></header>
-<div class="bar" id="bar"><div class="wrap controls">${audioElement(input, live, mediaFragment(input, quote))}${speedSelect()}</div><div class="wrap"><div class="hitbar" id="hitbar" aria-hidden="true" hidden></div></div></div>
+<div class="bar" id="bar"><div class="wrap controls">${audioElement(input, live, mediaFragment(input, quote))}${speedSelect()}</div><div class="wrap"><div class="hitbar" id="hitbar" aria-hidden="true" hidden></div>${input.chapters?.length ? CHAPTER_BAR : ''}</div></div>
 <main class="wrap">
+${renderChapters(input.chapters)}
 <section aria-labelledby="transcript-heading">
 <h2 id="transcript-heading">Transcript</h2>
 ${transcript}

@@ -14,6 +14,7 @@ import type { Storage } from '../shared/storage/storage.ts';
 import { describe, describeIfPresent, describeRendition, objectSha256, type ManifestFile } from './assemble.ts';
 import { renderArtwork, renderSocialCard } from './images.ts';
 import type { PublicationStore, TranscriptInfo } from './publication-store.ts';
+import type { ChapterStore } from './chapters/chapter-store.ts';
 import type { SearchEngine } from './search/search.ts';
 import { writeStoredPage } from './stored-page.ts';
 import type { WebhookStore } from './webhook-store.ts';
@@ -34,6 +35,8 @@ export interface PublisherDeps {
   transcriptWaitMs?: number;
   /** Word timings for the stored page's lines (the search index). */
   engine?: SearchEngine;
+  /** Chapters: the stored page lists them, the feed links them. */
+  chapters: ChapterStore;
 }
 
 /** The publication's stored page and the feed, as the catalog stands: done again by a retried job, at no harm. */

@@ -14,6 +14,7 @@ import { hlsJsFile } from './player-asset.ts';
 import type { PublicationStore } from './publication-store.ts';
 import { eventUrls } from './event-urls.ts';
 import { findOnPage, quoteOf, quoteText, withWords } from './replay-extras.ts';
+import type { ChapterStore } from './chapters/chapter-store.ts';
 import type { SearchEngine } from './search/search.ts';
 
 export interface PublisherRouteDeps {
@@ -23,6 +24,7 @@ export interface PublisherRouteDeps {
   publications: PublicationStore;
   /** The search index: word timings, find-in-transcript and quotes on the replay page. */
   engine: SearchEngine;
+  chapters: ChapterStore;
 }
 
 export function publisherRoutes(deps: PublisherRouteDeps): Router {

@@ -30,13 +30,13 @@ export interface StoredPageDeps extends PageInputDeps {
 const MAX_ROUNDS = 5;
 
 /** What a stored page depends on: when this changes, the page is written again. */
-function stamp(ev: EventRow | undefined, pub: Publication | undefined): string {
-  return ev && ev.status !== 'deleted' ? JSON.stringify([ev.status, ev.title, ev.host, pub?.revision, pub?.transcriptRevision]) : 'gone';
+function stamp(ev: EventRow | undefined, pub: Publication | undefined, chaptersRevision: number): string {
+  return ev && ev.status !== 'deleted' ? JSON.stringify([ev.status, ev.title, ev.host, pub?.revision, pub?.transcriptRevision, chaptersRevision]) : 'gone';
 }
 
 async function current(deps: StoredPageDeps, eventId: string) {
-  const [ev, pub] = await Promise.all([deps.catalog.getEvent(eventId), deps.publications.get(eventId)]);
-  return { ev, pub, stamp: stamp(ev, pub) };
+  const [ev, pub, chapters] = await Promise.all([deps.catalog.getEvent(eventId), deps.publications.get(eventId), deps.chapters.chapters(eventId)]);
+  return { ev, pub, stamp: stamp(ev, pub, chapters.revision) };
 }
 
 /** The status a page's state object gives: what a live page waits for. */
