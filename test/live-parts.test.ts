@@ -106,6 +106,8 @@ describe('live partial segments', () => {
       expect(partTarget).toBeCloseTo(target, 5);
       for (const p of parts) expect(p.dur).toBeLessThanOrEqual(partTarget);
       expect(holdBack).toBeGreaterThanOrEqual(3 * partTarget);
+      // ...and past one reload: a player that cannot block on a static playlist reloads it every target duration.
+      expect(holdBack).toBeGreaterThan(Number(/^#EXT-X-TARGETDURATION:(\d+)$/m.exec(text)![1]));
       // Parts come right before their parent's EXTINF, all six of them, in order;
       // after the last segment, the parts of the one being made, from part 0.
       const lines = text.trim().split('\n');

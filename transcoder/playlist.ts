@@ -28,8 +28,11 @@ export function renderPlaylist(opts: { initUri: string; segments: PlaylistSegmen
   const lines = ['#EXTM3U', '#EXT-X-VERSION:7', `#EXT-X-TARGETDURATION:${target}`];
   if (parts.length) {
     const partTarget = ceil6(Math.max(...parts.map((p) => (p.frames * FRAME) / RATE)));
-    // PART-HOLD-BACK at least 3 part targets (the spec's recommendation; 2 is its minimum).
-    lines.push(`#EXT-X-SERVER-CONTROL:PART-HOLD-BACK=${ceil6(3 * Number(partTarget))}`, `#EXT-X-PART-INF:PART-TARGET=${partTarget}`);
+    // PART-HOLD-BACK: at least 3 part targets (the spec's recommendation), and past one reload: the
+    // playlist is a static object (fs, S3, a CDN) that cannot block until the next part, so players
+    // reload it every target duration, and one that stayed only 3 parts behind would run dry between reloads.
+    const holdBack = Math.max(3 * Number(partTarget), target + Number(partTarget));
+    lines.push(`#EXT-X-SERVER-CONTROL:PART-HOLD-BACK=${ceil6(holdBack)}`, `#EXT-X-PART-INF:PART-TARGET=${partTarget}`);
   }
   lines.push('#EXT-X-MEDIA-SEQUENCE:0', '#EXT-X-PLAYLIST-TYPE:EVENT', '#EXT-X-INDEPENDENT-SEGMENTS', `#EXT-X-MAP:URI="${opts.initUri}"`);
   const partLines = (parent: number) =>
