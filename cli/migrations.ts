@@ -5,6 +5,7 @@ import { catalogMigrations } from '../shared/catalog/migrations.ts';
 import type { Migrations } from '../shared/db/migrate.ts';
 import { publisherMigrations } from '../publisher/migrations.ts';
 import { alertMigrations } from '../publisher/search/alert-store.ts';
+import { chapterMigrations } from '../publisher/chapters/chapter-store.ts';
 import { searchMigrations } from '../publisher/search/tables.ts';
 import { replicaMigrations } from '../recorder/replica-leases.ts';
 import { recorderMigrations } from '../recorder/store.ts';
@@ -25,4 +26,5 @@ export const MIGRATIONS: Migrations[] = [
   publisherMigrations,
   searchMigrations,
   alertMigrations,
+  chapterMigrations,
 ];

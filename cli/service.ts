@@ -40,6 +40,8 @@ import { webhookRoutes } from '../publisher/webhook-routes.ts';
 import { clipJson } from '../publisher/clips/clip-json.ts';
 import { clipReadRoutes } from '../publisher/clips/routes.ts';
 import { writeFeed } from '../publisher/feed-document.ts';
+import { chapterRoutes } from '../publisher/chapters/chapter-routes.ts';
+import { ChapterStore } from '../publisher/chapters/chapter-store.ts';
 import { backfillStoredPages } from '../publisher/stored-backfill.ts';
 import { WebhookStore } from '../publisher/webhook-store.ts';
 import { emit, requeuePending } from '../publisher/webhooks.ts';
@@ -129,6 +131,7 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
   const transcoderState = new TranscoderState(db);
   const transcriberState = new TranscriberState(db);
   const publications = new PublicationStore(db);
+  const chapters = new ChapterStore(db);
   const webhookStore = new WebhookStore(db);
   const webhooks = { store: webhookStore, queue: queues.get('webhook'), log: log.child('webhooks') };
   // Search: the index (written from the transcriber's messages), relevance rankings kept in Redis for paging, saved searches.
@@ -188,7 +191,7 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
       onPcmReady: (job) => queues.add('pcm-ready', job),
     },
     transcriber: { catalog, storage, config, log: log.child('transcriber'), state: transcriberState, queues, signal: shutdown.signal, whisper },
-    publisher: { catalog, storage, config, log: log.child('publisher'), publications, webhooks, engine: searchEngine },
+    publisher: { catalog, storage, config, log: log.child('publisher'), publications, webhooks, engine: searchEngine, chapters },
     search: searchIndex,
     webhooks: { store: webhookStore, policy, log: log.child('webhooks') },
     clipCutter: { clips, state: transcoderState, storage, queues, log: log.child('transcoder') },
@@ -213,7 +216,8 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
         // The stored feed is rebuilt without it (its page objects go with its prefix).
         publisher: async (id) => {
           await publications.forgetEvent(id);
-          await writeFeed({ catalog, storage, config, publications });
+          await chapters.forgetEvent(id);
+          await writeFeed({ catalog, storage, config, publications, chapters });
         },
       },
     },
@@ -256,7 +260,7 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
     requeuePurges(catalog, queues)
       .then((n) => n && log.info('purges of deleted events queued again', { events: n }))
       .catch((e: Error) => log.warn('requeueing purges failed', { err: e.message }));
-    backfillStoredPages({ catalog, storage, config, publications, engine: searchEngine })
+    backfillStoredPages({ catalog, storage, config, publications, engine: searchEngine, chapters })
       .then((n) => n && log.info('pages stored for earlier publications', { events: n }))
       .catch((e: Error) => log.warn('storing pages of earlier publications failed', { err: e.message }));
     backfillSearchIndex(db, catalog, searchIndex)
@@ -270,7 +274,9 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
       log.warn('purge of a deleted event not queued; it will be at the next start', { event: eventId, err: e.message }),
     );
   const requireAuth = requireToken(token);
-  const publisherRouteDeps = { catalog, storage, config, publications, engine: searchEngine };
+  const publisherRouteDeps = { catalog, storage, config, publications, engine: searchEngine, chapters };
+  /** The stored page is written again by the publisher role (the event-page job). */
+  const refreshPage = async (eventId: string) => void (await queues.add('event-page', { eventId }));
   const extensions = [
     recorderView(capture, replicas),
     transcoderView(transcoderState, storage),
@@ -304,6 +310,7 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
           alertRoutes({ alerts, catalog, webhookStore, policy, publicUrl: config.publicUrl, log: log.child('alerts') }, requireAuth),
           searchPageRoutes({ catalog, engine: searchEngine, publicUrl: config.publicUrl, publications, siteName: process.env.REPLAY_FEED_TITLE || 'Replay' }),
           publisherRoutes(publisherRouteDeps),
+          chapterRoutes({ ...publisherRouteDeps, refreshPage, log: log.child('chapters') }, requireAuth),
         ]
       : [],
   });
