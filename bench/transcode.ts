@@ -1,11 +1,12 @@
 // Transcoder throughput: an N-minute 1 kHz sine (AAC 44.1 kHz mono in
-// MPEG-TS, cut into ~6 s chunks exactly as the recorder cuts them) goes
+// MPEG-TS, cut into chunks exactly as the recorder cuts them: 2 s by default,
+// REPLAY_CHUNK_SEC's default; 6 s was the default before) goes
 // through processChunkArchived chunk by chunk, then finalizeRendition. Prints
 // the CPU cost (this process plus its ffmpeg/ffprobe children) as audio
 // seconds per CPU second, the per-chunk job latency, and a gapless check of
 // the decoded playlist.
 //
-//   node bin/run-ts.js bench/transcode.ts [minutes=10]
+//   node bin/run-ts.js bench/transcode.ts [minutes=10] [chunk seconds=2]
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -26,8 +27,9 @@ import { residualsAt, scanTone } from '../transcoder/verify.ts';
 import { cutIntoChunks, encodeToneTs } from '../test/helpers/tone.ts';
 
 const minutes = Number(process.argv[2] ?? 10);
-if (!(minutes > 0)) {
-  console.error('usage: node bin/run-ts.js bench/transcode.ts [minutes]');
+const chunkSec = Number(process.argv[3] ?? 2);
+if (!(minutes > 0) || !(chunkSec >= 1)) {
+  console.error('usage: node bin/run-ts.js bench/transcode.ts [minutes] [chunk seconds]');
   process.exit(2);
 }
 const seconds = Math.round(minutes * 60);
@@ -50,7 +52,7 @@ try {
   console.log(`making a ${minutes}-minute source...`);
   const src = path.join(tmp, 'src.ts');
   await encodeToneTs(src, { seconds, sampleRate: 44100 });
-  const files = await cutIntoChunks(src, path.join(tmp, 'chunks'), 6);
+  const files = await cutIntoChunks(src, path.join(tmp, 'chunks'), chunkSec);
   const db = openDatabase({ sqliteFile: path.join(tmp, 'catalog.db') });
   await migrate(db, MIGRATIONS);
   const catalog = new EventCatalog(db);
@@ -127,6 +129,7 @@ try {
 
   const out = {
     audioSec: Number(timelineSec.toFixed(3)),
+    chunkSec,
     chunks: chunks.length,
     segments: fin.segments,
     wallSec: Number(((w2 - w0) / 1000).toFixed(2)),
