@@ -42,6 +42,7 @@ import { clipReadRoutes } from '../publisher/clips/routes.ts';
 import { writeFeed } from '../publisher/feed-document.ts';
 import { chapterRoutes } from '../publisher/chapters/chapter-routes.ts';
 import { ChapterStore } from '../publisher/chapters/chapter-store.ts';
+import { oembedRoutes } from '../publisher/oembed-route.ts';
 import { backfillStoredPages } from '../publisher/stored-backfill.ts';
 import { WebhookStore } from '../publisher/webhook-store.ts';
 import { emit, requeuePending } from '../publisher/webhooks.ts';
@@ -311,6 +312,7 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
           searchPageRoutes({ catalog, engine: searchEngine, publicUrl: config.publicUrl, publications, siteName: process.env.REPLAY_FEED_TITLE || 'Replay' }),
           publisherRoutes(publisherRouteDeps),
           chapterRoutes({ ...publisherRouteDeps, refreshPage, log: log.child('chapters') }, requireAuth),
+          oembedRoutes({ catalog, clips, publications, storage, config }),
         ]
       : [],
   });

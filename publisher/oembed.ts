@@ -16,10 +16,26 @@ export interface OembedInput {
   cardUrl: string;
   siteName: string;
   siteUrl: string;
+  /** Where the embed player starts, and (a clip or a quote) stops. */
+  startSec?: number;
+  endSec?: number;
+  /** The consumer's bounds (oEmbed maxwidth/maxheight): the iframe fits in them. */
+  maxWidth?: number;
+  maxHeight?: number;
+}
+
+/** The embed player's address: the page with `embed=1`, and `t`/`end` for a moment or a span. */
+function playerUrl(o: OembedInput): string {
+  const u = new URL(withEmbed(o.pageUrl));
+  if (o.startSec !== undefined && o.startSec > 0) u.searchParams.set('t', String(o.startSec));
+  if (o.endSec !== undefined) u.searchParams.set('end', String(o.endSec));
+  return u.toString();
 }
 
 export function oembedFor(o: OembedInput): Record<string, string | number> {
-  const src = withEmbed(o.pageUrl);
+  const src = playerUrl(o);
+  const width = Math.min(EMBED_WIDTH, o.maxWidth ?? EMBED_WIDTH);
+  const height = Math.min(EMBED_HEIGHT, o.maxHeight ?? EMBED_HEIGHT);
   return {
     version: '1.0',
     type: 'rich',
@@ -28,9 +44,9 @@ export function oembedFor(o: OembedInput): Record<string, string | number> {
     provider_name: o.siteName,
     provider_url: o.siteUrl,
     cache_age: 60,
-    width: EMBED_WIDTH,
-    height: EMBED_HEIGHT,
-    html: `<iframe src="${escapeHtml(src)}" width="${EMBED_WIDTH}" height="${EMBED_HEIGHT}" title="${escapeHtml(o.title)}" allow="autoplay" loading="lazy" style="border:0"></iframe>`,
+    width,
+    height,
+    html: `<iframe src="${escapeHtml(src)}" width="${width}" height="${height}" title="${escapeHtml(o.title)}" allow="autoplay" loading="lazy" style="border:0"></iframe>`,
     thumbnail_url: o.cardUrl,
     thumbnail_width: 1200,
     thumbnail_height: 630,

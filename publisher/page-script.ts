@@ -21,6 +21,8 @@ const PAGE_SCRIPT = `
   if (/[?&]embed(?:[=&]|$)/.test(window.location.search)) document.body.classList.add('embed');
   if (!audio) return;
   var lines = list ? Array.prototype.slice.call(list.querySelectorAll('li.line')) : [];
+  // The embed player shows the line being heard under the player (its transcript is hidden).
+  var embedLine = document.getElementById('embed-line');
   var starts = lines.map(function (l) { return parseFloat(l.getAttribute('data-start')) || 0; });
   var ends = lines.map(function (l) { return parseFloat(l.getAttribute('data-end')) || 0; });
   var current = -1;
@@ -79,6 +81,7 @@ const PAGE_SCRIPT = `
       lines[current].removeAttribute('aria-current');
     }
     current = i;
+    if (embedLine) embedLine.textContent = i >= 0 ? (lines[i].querySelector('.text') || lines[i]).textContent : '';
     if (i >= 0) {
       lines[i].classList.add('current');
       lines[i].setAttribute('aria-current', 'true');

@@ -69,7 +69,13 @@ button{background:var(--card);border:1px solid var(--line);border-radius:.375rem
 #quote-copied{font-size:.85rem;color:var(--muted)}
 @media (max-width:30rem){body{font-size:16px}.transcript li{grid-template-columns:3.6rem 1fr;gap:.5rem;padding:.3rem .25rem}}
 @media (prefers-reduced-motion:reduce){*{scroll-behavior:auto!important}}
-body.embed .bar{position:static;border:0}
+.embed-line{display:none}
+body.embed .embed-line{margin:.25rem auto 0;font-size:.9rem;line-height:1.3;height:2.6em;overflow:hidden;display:-webkit-box;-webkit-line-clamp:2;-webkit-box-orient:vertical}
+body.embed header.top{padding:.4rem 0 0}
+body.embed .site{display:none}
+body.embed h1{font-size:1.05rem;margin:0;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+body.embed .facts{font-size:.8rem;margin:0 0 .2rem}
+body.embed .bar{position:static;border:0;padding:.2rem 0}
 body.embed main,body.embed footer,body.embed .skip,body.embed .hitbar,body.embed .quote-share{display:none}
 `;
 

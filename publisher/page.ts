@@ -596,7 +596,7 @@ ${head.join('\n')}
 <p class="facts">${live ? '<span class="live-badge">LIVE</span>' : ''}${escapeHtml(facts)}</p>
 ${quote ? renderQuote(quote, quoted) : ''}
 </div></header>
-<div class="bar" id="bar"><div class="wrap controls">${audioElement(input, live, mediaFragment(input, quote))}${speedSelect()}</div><div class="wrap"><div class="hitbar" id="hitbar" aria-hidden="true" hidden></div>${input.chapters?.length ? CHAPTER_BAR : ''}</div></div>
+<div class="bar" id="bar"><div class="wrap controls">${audioElement(input, live, mediaFragment(input, quote))}${speedSelect()}</div><p class="wrap embed-line" id="embed-line"></p><div class="wrap"><div class="hitbar" id="hitbar" aria-hidden="true" hidden></div>${input.chapters?.length ? CHAPTER_BAR : ''}</div></div>
 <main class="wrap">
 ${renderChapters(input.chapters)}
 <section aria-labelledby="transcript-heading">
