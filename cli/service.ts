@@ -203,8 +203,11 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
       log: log.child('purge'),
       forget: {
         recorder: (id) => capture.forgetEvent(id),
-        // Their objects are under the event's prefix.
-        clips: (id) => clips.forgetEvent(id),
+        // Their objects are under the event's prefix; their webhook deliveries are filed under their own ids.
+        clips: async (id) => {
+          for (const c of await clips.ofEvent(id)) await webhookStore.forgetEvent(c.id);
+          await clips.forgetEvent(id);
+        },
         // An audio.m4a upload still open (S3 multipart) is aborted, not left for the bucket's lifecycle rule.
         transcoder: async (id) => {
           await resetM4a({ state: transcoderState, storage }, id);

@@ -305,6 +305,7 @@ const PAGE_SCRIPT = `
   }
 
   function showShare(items) {
+    shareItems = items;
     var url = quoteUrl(items);
     if (url !== shareUrl.value || share.hidden) shareDone.textContent = ''; // keep "Copied" while the link stays the same
     shareUrl.value = url;
@@ -340,6 +341,37 @@ const PAGE_SCRIPT = `
       else copyByHand();
     });
     if (shareClose) shareClose.addEventListener('click', function () { share.hidden = true; });
+  }
+
+  // ---- Clip: the selection made into a clip with the API token (asked once per tab), on the app's own page only
+  var shareItems = null;
+  var clipButton = document.getElementById('quote-clip');
+  var clipsUrl = null;
+  try { if (cfg.search && new URL(cfg.search, window.location.href).origin === window.location.origin) clipsUrl = cfg.search.replace(/\\/search$/, '/clips'); } catch (e) { /* a stored page: no API here */ }
+  function clipToken(forget) {
+    try { if (forget) sessionStorage.removeItem('replay-token'); else return sessionStorage.getItem('replay-token') || window.prompt('API token to make a clip'); } catch (e) { /* storage off */ }
+    return forget ? null : window.prompt('API token to make a clip');
+  }
+  function makeClip() {
+    var token = shareItems && clipToken(false);
+    if (!token) return;
+    var s = Number(shareItems[0].getAttribute('data-start')), e = Number(shareItems[shareItems.length - 1].getAttribute('data-end'));
+    shareDone.textContent = 'Making the clip…';
+    fetch(clipsUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer ' + token.trim() },
+      body: JSON.stringify({ startSec: s, endSec: Math.max(e, s + 1) }), // a clip lasts at least a second
+    }).then(function (r) { return r.json().then(function (body) { return { status: r.status, body: body }; }); }).then(function (r) {
+      if (r.status === 401) clipToken(true);
+      else try { sessionStorage.setItem('replay-token', token.trim()); } catch (x) { /* storage off */ }
+      if (r.status !== 201) { shareDone.textContent = r.status === 401 ? 'Wrong API token' : (r.body && r.body.error) || 'No clip made'; return; }
+      shareUrl.value = r.body.urls.page;
+      shareDone.textContent = 'Clip made: its link is above';
+    }, function () { shareDone.textContent = 'The service did not answer'; });
+  }
+  if (clipButton && clipsUrl && share && shareUrl && shareDone) {
+    clipButton.hidden = false;
+    clipButton.addEventListener('click', makeClip);
   }
 
   // ---- find in transcript: the search API as you type, next/previous, ticks on a timeline bar

@@ -418,7 +418,8 @@ function renderQuote(q: ReplayQuote, text: string): string {
 const QUOTE_SHARE =
   `<div class="quote-share" id="quote-share" role="region" aria-label="Quote link" hidden>` +
   `<label for="quote-url">Quote link</label><input type="url" id="quote-url" readonly value="">` +
-  `<button type="button" id="quote-copy">Copy</button><button type="button" id="quote-close" aria-label="Close">×</button>` +
+  `<button type="button" id="quote-copy">Copy</button><button type="button" id="quote-clip" hidden>Clip</button>` +
+  `<button type="button" id="quote-close" aria-label="Close">×</button>` +
   `<span id="quote-copied" role="status" aria-live="polite"></span></div>`;
 
 export const PLAYBACK_RATES = [0.75, 1, 1.25, 1.5, 1.75, 2];

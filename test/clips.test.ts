@@ -11,10 +11,12 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keys } from '../shared/layout.ts';
+import { launchChromium, pageProblems } from './helpers/browser.ts';
 import { freshPostgres } from './helpers/db.ts';
 import { pusher } from './helpers/hostile.ts';
 import { decodeF32, m4aFrames, maxDiff, probeDuration } from './helpers/m4a.ts';
-import { startService, type RunningService } from './helpers/service.ts';
+import { startService, storedFile, TOKEN, type RunningService } from './helpers/service.ts';
 import { signatureValid, webhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.ts';
 
 const FRAME_SEC = 1024 / 48000;
@@ -227,5 +229,59 @@ describe.each(['sqlite', 'postgres'] as const)('clips on %s', (dialect) => {
     expect((await fetch(after.urls.card)).status).toBe(404);
     expect((await svc.api('GET', `/api/events/${eventId}/clips`)).body.clips.map((c: { id: string }) => c.id)).toEqual([live.id]);
     expect((await fetch(live.urls.audio)).status).toBe(200);
+  });
+
+  it('makes a clip from the replay page: select transcript lines, Clip, the API token', async () => {
+    // Two lines as the transcriber writes them (this service has no whisper model), one of them hostile.
+    const lines = [
+      { startTime: 14.2, endTime: 16.9, body: 'The first line of the clip' },
+      { startTime: 16.9, endTime: 19.4, body: '<img src=x onerror=alert(1)> said the second' },
+    ];
+    const file = storedFile(svc.dataDir, keys.transcript(eventId, 'json'));
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, JSON.stringify({ version: '1.0.0', segments: lines }));
+
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      const problems = pageProblems(page);
+      const asked: string[] = [];
+      page.on('dialog', (d) => {
+        asked.push(d.message());
+        void d.accept(TOKEN);
+      });
+      await page.goto(`${svc.url}/e/${slug}`);
+      await page.evaluate(() => {
+        const texts = [...document.querySelectorAll<HTMLElement>('li.line .text')];
+        const r = document.createRange();
+        r.setStart(texts[0].firstChild!, 0);
+        r.setEnd(texts[1].lastChild!, texts[1].lastChild!.textContent!.length);
+        const sel = window.getSelection()!;
+        sel.removeAllRanges();
+        sel.addRange(r);
+        texts[0].dispatchEvent(new MouseEvent('mouseup', { bubbles: true }));
+      });
+      await page.waitForSelector('#quote-clip', { state: 'visible' });
+      await page.click('#quote-clip');
+      await page.waitForFunction(() => /\/c\/cl_[0-9a-f]{16}$/.test((document.getElementById('quote-url') as HTMLInputElement).value));
+      expect(asked).toEqual(['API token to make a clip']);
+      const clipUrl = await page.inputValue('#quote-url');
+      const made = (await svc.api('GET', `/api/clips/${clipUrl.split('/').pop()}`)).body;
+      expect(Math.abs(made.startSec - 14.2)).toBeLessThanOrEqual(FRAME_SEC / 2);
+      expect(Math.abs(made.endSec - 19.4)).toBeLessThanOrEqual(FRAME_SEC / 2);
+      await until('the page’s clip', async () => ((await svc.api('GET', `/api/clips/${made.id}`)).body.status === 'ready' ? true : undefined));
+
+      // Its page shows the two lines, escaped, and plays.
+      await page.goto(clipUrl);
+      expect(await page.locator('ol.transcript li').allTextContents()).toEqual([
+        '0:14The first line of the clip',
+        '0:16<img src=x onerror=alert(1)> said the second',
+      ]);
+      await page.waitForFunction(() => document.querySelector('audio')!.readyState >= 1);
+      expect(await page.evaluate(() => document.querySelector('audio')!.duration)).toBeCloseTo(made.durationSec, 1);
+      expect(problems).toEqual([]);
+    } finally {
+      await browser.close();
+    }
   });
 });
