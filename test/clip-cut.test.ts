@@ -1,6 +1,7 @@
-// Cutting a clip's audio from the rendition (transcoder/clip-cut.ts) and the
-// clip's catalog rows (shared/catalog/clips.ts), on both catalogs (SQLite and
-// PostgreSQL). The rendition here is made as the transcoder makes it: segments
+// Cutting a clip's audio from the rendition (transcoder/clip-cut.ts), the
+// clip's job (transcoder/process-clip.ts) and its catalog rows
+// (shared/catalog/clips.ts), on both catalogs and both storage drivers (SQLite
+// with fs, PostgreSQL with S3 on s3rver, as the two deployments run). The rendition here is made as the transcoder makes it: segments
 // of a chirp under a tremolo (every frame differs, so a misplaced one shows)
 // encoded with pre- and post-roll. A clip must last its span within one AAC
 // frame, hold the rendition's frames byte for byte, and its first and last
@@ -8,19 +9,25 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClipCatalog } from '../shared/catalog/clips.ts';
 import { keys } from '../shared/layout.ts';
+import { createLogger } from '../shared/log.ts';
+import type { ClipRequestedJob, Queues } from '../shared/queues.ts';
 import { FsStorage } from '../shared/storage/fs.ts';
+import type { Storage } from '../shared/storage/storage.ts';
 import { silentLoudness, silentPeaks } from '../transcoder/analysis.ts';
 import { cutClip, SpanNotTranscodedError } from '../transcoder/clip-cut.ts';
 import { encodeSegment, RENDITION_TRACK } from '../transcoder/encode.ts';
 import { segmentPayload } from '../transcoder/fmp4.ts';
 import { FRAME, POST_ROLL, PRE_ROLL, RATE, SEGMENT_FRAMES } from '../transcoder/grid.ts';
 import { m4aHeader } from '../transcoder/m4a-header.ts';
+import { processClipRequested } from '../transcoder/process-clip.ts';
 import { TranscoderState } from '../transcoder/state.ts';
-import { DIALECTS, testDatabase, type TestDatabase } from './helpers/db.ts';
+import { testDatabase, type TestDatabase } from './helpers/db.ts';
 import { decodeF32, m4aFrames, maxDiff, probeDuration } from './helpers/m4a.ts';
+import { s3rverProcess, s3rverStorage, type S3rverProcess } from './helpers/s3rver.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'replay-clip-cut-'));
 const SEGMENTS = 4;
@@ -62,16 +69,25 @@ beforeAll(async () => {
 
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-describe.each(DIALECTS)('clips on %s', (dialect) => {
+describe.each([
+  ['sqlite', 'fs'],
+  ['postgres', 's3'],
+] as const)('clips on %s with %s storage', (dialect, driver) => {
   let tdb: TestDatabase;
   let state: TranscoderState;
-  let storage: FsStorage;
+  let storage: Storage;
+  let s3: S3rverProcess | undefined;
   const eventId = 'ev_c11bc07000000001';
 
   beforeAll(async () => {
     tdb = await testDatabase(dialect);
     state = new TranscoderState(tdb.db);
-    storage = new FsStorage(path.join(tmp, `fs-${dialect}`), 'http://127.0.0.1/files');
+    if (driver === 's3') {
+      s3 = await s3rverProcess('replay-clips');
+      storage = s3rverStorage(s3.endpoint, s3.bucket);
+    } else {
+      storage = new FsStorage(path.join(tmp, 'fs'), 'http://127.0.0.1/files');
+    }
     await state.ensureState(eventId);
     // The first three segments are transcoded; the fourth is not yet (a live event).
     for (let k = 0; k < SEGMENTS - 1; k++) {
@@ -93,7 +109,10 @@ describe.each(DIALECTS)('clips on %s', (dialect) => {
     }
   });
 
-  afterAll(() => tdb?.close());
+  afterAll(async () => {
+    await tdb?.close();
+    await s3?.close();
+  });
 
   const spans: [string, number, number][] = [
     ['across two segment boundaries', 200, 700],
@@ -181,5 +200,44 @@ describe.each(DIALECTS)('clips on %s', (dialect) => {
     expect(await clips.delete(a.id)).toBe(false);
     await clips.forgetEvent(eventId);
     expect(await clips.ofEvent(eventId)).toEqual([]);
+  });
+
+  it('runs the clip job: retried while it fails, failed with the reason at its last attempt, nothing for a deleted clip', async () => {
+    const clips = new ClipCatalog(tdb.db);
+    const handedOn: string[] = [];
+    const queues: Pick<Queues, 'add'> = {
+      add: (name, data) => {
+        handedOn.push(`${name} ${JSON.stringify(data)}`);
+        return Promise.resolve();
+      },
+    };
+    const deps = { clips, state, storage, queues, log: createLogger('test') };
+    const job = (clipId: string, attemptsMade: number) => ({ data: { clipId }, attemptsMade, opts: { attempts: 5 } }) as unknown as Job<ClipRequestedJob>;
+    const end = (SEGMENTS - 1) * SEGMENT_FRAMES;
+    const span = { title: null, soundbite: false, startSec: 0, endSec: 0 };
+
+    // Past the rendition: each attempt fails; the last one leaves the reason on the clip.
+    const late = await clips.create({ id: 'cl_00000000000000f1', eventId, ...span, startFrame: end - 50, endFrame: end + 10 });
+    await expect(processClipRequested(job(late.id, 0), deps)).rejects.toThrow(/no audio at/);
+    expect((await clips.get(late.id))?.status).toBe('pending');
+    await expect(processClipRequested(job(late.id, 4), deps)).rejects.toThrow(/no audio at/);
+    expect(await clips.get(late.id)).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^the rendition has no audio at \d/) });
+    expect(await processClipRequested(job(late.id, 0), deps)).toBe('gone');
+
+    // A good one: cut and recorded once, handed on each time the job runs.
+    const ok = await clips.create({ id: 'cl_00000000000000f2', eventId, ...span, startFrame: 10, endFrame: 100 });
+    expect(await processClipRequested(job(ok.id, 0), deps)).toBe('cut');
+    const audio = (await clips.get(ok.id))?.audio;
+    expect(audio?.key).toBe(keys.clipAudio(eventId, ok.id));
+    expect(audio?.bytes).toBe((await storage.head(audio!.key))?.size);
+    expect(await processClipRequested(job(ok.id, 0), deps)).toBe('cut');
+    expect(handedOn).toEqual([`clip-cut {"clipId":"${ok.id}"}`, `clip-cut {"clipId":"${ok.id}"}`]);
+
+    // Deleted: nothing is cut, nothing handed on; a job without a valid id is refused for good.
+    await clips.delete(ok.id);
+    expect(await processClipRequested(job(ok.id, 0), deps)).toBe('gone');
+    expect(handedOn.length).toBe(2);
+    await expect(processClipRequested(job('../../etc', 0), deps)).rejects.toThrow(/no valid clipId/);
+    await clips.forgetEvent(eventId);
   });
 });

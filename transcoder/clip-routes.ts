@@ -19,6 +19,8 @@ import type { TranscoderState } from './state.ts';
 
 export const MIN_CLIP_SEC = 1;
 export const MAX_CLIP_SEC = 600;
+/** Clips one event may have: each is a small file, a card and a row, but not without end. */
+export const MAX_CLIPS_PER_EVENT = 1000;
 const MAX_TITLE = 200;
 
 export interface ClipWriteRouteDeps {
@@ -84,6 +86,7 @@ export function clipWriteRoutes(deps: ClipWriteRouteDeps): Router {
     const ev = await catalog.getEvent(checkEventId(String(req.params.id)));
     if (!ev) throw notFound('no such event');
     const span = parseClipRequest(req.body, (await state.playablePrefix(ev.id)).frames);
+    if ((await clips.countOf(ev.id)) >= MAX_CLIPS_PER_EVENT) throw new HttpError(409, `an event has at most ${MAX_CLIPS_PER_EVENT} clips: delete some first`);
     const clip = await clips.create({ id: `cl_${crypto.randomBytes(8).toString('hex')}`, eventId: ev.id, ...span });
     try {
       await withTimeout(queues.add('clip-requested', { clipId: clip.id }), 5000, 'queueing a clip');

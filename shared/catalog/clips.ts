@@ -137,6 +137,12 @@ export class ClipCatalog {
     return rows.map(toClip);
   }
 
+  /** How many clips an event has (they are capped per event). */
+  async countOf(eventId: string): Promise<number> {
+    const r = await this.db.selectFrom('clips').select((eb) => eb.fn.countAll<number>().as('n')).where('event_id', '=', eventId).executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
+
   /** The audio a cut stored (a repeated cut stores the same bytes under the same key). */
   async recordAudio(id: string, audio: ClipAudio): Promise<boolean> {
     const r = await this.db
