@@ -59,6 +59,7 @@ import { SearchEngine } from '../publisher/search/search.ts';
 import { buildApp } from './http-app.ts';
 import { opsRoutes } from './ops.ts';
 import { requeuePurges } from './purge-event.ts';
+import { requeueUnfinishedClips } from './requeue-clips.ts';
 import { jobTable, type JobHandler } from './jobs.ts';
 import { createWindowTranscriber } from '../transcriber/whisper-engine.ts';
 import { MIGRATIONS } from './migrations.ts';
@@ -259,6 +260,11 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
 
   if (has('api') || has('recorder')) await recorder.start();
   if (has('api')) gaugeFrom('replay_live_events', 'Events being recorded now', () => catalog.liveTotal());
+  if (has('transcoder')) {
+    requeueUnfinishedClips(clips, queues)
+      .then((n) => n && log.info('jobs of unfinished clips queued again', { clips: n }))
+      .catch((e: Error) => log.warn('requeueing clips failed', { err: e.message }));
+  }
   if (has('publisher')) {
     requeuePending(webhooks).catch(() => {});
     requeuePurges(catalog, queues)

@@ -24,6 +24,7 @@ import { segmentPayload } from '../transcoder/fmp4.ts';
 import { FRAME, POST_ROLL, PRE_ROLL, RATE, SEGMENT_FRAMES } from '../transcoder/grid.ts';
 import { m4aHeader } from '../transcoder/m4a-header.ts';
 import { processClipRequested } from '../transcoder/process-clip.ts';
+import { requeueUnfinishedClips } from '../cli/requeue-clips.ts';
 import { TranscoderState } from '../transcoder/state.ts';
 import { testDatabase, type TestDatabase } from './helpers/db.ts';
 import { decodeF32, m4aFrames, maxDiff, probeDuration } from './helpers/m4a.ts';
@@ -238,6 +239,29 @@ describe.each([
     expect(await processClipRequested(job(ok.id, 0), deps)).toBe('gone');
     expect(handedOn.length).toBe(2);
     await expect(processClipRequested(job('../../etc', 0), deps)).rejects.toThrow(/no valid clipId/);
+    await clips.forgetEvent(eventId);
+  });
+
+  it('queues the next job of every unfinished clip again at start, and none of the others', async () => {
+    const clips = new ClipCatalog(tdb.db);
+    const span = { eventId, title: null, soundbite: false, startFrame: 0, endFrame: 47, startSec: 0, endSec: 1.002667 };
+    const queued: string[] = [];
+    const queues: Pick<Queues, 'add'> = {
+      add: (name, data) => {
+        queued.push(`${name} ${JSON.stringify(data)}`);
+        return Promise.resolve();
+      },
+    };
+    await clips.create({ id: 'cl_00000000000000e1', ...span });
+    await clips.create({ id: 'cl_00000000000000e2', ...span });
+    await clips.recordAudio('cl_00000000000000e2', { key: 'k', bytes: 1, sha256: 'ff' });
+    await clips.create({ id: 'cl_00000000000000e3', ...span });
+    await clips.recordAudio('cl_00000000000000e3', { key: 'k', bytes: 1, sha256: 'ff' });
+    await clips.markReady('cl_00000000000000e3', 'card');
+    await clips.create({ id: 'cl_00000000000000e4', ...span });
+    await clips.markFailed('cl_00000000000000e4', 'no');
+    expect(await requeueUnfinishedClips(clips, queues)).toBe(2);
+    expect(queued).toEqual(['clip-requested {"clipId":"cl_00000000000000e1"}', 'clip-cut {"clipId":"cl_00000000000000e2"}']);
     await clips.forgetEvent(eventId);
   });
 });

@@ -137,9 +137,19 @@ export class ClipCatalog {
     return rows.map(toClip);
   }
 
+  /** Clips not finished yet (pending, not failed), oldest first: their jobs are queued again at start. */
+  async unfinished(limit = 10_000): Promise<ClipRow[]> {
+    const rows = await this.db.selectFrom('clips').selectAll().where('status', '=', 'pending').orderBy('created_at').orderBy('id').limit(limit).execute();
+    return rows.map(toClip);
+  }
+
   /** How many clips an event has (they are capped per event). */
   async countOf(eventId: string): Promise<number> {
-    const r = await this.db.selectFrom('clips').select((eb) => eb.fn.countAll<number>().as('n')).where('event_id', '=', eventId).executeTakeFirst();
+    const r = await this.db
+      .selectFrom('clips')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('event_id', '=', eventId)
+      .executeTakeFirst();
     return Number(r?.n ?? 0);
   }
 
