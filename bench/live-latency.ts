@@ -42,7 +42,7 @@ const log = (msg: string) => console.error(`[live-latency ${new Date().toISOStri
 /** Timeline seconds per rendition frame, and frames per segment and per part (transcoder/grid.ts). */
 const FRAME_SEC = 1024 / 48000;
 const SEGMENT_FRAMES = 282;
-const PART_FRAMES = 47;
+const PART_FRAMES = 94;
 
 /** A span of the timeline a playlist lists: a segment (p = -1) or part p of segment k. */
 interface Unit {
@@ -167,7 +167,7 @@ async function main(): Promise<void> {
         ...(partRows.length
           ? [
               '',
-              'By part position (LL-HLS parts of 47 frames, 1.003 s):',
+              'By part position (LL-HLS parts of 94 frames, 2.005 s):',
               '',
               '| part | listed | mean latency of its first sample s | of its last sample s |',
               '| ---: | ---: | ---: | ---: |',

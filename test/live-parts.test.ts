@@ -108,7 +108,7 @@ describe('live partial segments', () => {
       expect(holdBack).toBeGreaterThanOrEqual(3 * partTarget);
       // ...and past one reload: a player that cannot block on a static playlist reloads it every target duration.
       expect(holdBack).toBeGreaterThan(Number(/^#EXT-X-TARGETDURATION:(\d+)$/m.exec(text)![1]));
-      // Parts come right before their parent's EXTINF, all six of them, in order;
+      // Parts come right before their parent's EXTINF, all of them, in order;
       // after the last segment, the parts of the one being made, from part 0.
       const lines = text.trim().split('\n');
       const segs = segmentUris(text).map((u) => Number(u.slice(4, -4)));
