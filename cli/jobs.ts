@@ -14,6 +14,7 @@ import { processPcmReady, type ProcessPcmDeps } from '../transcriber/process-pcm
 import { processRenditionReady, processTranscriptReady } from '../publisher/process-jobs.ts';
 import { processEventPage } from '../publisher/process-page.ts';
 import { processClipCut, type ProcessClipCutDeps } from '../publisher/clips/process-clip.ts';
+import { processAudiogramRequested, requestAudiograms, type AudiogramDeps } from '../publisher/audiograms/process-audiogram.ts';
 import { processClipRequested, type ProcessClipDeps } from '../transcoder/process-clip.ts';
 import type { PublisherDeps } from '../publisher/publish.ts';
 import { processTranscriptSegments, type SearchIndexDeps } from '../publisher/search/process-segments.ts';
@@ -44,6 +45,7 @@ export interface StageDeps {
   purge: PurgeDeps;
   clipCutter: ProcessClipDeps;
   clipPublisher: ProcessClipCutDeps;
+  audiograms: AudiogramDeps;
 }
 
 export function jobTable(config: Config, deps: StageDeps): JobTable {
@@ -75,6 +77,17 @@ export function jobTable(config: Config, deps: StageDeps): JobTable {
     'event-page': { role: 'publisher', concurrency: c.publisher, process: (job) => processEventPage(job, deps.publisher) },
     // A clip: its audio cut from the rendition (transcoder), then its card and webhook (publisher).
     'clip-requested': { role: 'transcoder', concurrency: c.transcoder, process: (job) => processClipRequested(job, deps.clipCutter) },
-    'clip-cut': { role: 'publisher', concurrency: c.publisher, process: (job) => processClipCut(job, deps.clipPublisher) },
+    // A ready clip's audiograms are queued as it becomes ready (again on a retry: rows and job ids are per clip and size).
+    'clip-cut': {
+      role: 'publisher',
+      concurrency: c.publisher,
+      process: async (job) => {
+        const done = await processClipCut(job, deps.clipPublisher);
+        if (done === 'ready') await requestAudiograms(deps.audiograms, job.data.clipId);
+        return done;
+      },
+    },
+    // Rendering video is heavy and x264 already uses every core: one at a time per process.
+    'audiogram-requested': { role: 'publisher', concurrency: 1, process: (job) => processAudiogramRequested(job, deps.audiograms) },
   };
 }

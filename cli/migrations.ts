@@ -4,6 +4,7 @@ import { clipMigrations } from '../shared/catalog/clips.ts';
 import { catalogMigrations } from '../shared/catalog/migrations.ts';
 import type { Migrations } from '../shared/db/migrate.ts';
 import { publisherMigrations } from '../publisher/migrations.ts';
+import { audiogramMigrations } from '../publisher/audiograms/audiogram-store.ts';
 import { alertMigrations } from '../publisher/search/alert-store.ts';
 import { chapterMigrations } from '../publisher/chapters/chapter-store.ts';
 import { searchMigrations } from '../publisher/search/tables.ts';
@@ -27,4 +28,5 @@ export const MIGRATIONS: Migrations[] = [
   searchMigrations,
   alertMigrations,
   chapterMigrations,
+  audiogramMigrations,
 ];

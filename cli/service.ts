@@ -39,6 +39,7 @@ import { publisherRoutes, publisherView } from '../publisher/routes.ts';
 import { webhookRoutes } from '../publisher/webhook-routes.ts';
 import { clipJson } from '../publisher/clips/clip-json.ts';
 import { clipReadRoutes } from '../publisher/clips/routes.ts';
+import { AudiogramStore } from '../publisher/audiograms/audiogram-store.ts';
 import { writeFeed } from '../publisher/feed-document.ts';
 import { chapterRoutes } from '../publisher/chapters/chapter-routes.ts';
 import { ChapterStore } from '../publisher/chapters/chapter-store.ts';
@@ -134,6 +135,7 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
   const transcriberState = new TranscriberState(db);
   const publications = new PublicationStore(db);
   const chapters = new ChapterStore(db);
+  const audiograms = new AudiogramStore(db);
   const webhookStore = new WebhookStore(db);
   const webhooks = { store: webhookStore, queue: queues.get('webhook'), log: log.child('webhooks') };
   // Search: the index (written from the transcriber's messages), relevance rankings kept in Redis for paging, saved searches.
@@ -198,6 +200,7 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
     webhooks: { store: webhookStore, policy, log: log.child('webhooks') },
     clipCutter: { clips, state: transcoderState, storage, queues, log: log.child('transcoder') },
     clipPublisher: { clips, catalog, storage, config, webhooks, log: log.child('publisher') },
+    audiograms: { clips, catalog, store: audiograms, storage, engine: searchEngine, queues, webhooks, log: log.child('audiograms') },
     purge: {
       catalog,
       storage,
@@ -216,6 +219,7 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
         },
         transcriber: (id) => transcriberState.forgetEvent(id),
         search: (id) => searchWriter.removeEvent(id),
+        audiograms: (id) => audiograms.forgetEvent(id),
         alerts: (id) => alerts.forgetEvent(id),
         webhooks: (id) => webhookStore.forgetEvent(id),
         // The stored feed is rebuilt without it (its page objects go with its prefix).
@@ -314,7 +318,7 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
             view: (clip, ev) => clipJson({ config, storage }, clip, ev),
             log: log.child('clips'),
           }),
-          clipReadRoutes({ catalog, clips, config, storage }),
+          clipReadRoutes({ catalog, clips, config, storage, audiograms }),
           webhookRoutes({ store: webhookStore, policy, log: log.child('webhooks') }, requireAuth),
           searchRoutes({ catalog, engine: searchEngine, publicUrl: config.publicUrl }),
           alertRoutes({ alerts, catalog, webhookStore, policy, publicUrl: config.publicUrl, log: log.child('alerts') }, requireAuth),

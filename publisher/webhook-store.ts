@@ -9,7 +9,7 @@ import type { Generated, Kysely, Selectable } from 'kysely';
 import type { Db } from '../shared/db/database.ts';
 import { deleteEventRows } from '../shared/db/forget.ts';
 
-export const WEBHOOK_EVENT_TYPES = ['event.started', 'event.ended', 'event.published', 'event.updated', 'clip.ready'] as const;
+export const WEBHOOK_EVENT_TYPES = ['event.started', 'event.ended', 'event.published', 'event.updated', 'clip.ready', 'audiogram.ready'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 export function isWebhookEventType(v: unknown): v is WebhookEventType {

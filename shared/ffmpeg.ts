@@ -18,6 +18,8 @@ export interface FfmpegSpec {
   outputOptions: string[];
   /** Options placed before everything else (e.g. -loglevel). */
   globalOptions?: string[];
+  /** Called with the output time ffmpeg has reached, in seconds, from its progress reports (twice a second). */
+  onProgress?: (outSec: number) => void;
 }
 
 export interface RunningFfmpeg {
@@ -44,15 +46,32 @@ type FfmpegCommandWithProcess = ffmpegLib.FfmpegCommand & { ffmpegProc?: ChildPr
 function build(spec: FfmpegSpec): FfmpegCommandWithProcess {
   const cmd = ffmpegLib();
   // ffmpeg's global options may stand anywhere; placing them with the first
-  // input keeps to fluent-ffmpeg's public API. -nostats leaves stderr to errors.
-  const globals = ['-hide_banner', '-nostats', '-y', ...(spec.globalOptions ?? [])];
+  // input keeps to fluent-ffmpeg's public API. -nostats leaves stderr to errors,
+  // unless progress is wanted: fluent-ffmpeg reads it from the stats lines.
+  const stats = spec.onProgress ? ['-stats', '-stats_period', '0.5'] : ['-nostats'];
+  const globals = ['-hide_banner', ...stats, '-y', ...(spec.globalOptions ?? [])];
   spec.inputs.forEach((input, i) => {
     cmd.input(input.src);
     const opts = [...(i === 0 ? globals : []), ...(input.options ?? [])];
     if (opts.length) cmd.inputOptions(opts);
   });
   cmd.output(spec.output).outputOptions(spec.outputOptions);
+  const onProgress = spec.onProgress;
+  if (onProgress) {
+    cmd.on('progress', (p: { timemark?: string }) => {
+      const sec = timemarkSec(p.timemark);
+      if (sec !== undefined) onProgress(sec);
+    });
+  }
   return cmd;
+}
+
+/** ffmpeg's `time=HH:MM:SS.cc` as seconds; undefined for anything else (e.g. `N/A`). */
+export function timemarkSec(mark: string | undefined): number | undefined {
+  const m = /^(-?)(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$/.exec(mark ?? '');
+  if (!m) return undefined;
+  const sec = Number(m[2]) * 3600 + Number(m[3]) * 60 + Number(m[4]);
+  return m[1] ? -sec : sec;
 }
 
 /**

@@ -49,6 +49,8 @@ export const keys = {
   /** A clip's own audio (transcoder) and social card (publisher), under its event's prefix: deleting the event empties them too. */
   clipAudio: (eventId: string, clipId: string) => `events/${eventId}/clips/${clipId}/clip.m4a`,
   clipCard: (eventId: string, clipId: string) => `events/${eventId}/clips/${clipId}/card.png`,
+  /** A clip's audiogram video in one size (publisher), beside its audio: deleting the clip deletes it. */
+  clipAudiogram: (eventId: string, clipId: string, size: string) => `events/${eventId}/clips/${clipId}/audiogram-${size}.mp4`,
   clipPrefix: (eventId: string, clipId: string) => `events/${eventId}/clips/${clipId}/`,
   /** Every prefix an event's objects live under, public and private: deleting the event empties them. */
   eventPrefixes: (eventId: string) => [`events/${eventId}/`, `${PRIVATE_PREFIX}events/${eventId}/`],

@@ -13,6 +13,7 @@
 //   api/recorder --event-page-------->  publisher    an event started or ended: store its (live) page beside the media
 //   api         --clip-requested---->   transcoder   a clip was asked for: cut its clip.m4a from the rendition
 //   transcoder  --clip-cut---------->   publisher    a clip's audio is stored: draw its card, mark it ready
+//   publisher   --audiogram-requested-> publisher    a ready clip: render its audiogram video in one size
 //
 // Job ids are derived from the subject (event id + sequence number), so a
 // retried or repeated enqueue is a no-op in BullMQ rather than a duplicate.
@@ -31,6 +32,7 @@ export const QUEUE = {
   eventPage: 'event-page',
   clipRequested: 'clip-requested',
   clipCut: 'clip-cut',
+  audiogramRequested: 'audiogram-requested',
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
@@ -142,6 +144,15 @@ export interface ClipCutJob {
   clipId: string;
 }
 
+export const AUDIOGRAM_SIZES = ['square', 'vertical', 'landscape'] as const;
+export type AudiogramSize = (typeof AUDIOGRAM_SIZES)[number];
+
+/** A ready clip's audiogram (a video of its audio, waveform and captions) to render in one size. */
+export interface AudiogramRequestedJob {
+  clipId: string;
+  size: AudiogramSize;
+}
+
 /** The message each queue carries. */
 export interface JobPayloads {
   record: RecordJob;
@@ -156,6 +167,7 @@ export interface JobPayloads {
   'event-page': EventPageJob;
   'clip-requested': ClipRequestedJob;
   'clip-cut': ClipCutJob;
+  'audiogram-requested': AudiogramRequestedJob;
 }
 
 /** A queue's contract: how often a job is tried, the first retry's delay (doubling), and its job id. */
@@ -188,6 +200,8 @@ export const QUEUE_SPECS: { [Q in QueueName]: QueueSpec<Q> } = {
   // A clip is cut and finished once: its id names both jobs. The last attempt marks the clip failed with the reason.
   'clip-requested': { attempts: 5, backoffMs: 1000, jobId: (d) => `${d.clipId}-cut` },
   'clip-cut': { attempts: 5, backoffMs: 1000, jobId: (d) => `${d.clipId}-ready` },
+  // One render per clip and size; a retry overwrites its own output. The last attempt marks that size failed with the reason.
+  'audiogram-requested': { attempts: 3, backoffMs: 5000, jobId: (d) => `${d.clipId}-audiogram-${d.size}` },
 };
 
 /** PeerTube-like defaults: exponential backoff, keep completed 2 days and failed 7 days. */

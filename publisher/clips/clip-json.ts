@@ -6,6 +6,8 @@ import type { ClipRow } from '../../shared/catalog/clips.ts';
 import type { EventRow } from '../../shared/catalog/events.ts';
 import type { Config } from '../../shared/config.ts';
 import type { Storage } from '../../shared/storage/storage.ts';
+import { audiogramsJson, type ClipAudiograms } from '../audiograms/audiogram-json.ts';
+import type { AudiogramRow } from '../audiograms/audiogram-store.ts';
 import { eventUrls } from '../event-urls.ts';
 
 export interface ClipUrls {
@@ -31,6 +33,8 @@ export interface ClipJson {
   createdAt: string;
   readyAt: string | null;
   urls: ClipUrls;
+  /** Its videos, per size: where each render stands (publisher/audiograms). */
+  audiograms: ClipAudiograms;
 }
 
 export interface ClipJsonDeps {
@@ -49,7 +53,8 @@ export function clipUrls(deps: ClipJsonDeps, clip: ClipRow, ev: EventRow): ClipU
   };
 }
 
-export function clipJson(deps: ClipJsonDeps, clip: ClipRow, ev: EventRow): ClipJson {
+/** `audiograms`: the clip's audiogram rows (none yet: each size pending, or failed with a failed clip). */
+export function clipJson(deps: ClipJsonDeps, clip: ClipRow, ev: EventRow, audiograms?: AudiogramRow[]): ClipJson {
   return {
     id: clip.id,
     eventId: clip.eventId,
@@ -65,5 +70,6 @@ export function clipJson(deps: ClipJsonDeps, clip: ClipRow, ev: EventRow): ClipJ
     createdAt: clip.createdAt,
     readyAt: clip.readyAt,
     urls: clipUrls(deps, clip, ev),
+    audiograms: audiogramsJson(deps.storage, clip, audiograms),
   };
 }

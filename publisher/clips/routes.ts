@@ -8,12 +8,15 @@ import type { EventCatalog, EventRow } from '../../shared/catalog/events.ts';
 import { checkEventId, notFound } from '../../shared/http.ts';
 import { replayPageCsp } from '../page-csp.ts';
 import { siteName, transcriptSegments } from '../page-input.ts';
+import type { AudiogramStore } from '../audiograms/audiogram-store.ts';
 import { clipJson, type ClipJsonDeps } from './clip-json.ts';
 import { linesOfSpan, renderClipPage } from './page.ts';
 
 export interface ClipReadRouteDeps extends ClipJsonDeps {
   catalog: EventCatalog;
   clips: ClipCatalog;
+  /** Where each clip's audiograms stand. */
+  audiograms: Pick<AudiogramStore, 'ofClips'>;
 }
 
 export function clipReadRoutes(deps: ClipReadRouteDeps): Router {
@@ -30,13 +33,15 @@ export function clipReadRoutes(deps: ClipReadRouteDeps): Router {
 
   r.get('/api/clips/:id', async (req, res) => {
     const { clip, ev } = await find(String(req.params.id));
-    res.json(clipJson(deps, clip, ev));
+    res.json(clipJson(deps, clip, ev, (await deps.audiograms.ofClips([clip.id])).get(clip.id)));
   });
 
   r.get('/api/events/:id/clips', async (req, res) => {
     const ev = await catalog.getEvent(checkEventId(String(req.params.id)));
     if (!ev) throw notFound('no such event');
-    res.json({ clips: (await clips.ofEvent(ev.id)).map((c) => clipJson(deps, c, ev)) });
+    const list = await clips.ofEvent(ev.id);
+    const audiograms = await deps.audiograms.ofClips(list.map((c) => c.id));
+    res.json({ clips: list.map((c) => clipJson(deps, c, ev, audiograms.get(c.id))) });
   });
 
   r.get('/c/:id', async (req, res) => {
