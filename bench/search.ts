@@ -8,6 +8,8 @@
 //                           [--existing FILE|URL]  (one --db: query a catalog a run with the same --hours and --seed
 //                                                   built and kept; the corpus is replayed without writing, for its queries)
 //                           [--keep]  (keep the catalogs built, and say where, for --existing or a look by hand)
+//                           [--walk window|partitions]  (PostgreSQL: how the newest matches are walked back to; `partitions`
+//                                                        is the earlier way, whole partitions at a time, for comparison)
 //
 // For each database:
 //   1. build: a synthetic corpus (bench/lib/zipf-corpus.ts: Zipf-distributed
@@ -40,6 +42,7 @@ import { MIGRATIONS } from '../cli/migrations.ts';
 import { RedisSnapshotStore, type SearchSort } from '../publisher/search/cursor.ts';
 import type { SearchFilters } from '../publisher/search/filters.ts';
 import { SearchIndexWriter } from '../publisher/search/index-writer.ts';
+import { PARTITION_WALK } from '../publisher/search/match-sql.ts';
 import { parseQuery } from '../publisher/search/query.ts';
 import { SearchEngine } from '../publisher/search/search.ts';
 import { EventCatalog } from '../shared/catalog/events.ts';
@@ -56,7 +59,7 @@ import { Corpus, Rng, type CorpusEvent } from './lib/zipf-corpus.ts';
 import { processTree, readStat } from './lib/proc-sampler.ts';
 
 const USAGE =
-  'usage: npm run bench:search -- [--hours 100] [--db sqlite,postgres] [--queries 200] [--live] [--json FILE] [--seed 1] [--word-timings] [--no-vacuum] [--explain] [--live-minutes 5] [--existing FILE|URL] [--keep]';
+  'usage: npm run bench:search -- [--hours 100] [--db sqlite,postgres] [--queries 200] [--live] [--json FILE] [--seed 1] [--word-timings] [--no-vacuum] [--explain] [--live-minutes 5] [--existing FILE|URL] [--keep] [--walk window|partitions]';
 const { values: args } = parseArgs({
   options: {
     hours: { type: 'string', default: '100' },
@@ -71,6 +74,7 @@ const { values: args } = parseArgs({
     explain: { type: 'boolean', default: false },
     existing: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    walk: { type: 'string', default: 'window' },
   },
   allowPositionals: false,
 });
@@ -78,6 +82,7 @@ const HOURS = Number(args.hours);
 const DBS = args.db.split(',').map((s) => s.trim()) as DialectName[];
 const QUERIES = Number(args.queries);
 const SEED = Number(args.seed);
+const WALK = args.walk === 'partitions' ? PARTITION_WALK : undefined;
 const LIVE_MINUTES = Number(args['live-minutes']);
 if (
   !(HOURS > 0) ||
@@ -86,7 +91,8 @@ if (
   !(LIVE_MINUTES > 0) ||
   !DBS.length ||
   DBS.some((d) => d !== 'sqlite' && d !== 'postgres') ||
-  (args.existing !== undefined && (DBS.length !== 1 || args.live))
+  (args.existing !== undefined && (DBS.length !== 1 || args.live)) ||
+  (args.walk !== 'window' && args.walk !== 'partitions')
 ) {
   console.error(USAGE);
   process.exit(2);
@@ -659,7 +665,7 @@ async function explainSlowest(t: Target, snapshots: RedisSnapshotStore, rows: La
   const tr = tracingDb(t, (e) => {
     if (e.level === 'query' && capture) capture.push({ sql: e.query.sql, parameters: e.query.parameters, ms: e.queryDurationMillis });
   });
-  const engine = new SearchEngine(tr.db, snapshots);
+  const engine = new SearchEngine(tr.db, snapshots, WALK);
   const out: Explained[] = [];
   try {
     for (const row of rows) {
@@ -931,7 +937,7 @@ async function runDatabase(dialect: DialectName, redis: TcpRedis, tmp: string): 
       `${dialect}: index ${mb(size.searchBytes)} MB = ${size.searchMBPerAudioHour} MB per audio hour${size.catalogFileBytes !== undefined ? ` (catalog file ${mb(size.catalogFileBytes)} MB)` : ''}`,
     );
     const snapshots = new RedisSnapshotStore(client, `bench-search-${dialect}`);
-    const engine = new SearchEngine(t.db, snapshots);
+    const engine = new SearchEngine(t.db, snapshots, WALK);
     const queries = makeQueries(corpus, built, QUERIES);
     const rows = await latency(dialect, engine, queries);
     const explain = args.explain ? await explainSlowest(t, snapshots, rows) : undefined;

@@ -104,8 +104,22 @@ export class SqliteMatchSql implements MatchSql {
   }
 }
 
+/** How the newest matches are walked: the first window's ids, and whether windows are whole partitions (the earlier way, kept for bench:search --walk partitions). */
+export interface WalkOptions {
+  firstWindow: number;
+  aligned: boolean;
+}
+
+export const PARTITION_WALK: WalkOptions = { firstWindow: PARTITION_ROWS, aligned: true };
+
+/** An eighth of a partition: a word said in one segment of a hundred fills a page of 20 from it, and 1,000 candidates from about four. */
+export const FIRST_WINDOW_ROWS = PARTITION_ROWS / 8;
+
 export class PostgresMatchSql implements MatchSql {
-  constructor(private readonly db: Kysely<unknown>) {}
+  constructor(
+    private readonly db: Kysely<unknown>,
+    private readonly walk: WalkOptions = { firstWindow: FIRST_WINDOW_ROWS, aligned: false },
+  ) {}
 
   /** The query's conditions; `range` (ids [lo, hi)) as plain conditions on id, so only the partitions it covers are read. */
   private conditions(spec: MatchSpec, range?: { lo: number; hi: number }): RawBuilder<unknown> {
@@ -129,31 +143,31 @@ export class PostgresMatchSql implements MatchSql {
   }
 
   /**
-   * The newest `limit` matches, walking back through the id partitions from
-   * the newest: first the partition holding the newest candidate id, then as
-   * many more as the matches found so far say are needed (all the rest when
-   * none were found). A GIN index returns matches in no order, and the
-   * planner, which cannot tell how many rows a word matches, would otherwise
-   * sort every match of the word in every partition; this way a word said
-   * often is answered from the newest partition, and any other in two or
-   * three steps.
+   * The newest `limit` matches, walking back through the ids from the newest:
+   * first a window of the newest ids, then as many more as the matches found
+   * so far say are needed (all the rest when none were found). A GIN index
+   * returns matches in no order, and the planner, which cannot tell how many
+   * rows a word matches, would otherwise sort every match of the word in
+   * every partition. A window inside a partition is a range on its primary
+   * key, which the planner ANDs with the word's GIN bitmap, so only the rows
+   * of the window that hold the word are read from the table: a word said
+   * often costs about `limit` rows, however often it was said before.
    */
   private async walkNewest<R extends { id: number }>(spec: MatchSpec, columns: RawBuilder<unknown>, limit: number): Promise<R[]> {
     const out: R[] = [];
     const floor = spec.minId ?? 0;
     const top = Math.min(spec.maxId + 1, spec.beforeId ?? Infinity);
     let hi = top;
-    // The first step: the partition holding the newest candidate id.
-    let rows = hi - Math.floor((hi - 1) / PARTITION_ROWS) * PARTITION_ROWS;
+    let rows = this.walk.aligned ? hi - Math.floor((hi - 1) / PARTITION_ROWS) * PARTITION_ROWS : this.walk.firstWindow;
     while (out.length < limit && hi > floor) {
-      const lo = Math.max(floor, Math.floor((hi - rows) / PARTITION_ROWS) * PARTITION_ROWS);
+      const lo = this.walk.aligned ? Math.max(floor, Math.floor((hi - rows) / PARTITION_ROWS) * PARTITION_ROWS) : Math.max(floor, Math.floor(hi - rows));
       const r = await sql<R>`SELECT ${columns} FROM search_segments s WHERE ${this.conditions(spec, { lo, hi })}
         ORDER BY s.id DESC LIMIT ${limit - out.length}`.execute(this.db);
       out.push(...r.rows);
       hi = lo;
       // Matches per id so far say how far back the rest lie (with a margin); none yet: all the rest.
       const perRow = out.length / (top - hi);
-      rows = perRow > 0 ? (1.25 * (limit - out.length)) / perRow : Infinity;
+      rows = perRow > 0 ? Math.max(1000, (1.25 * (limit - out.length)) / perRow) : Infinity;
     }
     return out;
   }

@@ -10,7 +10,7 @@ import { HttpError } from '../../shared/http.ts';
 import { decodeCursor, encodeCursor, fingerprint, type SearchSort, type SnapshotStore } from './cursor.ts';
 import { HIDDEN_STATUSES, statusesFor, VISIBLE_STATUSES, type SearchFilters } from './filters.ts';
 import type { IndexWord } from './index-writer.ts';
-import { PostgresMatchSql, SqliteMatchSql, type MatchSpec, type MatchSql } from './match-sql.ts';
+import { PostgresMatchSql, SqliteMatchSql, type MatchSpec, type MatchSql, type WalkOptions } from './match-sql.ts';
 import { rankCandidates, scoreText } from './rank.ts';
 import { describeQuery, type ParsedQuery } from './query.ts';
 import type { SearchTables } from './tables.ts';
@@ -80,12 +80,14 @@ export class SearchEngine {
   private readonly db: Kysely<SearchTables & EventsTable>;
   private readonly match: MatchSql;
 
+  /** `walk`: how PostgreSQL walks back to the newest matches (match-sql.ts; the default, or the earlier way for a benchmark). */
   constructor(
     db: Db,
     private readonly snapshots: SnapshotStore,
+    walk?: WalkOptions,
   ) {
     this.db = db.as<SearchTables & EventsTable>();
-    this.match = db.dialect === 'postgres' ? new PostgresMatchSql(db.as<unknown>()) : new SqliteMatchSql(db.as<unknown>());
+    this.match = db.dialect === 'postgres' ? new PostgresMatchSql(db.as<unknown>(), walk) : new SqliteMatchSql(db.as<unknown>());
   }
 
   async search(req: SearchRequest): Promise<SearchPage> {
