@@ -153,8 +153,8 @@ export async function processChunkArchived(job: JobLike, deps: TranscoderDeps): 
   });
 }
 
-/** Closes the event's rendition once its `chunks` chunks were announced (see rendition.ts finalize); skipped when the event is gone. */
-export async function finalizeRendition(eventId: string, chunks: number, deps: TranscoderDeps): Promise<FinalizeResult> {
+/** Closes the event's rendition once its `chunks` chunks were announced (see rendition.ts finalize, and its `segmentsDone`); skipped when the event is gone. */
+export async function finalizeRendition(eventId: string, chunks: number, deps: TranscoderDeps, segmentsDone?: () => Promise<void>): Promise<FinalizeResult> {
   const log = deps.log.child('transcoder');
   if (typeof eventId !== 'string' || !ID.test(eventId)) throw new InvalidJobError(`invalid event id ${JSON.stringify(eventId)}`);
   const event = await deps.catalog.getEvent(eventId);
@@ -176,7 +176,7 @@ export async function finalizeRendition(eventId: string, chunks: number, deps: T
   }
   if (event.status === 'live') log.warn('finalizing the rendition of an event that is still live', { event: eventId });
   return withEventLock(eventId, async () => {
-    const result = await finalize({ ...deps, log }, eventId, chunks);
+    const result = await finalize({ ...deps, log }, eventId, chunks, segmentsDone);
     await dropAllParts({ ...deps, log }, eventId); // the final playlist lists none
     return result;
   });

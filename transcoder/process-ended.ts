@@ -1,6 +1,7 @@
 // The transcoder's event-ended processor: close the rendition (last
 // segments, EXT-X-ENDLIST, loudness and peaks totals), tell the transcriber
-// that its last piece has come, and hand the event to the publisher.
+// that its last piece has come (as soon as the last segment is built), and
+// hand the event to the publisher.
 import type { Job } from 'bullmq';
 import type { EventEndedJob, Queues } from '../shared/queues.ts';
 import { finalizeRendition } from './process-chunk.ts';
@@ -20,8 +21,14 @@ export async function processEventEnded(job: Job<EventEndedJob>, deps: ProcessEn
     deps.log.info('event ended without audio; nothing to transcode', { event: eventId });
     return;
   }
+  // The last segment's PCM again, marked final, as soon as it exists: the transcriber may now cut its last
+  // window, while the playlist and audio.m4a are closed. A retry sends it again, which changes nothing.
+  const lastPcmIsFinal = async () => {
+    const last = await deps.state.lastSegment(eventId);
+    if (last) await deps.queues.add('pcm-ready', { ...pcmReadyJob(eventId, last), final: true });
+  };
   try {
-    const r = await finalizeRendition(eventId, chunks, deps);
+    const r = await finalizeRendition(eventId, chunks, deps, lastPcmIsFinal);
     if (r.status === 'skipped') return;
   } catch (err) {
     if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
@@ -31,8 +38,5 @@ export async function processEventEnded(job: Job<EventEndedJob>, deps: ProcessEn
     }
     throw err;
   }
-  // The last segment's PCM again, marked final: the transcriber may now cut its last window.
-  const last = await deps.state.lastSegment(eventId);
-  if (last) await deps.queues.add('pcm-ready', { ...pcmReadyJob(eventId, last), final: true });
   await deps.queues.add('rendition-ready', { eventId });
 }

@@ -445,7 +445,12 @@ export class ChunksMissingError extends Error {}
  * uploads the ENDLIST playlist, then the merged waveform and loudness, and
  * drops the work PCM. Idempotent.
  */
-export async function finalize(deps: TranscoderDeps, eventId: string, chunks: number): Promise<FinalizeResult> {
+/**
+ * `segmentsDone` runs once the last segment is built and its PCM announced,
+ * before the playlist, audio.m4a's join and the totals: the transcriber's last
+ * window then runs alongside them instead of after them.
+ */
+export async function finalize(deps: TranscoderDeps, eventId: string, chunks: number, segmentsDone?: () => Promise<void>): Promise<FinalizeResult> {
   const st = deps.state;
   const log = deps.log;
   await st.ensureState(eventId);
@@ -467,10 +472,11 @@ export async function finalize(deps: TranscoderDeps, eventId: string, chunks: nu
   }
   await st.setTotalFrames(eventId, totalFrames);
   const built = await buildReady(deps, eventId, { final: true, totalFrames });
+  const sent = await notifyPcmReady(deps, eventId);
+  await segmentsDone?.();
   const pl = await publishPlaylist(deps, eventId, true);
   const audio = await finishM4a(deps, eventId, totalFrames);
   await writeRenditionFiles(deps, eventId, audio);
-  const sent = await notifyPcmReady(deps, eventId);
   const totalSamples = totalFrames * FRAME;
   const { loudness, peaks } = await eventMeasurements(st, eventId, totalSamples);
   await deps.storage.put(transcoderKeys.peaks(eventId), JSON.stringify(peaks), { contentType: TYPES.json, cacheControl: CACHE.final });
