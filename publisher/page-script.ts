@@ -307,6 +307,7 @@ const PAGE_SCRIPT = `
   function showShare(items) {
     shareItems = items;
     var url = quoteUrl(items);
+    if (clipMade && clipMade.quote === url) { shareUrl.value = clipMade.page; share.hidden = false; return; } // the same selection keeps its clip's link
     if (url !== shareUrl.value || share.hidden) shareDone.textContent = ''; // keep "Copied" while the link stays the same
     shareUrl.value = url;
     share.hidden = false;
@@ -345,6 +346,7 @@ const PAGE_SCRIPT = `
 
   // ---- Clip: the selection made into a clip with the API token (asked once per tab), on the app's own page only
   var shareItems = null;
+  var clipMade = null; // {quote, page}: the selection last made into a clip
   var clipButton = document.getElementById('quote-clip');
   var clipsUrl = null;
   try { if (cfg.search && new URL(cfg.search, window.location.href).origin === window.location.origin) clipsUrl = cfg.search.replace(/\\/search$/, '/clips'); } catch (e) { /* a stored page: no API here */ }
@@ -356,6 +358,7 @@ const PAGE_SCRIPT = `
     var token = shareItems && clipToken(false);
     if (!token) return;
     var s = Number(shareItems[0].getAttribute('data-start')), e = Number(shareItems[shareItems.length - 1].getAttribute('data-end'));
+    var quote = quoteUrl(shareItems);
     shareDone.textContent = 'Making the clip…';
     fetch(clipsUrl, {
       method: 'POST',
@@ -365,6 +368,7 @@ const PAGE_SCRIPT = `
       if (r.status === 401) clipToken(true);
       else try { sessionStorage.setItem('replay-token', token.trim()); } catch (x) { /* storage off */ }
       if (r.status !== 201) { shareDone.textContent = r.status === 401 ? 'Wrong API token' : (r.body && r.body.error) || 'No clip made'; return; }
+      clipMade = { quote: quote, page: r.body.urls.page };
       shareUrl.value = r.body.urls.page;
       shareDone.textContent = 'Clip made: its link is above';
     }, function () { shareDone.textContent = 'The service did not answer'; });

@@ -264,9 +264,16 @@ describe.each(['sqlite', 'postgres'] as const)('clips on %s', (dialect) => {
       });
       await page.waitForSelector('#quote-clip', { state: 'visible' });
       await page.click('#quote-clip');
-      await page.waitForFunction(() => /\/c\/cl_[0-9a-f]{16}$/.test((document.getElementById('quote-url') as HTMLInputElement).value));
+      const link = await page.waitForFunction(() => {
+        const v = (document.getElementById('quote-url') as HTMLInputElement).value;
+        return /\/c\/cl_[0-9a-f]{16}$/.test(v) ? v : undefined;
+      });
+      const clipUrl = String(await link.jsonValue());
       expect(asked).toEqual(['API token to make a clip']);
-      const clipUrl = await page.inputValue('#quote-url');
+      // The same selection seen again keeps the clip's link.
+      await page.evaluate(() => document.dispatchEvent(new Event('selectionchange')));
+      await sleep(400);
+      expect(await page.inputValue('#quote-url')).toBe(clipUrl);
       const made = (await svc.api('GET', `/api/clips/${clipUrl.split('/').pop()}`)).body;
       expect(Math.abs(made.startSec - 14.2)).toBeLessThanOrEqual(FRAME_SEC / 2);
       expect(Math.abs(made.endSec - 19.4)).toBeLessThanOrEqual(FRAME_SEC / 2);
