@@ -45,6 +45,16 @@ function timelinePcm(from: number, n: number): Float32Array {
   return out;
 }
 
+/** Queues that only record what is added to them, as `name {payload}`. */
+function recordingQueues(): { queues: Pick<Queues, 'add'>; queued: string[] } {
+  const queued: string[] = [];
+  const add: Queues['add'] = (name, data) => {
+    queued.push(`${name} ${JSON.stringify(data)}`);
+    return Promise.resolve();
+  };
+  return { queues: { add }, queued };
+}
+
 let segments: Buffer[];
 let renditionFrames: Buffer[];
 let fullDecoded: Float32Array;
@@ -205,13 +215,7 @@ describe.each([
 
   it('runs the clip job: retried while it fails, failed with the reason at its last attempt, nothing for a deleted clip', async () => {
     const clips = new ClipCatalog(tdb.db);
-    const handedOn: string[] = [];
-    const queues: Pick<Queues, 'add'> = {
-      add: (name, data) => {
-        handedOn.push(`${name} ${JSON.stringify(data)}`);
-        return Promise.resolve();
-      },
-    };
+    const { queues, queued: handedOn } = recordingQueues();
     const deps = { clips, state, storage, queues, log: createLogger('test') };
     const job = (clipId: string, attemptsMade: number) => ({ data: { clipId }, attemptsMade, opts: { attempts: 5 } }) as unknown as Job<ClipRequestedJob>;
     const end = (SEGMENTS - 1) * SEGMENT_FRAMES;
@@ -245,13 +249,7 @@ describe.each([
   it('queues the next job of every unfinished clip again at start, and none of the others', async () => {
     const clips = new ClipCatalog(tdb.db);
     const span = { eventId, title: null, soundbite: false, startFrame: 0, endFrame: 47, startSec: 0, endSec: 1.002667 };
-    const queued: string[] = [];
-    const queues: Pick<Queues, 'add'> = {
-      add: (name, data) => {
-        queued.push(`${name} ${JSON.stringify(data)}`);
-        return Promise.resolve();
-      },
-    };
+    const { queues, queued } = recordingQueues();
     await clips.create({ id: 'cl_00000000000000e1', ...span });
     await clips.create({ id: 'cl_00000000000000e2', ...span });
     await clips.recordAudio('cl_00000000000000e2', { key: 'k', bytes: 1, sha256: 'ff' });
