@@ -11,7 +11,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 
 const ADTS_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
 
-/** Counts ADTS frames as they pass and holds them back so audio time / wall time stays <= speed. */
+/** Counts ADTS frames as they pass and holds them back, frame by frame, so audio time / wall time stays <= speed. */
 export class AdtsPacer extends Transform {
   frames = 0;
   samples = 0;
@@ -39,6 +39,8 @@ export class AdtsPacer extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     if (!this.startedAt) this.startedAt = performance.now();
     const buf = this.carry.length ? Buffer.concat([this.carry, chunk]) : chunk;
+    // The whole ADTS frames in this chunk, each with its samples.
+    const frames: { data: Buffer; blocks: number }[] = [];
     let off = 0;
     while (buf.length - off >= 7) {
       if (buf[off] !== 0xff || (buf[off + 1] & 0xf6) !== 0xf0) {
@@ -52,16 +54,13 @@ export class AdtsPacer extends Transform {
       }
       if (buf.length - off < len) break;
       this.sampleRate ||= ADTS_RATES[(buf[off + 2] >> 2) & 0x0f];
-      const blocks = (buf[off + 6] & 0x03) + 1;
-      this.frames += blocks;
-      this.samples += blocks * 1024;
+      frames.push({ data: buf.subarray(off, off + len), blocks: (buf[off + 6] & 0x03) + 1 });
       off += len;
     }
-    const whole = buf.subarray(0, off);
     this.carry = Buffer.from(buf.subarray(off));
-    this.bytes += whole.length;
-    // Ahead of the allowed pace, or held: keep the frames (and so, by back-pressure, the encoder).
-    const pass = () => cb(null, whole.length ? whole : undefined);
+    // Frame by frame, as a live encoder sends them: each goes out once the pace allows its end (an encoder's
+    // pipe delivers seconds of audio at once, which sent whole would reach the ingest late by up to their length).
+    let next = 0;
     const gate = () => {
       // Audio allowed out so far: `speed` seconds per wall second, but only 1 while held (a live source slows
       // to real time and never stops: the ingest drops a pusher silent for REPLAY_PUSH_IDLE_SEC).
@@ -71,9 +70,18 @@ export class AdtsPacer extends Transform {
       if (this.hold) this.heldMs += now - this.lastTick;
       this.allowedSec += wallSec * (this.hold ? 1 : this.speed);
       this.lastTick = now;
-      const aheadSec = this.audioSec - this.allowedSec;
-      if (aheadSec > 0.005) setTimeout(gate, Math.min(100, (aheadSec / (this.hold ? 1 : this.speed)) * 1000));
-      else pass();
+      const out: Buffer[] = [];
+      while (next < frames.length && (this.samples + frames[next].blocks * 1024) / this.sampleRate - this.allowedSec <= 0.005) {
+        const f = frames[next++];
+        out.push(f.data);
+        this.frames += f.blocks;
+        this.samples += f.blocks * 1024;
+        this.bytes += f.data.length;
+      }
+      if (out.length) this.push(Buffer.concat(out));
+      if (next === frames.length) return cb();
+      const aheadSec = (this.samples + frames[next].blocks * 1024) / this.sampleRate - this.allowedSec;
+      setTimeout(gate, Math.min(100, Math.max(1, (aheadSec / (this.hold ? 1 : this.speed)) * 1000)));
     };
     gate();
   }
