@@ -40,6 +40,7 @@ import { webhookRoutes } from '../publisher/webhook-routes.ts';
 import { clipJson } from '../publisher/clips/clip-json.ts';
 import { clipReadRoutes } from '../publisher/clips/routes.ts';
 import { AudiogramStore } from '../publisher/audiograms/audiogram-store.ts';
+import { requeueUnfinishedAudiograms } from '../publisher/audiograms/process-audiogram.ts';
 import { writeFeed } from '../publisher/feed-document.ts';
 import { chapterRoutes } from '../publisher/chapters/chapter-routes.ts';
 import { ChapterStore } from '../publisher/chapters/chapter-store.ts';
@@ -271,6 +272,9 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
   }
   if (has('publisher')) {
     requeuePending(webhooks).catch(() => {});
+    requeueUnfinishedAudiograms({ store: audiograms, queues })
+      .then((n) => n && log.info('audiograms not rendered yet queued again', { audiograms: n }))
+      .catch((e: Error) => log.warn('requeueing audiograms failed', { err: e.message }));
     requeuePurges(catalog, queues)
       .then((n) => n && log.info('purges of deleted events queued again', { events: n }))
       .catch((e: Error) => log.warn('requeueing purges failed', { err: e.message }));

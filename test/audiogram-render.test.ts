@@ -22,7 +22,7 @@ import { audiogramsJson } from '../publisher/audiograms/audiogram-json.ts';
 import { AudiogramStore } from '../publisher/audiograms/audiogram-store.ts';
 import { captionsAss, type TimedWord } from '../publisher/audiograms/captions.ts';
 import { wordsInSpan } from '../publisher/audiograms/clip-words.ts';
-import { processAudiogramRequested, type AudiogramDeps } from '../publisher/audiograms/process-audiogram.ts';
+import { processAudiogramRequested, requeueUnfinishedAudiograms, type AudiogramDeps } from '../publisher/audiograms/process-audiogram.ts';
 import { renderClipAudiogram } from '../publisher/audiograms/render-clip.ts';
 import { AUDIOGRAM_FPS, LAYOUTS } from '../publisher/audiograms/sizes.ts';
 import type { SearchEngine } from '../publisher/search/search.ts';
@@ -319,6 +319,11 @@ describe.each(DIALECTS)('audiogram jobs on %s', (dialect) => {
     // A repeated job renders nothing again.
     expect(await processAudiogramRequested(job(CLIP_ID, 'square'), deps)).toBe('ready');
     expect((await store.get(CLIP_ID, 'square'))!.updatedAt).toBe(before.updatedAt);
+    // At start, the sizes not rendered yet are queued again; the ready one is not.
+    await store.request(CLIP_ID, EVENT.id, AUDIOGRAM_SIZES);
+    queued.length = 0;
+    expect(await requeueUnfinishedAudiograms(deps)).toBe(2);
+    expect(queued.map((q) => `${q.clipId} ${q.size}`).sort()).toEqual([`${CLIP_ID} landscape`, `${CLIP_ID} vertical`]);
   }, 120_000);
 
   it('leaves a failed render visible on the clip, with the reason', async () => {

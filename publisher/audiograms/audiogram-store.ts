@@ -112,6 +112,18 @@ export class AudiogramStore {
     return out;
   }
 
+  /** Sizes not rendered yet (pending, or rendering in a process that may be gone), oldest first, at most `limit`. */
+  async unfinished(limit = 10_000): Promise<Pick<AudiogramRow, 'clipId' | 'size'>[]> {
+    const rows = await this.db
+      .selectFrom('audiograms')
+      .select(['clip_id', 'size'])
+      .where('status', 'in', ['pending', 'rendering'])
+      .orderBy('updated_at')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ clipId: r.clip_id, size: r.size }));
+  }
+
   /** A render starts (again: a retry starts from 0); a ready row is left alone. */
   async start(clipId: string, size: AudiogramSize): Promise<boolean> {
     return this.update(clipId, size, { status: 'rendering', progress: 0, reason: null }, ['pending', 'rendering', 'failed']);

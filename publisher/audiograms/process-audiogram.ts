@@ -47,6 +47,16 @@ export async function requestAudiograms(deps: Pick<AudiogramDeps, 'clips' | 'sto
   for (const size of AUDIOGRAM_SIZES) await deps.queues.add('audiogram-requested', { clipId: clip.id, size });
 }
 
+/**
+ * Queues every size not rendered yet again (job ids dedupe one still queued): run at start, so a
+ * render whose message was lost (Redis away when its clip became ready) is not left pending.
+ */
+export async function requeueUnfinishedAudiograms(deps: Pick<AudiogramDeps, 'store' | 'queues'>): Promise<number> {
+  const todo = await deps.store.unfinished();
+  for (const t of todo) await deps.queues.add('audiogram-requested', t);
+  return todo.length;
+}
+
 async function announce(deps: AudiogramDeps, clip: ClipRow, ev: EventRow, size: AudiogramSize, video: Pick<RenderedVideo, 'key' | 'bytes'>): Promise<void> {
   const { width, height } = LAYOUTS[size];
   const data = {
