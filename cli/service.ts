@@ -136,6 +136,9 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
   const transcriberState = new TranscriberState(db);
   const publications = new PublicationStore(db);
   const chapters = new ChapterStore(db);
+  /** What the feed is built from; it is written again whenever one of them changes what it lists. */
+  const feedDeps = { catalog, storage, config, publications, chapters, clips };
+  const refreshFeed = () => writeFeed(feedDeps);
   const audiograms = new AudiogramStore(db);
   const webhookStore = new WebhookStore(db);
   const webhooks = { store: webhookStore, queue: queues.get('webhook'), log: log.child('webhooks') };
@@ -196,11 +199,11 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
       onPcmReady: (job) => queues.add('pcm-ready', job),
     },
     transcriber: { catalog, storage, config, log: log.child('transcriber'), state: transcriberState, queues, signal: shutdown.signal, whisper },
-    publisher: { catalog, storage, config, log: log.child('publisher'), publications, webhooks, engine: searchEngine, chapters },
+    publisher: { catalog, storage, config, log: log.child('publisher'), publications, webhooks, engine: searchEngine, chapters, clips },
     search: searchIndex,
     webhooks: { store: webhookStore, policy, log: log.child('webhooks') },
     clipCutter: { clips, state: transcoderState, storage, queues, log: log.child('transcoder') },
-    clipPublisher: { clips, catalog, storage, config, webhooks, log: log.child('publisher') },
+    clipPublisher: { clips, catalog, storage, config, webhooks, soundbiteReady: refreshFeed, log: log.child('publisher') },
     audiograms: { clips, catalog, store: audiograms, storage, engine: searchEngine, queues, webhooks, log: log.child('audiograms') },
     purge: {
       catalog,
@@ -227,7 +230,7 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
         publisher: async (id) => {
           await publications.forgetEvent(id);
           await chapters.forgetEvent(id);
-          await writeFeed({ catalog, storage, config, publications, chapters });
+          await refreshFeed();
         },
       },
     },
@@ -278,7 +281,7 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
     requeuePurges(catalog, queues)
       .then((n) => n && log.info('purges of deleted events queued again', { events: n }))
       .catch((e: Error) => log.warn('requeueing purges failed', { err: e.message }));
-    backfillStoredPages({ catalog, storage, config, publications, engine: searchEngine, chapters })
+    backfillStoredPages({ ...feedDeps, engine: searchEngine })
       .then((n) => n && log.info('pages stored for earlier publications', { events: n }))
       .catch((e: Error) => log.warn('storing pages of earlier publications failed', { err: e.message }));
     backfillSearchIndex(db, catalog, searchIndex)
@@ -292,7 +295,7 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
       log.warn('purge of a deleted event not queued; it will be at the next start', { event: eventId, err: e.message }),
     );
   const requireAuth = requireToken(token);
-  const publisherRouteDeps = { catalog, storage, config, publications, engine: searchEngine, chapters };
+  const publisherRouteDeps = { ...feedDeps, engine: searchEngine };
   /** The stored page is written again by the publisher role (the event-page job). */
   const refreshPage = async (eventId: string) => void (await queues.add('event-page', { eventId }));
   const extensions = [
@@ -320,6 +323,7 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
             queues,
             requireAuth,
             view: (clip, ev) => clipJson({ config, storage }, clip, ev),
+            onDeleted: async (clip) => void (clip.soundbite && (await refreshFeed())),
             log: log.child('clips'),
           }),
           clipReadRoutes({ catalog, clips, config, storage, audiograms }),

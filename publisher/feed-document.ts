@@ -2,6 +2,7 @@
 // `GET /feed.xml` and for the `feed.xml` object stored at the public root
 // (which a bucket or a CDN serves alone). Built from every publication each
 // time, never patched, so whichever publisher writes last writes it whole.
+import type { ClipCatalog, ClipRow } from '../shared/catalog/clips.ts';
 import type { EventCatalog } from '../shared/catalog/events.ts';
 import type { Config } from '../shared/config.ts';
 import { CACHE_CONTROL, keys } from '../shared/layout.ts';
@@ -19,6 +20,8 @@ export interface FeedDeps {
   publications: PublicationStore;
   /** Which events have chapters (a <podcast:chapters> link each). */
   chapters: Pick<ChapterStore, 'withChapters'>;
+  /** Clips offered as soundbites (<podcast:soundbite> each). */
+  clips: Pick<ClipCatalog, 'soundbitesOf'>;
 }
 
 /** Where listeners find the feed: the stored object when a bucket serves the publications (S3), else the app. */
@@ -31,6 +34,8 @@ export async function feedDocument(deps: FeedDeps): Promise<string> {
   const pubs = await publications.published();
   const events = await catalog.eventsById(pubs.map((p) => p.eventId));
   const withChapters = await deps.chapters.withChapters(pubs.map((p) => p.eventId));
+  const soundbites = new Map<string, ClipRow[]>();
+  for (const c of await deps.clips.soundbitesOf(pubs.map((p) => p.eventId))) soundbites.set(c.eventId, [...(soundbites.get(c.eventId) ?? []), c]);
   const items = pubs.flatMap((p): FeedItem[] => {
     const ev = events.get(p.eventId);
     if (!ev) return [];
@@ -50,6 +55,7 @@ export async function feedDocument(deps: FeedDeps): Promise<string> {
         transcripts: hasTranscript ? { vtt: urls.transcript.vtt, srt: urls.transcript.srt, json: urls.transcript.json } : {},
         language: config.whisperLanguage,
         chaptersUrl: withChapters.has(ev.id) ? storage.publicUrl(chaptersKey(ev.id)) : undefined,
+        soundbites: soundbites.get(ev.id)?.map((c) => ({ startSec: c.startSec, durationSec: c.endSec - c.startSec, title: c.title ?? undefined })),
       },
     ];
   });

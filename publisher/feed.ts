@@ -2,7 +2,8 @@
 // Each published event is an item with its recording as the enclosure and its
 // transcripts as <podcast:transcript> links (VTT first: it is the recommended
 // format, marked rel="captions" because it is timed) and, when it has
-// chapters, a <podcast:chapters> link to its JSON chapters.
+// chapters, a <podcast:chapters> link to its JSON chapters, and its clips
+// marked as soundbites as <podcast:soundbite>.
 import { CHAPTERS_TYPE } from './chapters/chapters-format.ts';
 import { escapeXml, rfc822, toDate } from './html.ts';
 
@@ -31,7 +32,12 @@ export interface FeedItem {
   language: string;
   /** The item's JSON chapters (Podcasting 2.0), when it has any. */
   chaptersUrl?: string;
+  /** Moments offered to podcast apps (`podcast:soundbite`): clips marked as soundbites. */
+  soundbites?: { startSec: number; durationSec: number; title?: string }[];
 }
+
+/** The Podcasting 2.0 limit on a soundbite's title. */
+const SOUNDBITE_TITLE_CHARS = 128;
 
 export interface FeedInput {
   title: string;
@@ -92,6 +98,11 @@ function renderItem(item: FeedItem): string {
     lines.push(`${i}<podcast:transcript${attrs({ url, type: t.type, language: item.language, rel: t.rel })}/>`);
   }
   if (item.chaptersUrl) lines.push(`${i}<podcast:chapters${attrs({ url: item.chaptersUrl, type: CHAPTERS_TYPE })}/>`);
+  for (const b of item.soundbites ?? []) {
+    const a = attrs({ startTime: b.startSec.toFixed(3), duration: b.durationSec.toFixed(3) });
+    const title = b.title ? [...b.title].slice(0, SOUNDBITE_TITLE_CHARS).join('') : '';
+    lines.push(title ? `${i}<podcast:soundbite${a}>${escapeXml(title)}</podcast:soundbite>` : `${i}<podcast:soundbite${a}/>`);
+  }
   lines.push('    </item>');
   return lines.join('\n');
 }

@@ -15,6 +15,7 @@ import { describe, describeIfPresent, describeRendition, objectSha256, type Mani
 import { renderArtwork, renderSocialCard } from './images.ts';
 import type { PublicationStore, TranscriptInfo } from './publication-store.ts';
 import type { ChapterStore } from './chapters/chapter-store.ts';
+import type { ClipCatalog } from '../shared/catalog/clips.ts';
 import type { SearchEngine } from './search/search.ts';
 import { writeStoredPage } from './stored-page.ts';
 import type { WebhookStore } from './webhook-store.ts';
@@ -37,6 +38,8 @@ export interface PublisherDeps {
   engine?: SearchEngine;
   /** Chapters: the stored page lists them, the feed links them. */
   chapters: ChapterStore;
+  /** Clips: the feed offers the soundbites among them. */
+  clips: Pick<ClipCatalog, 'soundbitesOf'>;
 }
 
 /** The publication's stored page and the feed, as the catalog stands: done again by a retried job, at no harm. */

@@ -15,6 +15,7 @@ import type { PublicationStore } from './publication-store.ts';
 import { eventUrls } from './event-urls.ts';
 import { findOnPage, quoteOf, quoteText, withWords } from './replay-extras.ts';
 import type { ChapterStore } from './chapters/chapter-store.ts';
+import type { ClipCatalog } from '../shared/catalog/clips.ts';
 import type { SearchEngine } from './search/search.ts';
 
 export interface PublisherRouteDeps {
@@ -25,6 +26,7 @@ export interface PublisherRouteDeps {
   /** The search index: word timings, find-in-transcript and quotes on the replay page. */
   engine: SearchEngine;
   chapters: ChapterStore;
+  clips: Pick<ClipCatalog, 'soundbitesOf'>;
 }
 
 export function publisherRoutes(deps: PublisherRouteDeps): Router {

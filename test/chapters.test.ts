@@ -6,6 +6,7 @@
 // the app serves it and as it is stored) lists them, escaped, and in
 // Chromium a chapter seeks the player; an edit (PUT) replaces them
 // everywhere, and a marker set after the edit joins the edited chapters.
+// Clips marked as soundbites are listed in the feed as <podcast:soundbite>.
 import fs from 'node:fs';
 import path from 'node:path';
 import { Ajv } from 'ajv';
@@ -150,6 +151,34 @@ describe('after publication', () => {
     await page.waitForSelector('#chapter-list li.current:nth-child(2)');
     expect(problems).toEqual([]);
     await page.close();
+  });
+});
+
+describe('soundbites', () => {
+  it('lists clips marked as soundbites in the feed, once ready, and drops one deleted', async () => {
+    const make = async (body: object) => {
+      const r = await svc.api('POST', `/api/events/${ev.id}/clips`, body);
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const c = (await svc.api('GET', `/api/clips/${r.body.id}`)).body;
+        if (c.status === 'ready') return c;
+        expect(c.status).not.toBe('failed');
+        if (Date.now() > deadline) throw new Error('clip not ready');
+        await new Promise((res) => setTimeout(res, 200));
+      }
+    };
+    const bite = await make({ startSec: 2, endSec: 9.5, title: 'The <best> bit & more', soundbite: true });
+    await make({ startSec: 3, endSec: 5 }); // not a soundbite: not in the feed
+    const item = await feedItem(ev.id);
+    expect(item?.podcastSoundbites).toHaveLength(1);
+    const sb = item!.podcastSoundbites![0];
+    expect(sb.title).toBe('The <best> bit & more');
+    expect(sb.startTime).toBeCloseTo(bite.startSec, 2);
+    expect(sb.duration).toBeCloseTo(bite.endSec - bite.startSec, 2);
+    expect(await (await fetch(`${svc.url}/feed.xml`)).text()).toContain('The &lt;best&gt; bit &amp; more</podcast:soundbite>');
+    expect((await svc.api('DELETE', `/api/clips/${bite.id}`)).status).toBe(200);
+    expect((await feedItem(ev.id))?.podcastSoundbites ?? []).toHaveLength(0);
   });
 });
 

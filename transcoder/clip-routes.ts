@@ -31,6 +31,8 @@ export interface ClipWriteRouteDeps {
   queues: Pick<Queues, 'add'>;
   requireAuth: RequestHandler;
   view: (clip: ClipRow, ev: EventRow) => unknown;
+  /** After a clip is deleted: what listed it is written again (a soundbite leaves the feed). */
+  onDeleted: (clip: ClipRow) => Promise<void>;
   log: Logger;
 }
 
@@ -105,6 +107,7 @@ export function clipWriteRoutes(deps: ClipWriteRouteDeps): Router {
     const clip = isClipId(id) ? await clips.get(id) : undefined;
     if (!clip || !(await clips.delete(clip.id))) throw notFound('no such clip');
     for (const o of await storage.list(keys.clipPrefix(clip.eventId, clip.id))) await storage.delete(o.key);
+    await deps.onDeleted(clip);
     res.json({ id: clip.id, status: 'deleted' });
   });
 

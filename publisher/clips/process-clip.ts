@@ -22,6 +22,8 @@ export interface ProcessClipCutDeps {
   storage: Storage;
   config: Config;
   webhooks: EmitDeps;
+  /** A soundbite is ready: the feed offers it (writes the feed again). */
+  soundbiteReady: () => Promise<void>;
   log: Logger;
 }
 
@@ -60,6 +62,7 @@ export async function processClipCut(job: Job<ClipCutJob>, deps: ProcessClipCutD
     }
     const ready = await deps.clips.get(clip.id);
     if (!ready) return 'gone';
+    if (ready.soundbite) await deps.soundbiteReady();
     await emit('clip.ready', { ...clipJson(deps, ready, ev) }, deps.webhooks);
     deps.log.info('clip ready', { clip: clip.id, event: ev.id });
     return 'ready';

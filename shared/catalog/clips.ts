@@ -137,6 +137,22 @@ export class ClipCatalog {
     return rows.map(toClip);
   }
 
+  /** The ready clips offered as soundbites, of these events (one query, for a whole feed), in time order. */
+  async soundbitesOf(eventIds: string[]): Promise<ClipRow[]> {
+    if (!eventIds.length) return [];
+    const rows = await this.db
+      .selectFrom('clips')
+      .selectAll()
+      .where('event_id', 'in', eventIds)
+      .where('soundbite', '=', 1)
+      .where('status', '=', 'ready')
+      .orderBy('event_id')
+      .orderBy('start_sec')
+      .orderBy('id')
+      .execute();
+    return rows.map(toClip);
+  }
+
   /** Clips not finished yet (pending, not failed), oldest first: their jobs are queued again at start. */
   async unfinished(limit = 10_000): Promise<ClipRow[]> {
     const rows = await this.db.selectFrom('clips').selectAll().where('status', '=', 'pending').orderBy('created_at').orderBy('id').limit(limit).execute();
