@@ -129,6 +129,24 @@ describe('oEmbed', () => {
     expect((await oembed({ url: `${svc.url}/e/${ev.slug}`, format: 'xml' })).status).toBe(501);
   });
 
+  it("is announced by the clip page, which carries the replay page's player card and audio tags", async () => {
+    const html = await (await fetch(`${svc.url}/c/${clip.id}`)).text();
+    const href = /<link rel="alternate" type="application\/json\+oembed"[^>]+href="([^"]+)">/.exec(html)?.[1].replace(/&amp;/g, '&');
+    expect(href).toBe(`${svc.url}/oembed?url=${encodeURIComponent(`${svc.url}/c/${clip.id}`)}`);
+    const o = await (await fetch(href!)).json();
+    expect(o).toMatchObject({ type: 'rich', title: 'The bit about <walruses>' });
+    const json = (await svc.api('GET', `/api/clips/${clip.id}`)).body;
+    const metaOf = (name: string) => new RegExp(`<meta (?:name|property)="${name}" content="([^"]*)">`).exec(html)?.[1].replace(/&amp;/g, '&');
+    expect(metaOf('twitter:card')).toBe('player');
+    expect(metaOf('twitter:player')).toBe(json.urls.player);
+    expect(new URL(json.urls.player).searchParams.get('embed')).toBe('1');
+    expect([metaOf('twitter:player:width'), metaOf('twitter:player:height')]).toEqual(['480', '180']);
+    if (json.status === 'ready') {
+      expect(metaOf('og:audio')).toBe(json.urls.audio);
+      expect(metaOf('twitter:player:stream')).toBe(json.urls.audio);
+    }
+  });
+
   it('is announced by the replay page', async () => {
     const html = await (await fetch(`${svc.url}/e/${ev.slug}`)).text();
     expect(html).toMatch(/<link rel="alternate" type="application\/json\+oembed"[^>]+href="[^"]+oembed\.json">/);

@@ -9,6 +9,7 @@ import type { Storage } from '../../shared/storage/storage.ts';
 import { audiogramsJson, type ClipAudiograms } from '../audiograms/audiogram-json.ts';
 import type { AudiogramRow } from '../audiograms/audiogram-store.ts';
 import { eventUrls } from '../event-urls.ts';
+import { withEmbed } from '../page.ts';
 
 export interface ClipUrls {
   page: string;
@@ -16,6 +17,10 @@ export interface ClipUrls {
   card: string | null;
   /** The full recording, playing from the clip's start. */
   recording: string;
+  /** The embed player playing the clip's span (X's player card, oEmbed). */
+  player: string;
+  /** The clip page's oEmbed. */
+  oembed: string;
 }
 
 export interface ClipJson {
@@ -45,8 +50,13 @@ export interface ClipJsonDeps {
 export function clipUrls(deps: ClipJsonDeps, clip: ClipRow, ev: EventRow): ClipUrls {
   const recording = new URL(eventUrls(deps.config, deps.storage, ev).page);
   recording.searchParams.set('t', String(clip.startSec));
+  const player = new URL(withEmbed(recording.href));
+  player.searchParams.set('end', String(clip.endSec));
+  const page = `${deps.config.publicUrl}/c/${clip.id}`;
   return {
-    page: `${deps.config.publicUrl}/c/${clip.id}`,
+    page,
+    player: player.href,
+    oembed: `${deps.config.publicUrl}/oembed?url=${encodeURIComponent(page)}`,
     audio: clip.audio ? deps.storage.publicUrl(clip.audio.key) : null,
     card: clip.cardKey ? deps.storage.publicUrl(clip.cardKey) : null,
     recording: recording.href,

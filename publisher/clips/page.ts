@@ -7,6 +7,7 @@
 import { clock, escapeHtml, truncate } from '../html.ts';
 import type { ReplaySegment } from '../page.ts';
 import { quoteSpan } from '../images.ts';
+import { EMBED_HEIGHT, EMBED_WIDTH } from '../oembed.ts';
 import { STYLE } from '../page-style.ts';
 import type { ClipJson } from './clip-json.ts';
 
@@ -39,6 +40,7 @@ function headTags(p: ClipPageInput, title: string, description: string): string[
     `<title>${escapeHtml(title)}</title>`,
     meta('name', 'description', description),
     `<link rel="canonical" href="${escapeHtml(clip.urls.page)}">`,
+    `<link rel="alternate" type="application/json+oembed" title="${escapeHtml(title)}" href="${escapeHtml(clip.urls.oembed)}">`,
     meta('property', 'og:site_name', p.siteName),
     meta('property', 'og:type', 'website'),
     meta('property', 'og:title', title),
@@ -59,10 +61,15 @@ function headTags(p: ClipPageInput, title: string, description: string): string[
           meta('property', 'og:audio:type', 'audio/mp4'),
         ]
       : []),
-    meta('name', 'twitter:card', 'summary_large_image'),
+    // The replay page's player card: the embed player, here playing the clip's span.
+    meta('name', 'twitter:card', 'player'),
     meta('name', 'twitter:title', title),
     meta('name', 'twitter:description', description),
     meta('name', 'twitter:image', clip.urls.card),
+    meta('name', 'twitter:player', clip.urls.player),
+    meta('name', 'twitter:player:width', EMBED_WIDTH),
+    meta('name', 'twitter:player:height', EMBED_HEIGHT),
+    ...(audio ? [meta('name', 'twitter:player:stream', audio), meta('name', 'twitter:player:stream:content_type', 'audio/mp4')] : []),
     `<style nonce="${escapeHtml(p.nonce)}">${STYLE}</style>`,
   ].filter(Boolean);
 }
