@@ -13,8 +13,8 @@ import { processEventEnded, type ProcessEndedDeps } from '../transcoder/process-
 import { processPcmReady, type ProcessPcmDeps } from '../transcriber/process-pcm.ts';
 import { processRenditionReady, processTranscriptReady } from '../publisher/process-jobs.ts';
 import { processEventPage } from '../publisher/process-page.ts';
-import { processClipCut, type ProcessClipCutDeps } from '../publisher/clips/process-clip.ts';
-import { processAudiogramRequested, requestAudiograms, type AudiogramDeps } from '../publisher/audiograms/process-audiogram.ts';
+import type { ProcessClipCutDeps } from '../publisher/clips/process-clip.ts';
+import { processAudiogramRequested, processClipCutThenAudiograms, type AudiogramDeps } from '../publisher/audiograms/process-audiogram.ts';
 import { processClipRequested, type ProcessClipDeps } from '../transcoder/process-clip.ts';
 import type { PublisherDeps } from '../publisher/publish.ts';
 import { processTranscriptSegments, type SearchIndexDeps } from '../publisher/search/process-segments.ts';
@@ -78,15 +78,7 @@ export function jobTable(config: Config, deps: StageDeps): JobTable {
     // A clip: its audio cut from the rendition (transcoder), then its card and webhook (publisher).
     'clip-requested': { role: 'transcoder', concurrency: c.transcoder, process: (job) => processClipRequested(job, deps.clipCutter) },
     // A ready clip's audiograms are queued as it becomes ready (again on a retry: rows and job ids are per clip and size).
-    'clip-cut': {
-      role: 'publisher',
-      concurrency: c.publisher,
-      process: async (job) => {
-        const done = await processClipCut(job, deps.clipPublisher);
-        if (done === 'ready') await requestAudiograms(deps.audiograms, job.data.clipId);
-        return done;
-      },
-    },
+    'clip-cut': { role: 'publisher', concurrency: c.publisher, process: (job) => processClipCutThenAudiograms(job, deps.clipPublisher, deps.audiograms) },
     // Rendering video is heavy and x264 already uses every core: one at a time per process.
     'audiogram-requested': { role: 'publisher', concurrency: 1, process: (job) => processAudiogramRequested(job, deps.audiograms) },
   };

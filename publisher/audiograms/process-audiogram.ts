@@ -19,8 +19,9 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { isClipId, type AttemptInfo, type ClipCatalog, type ClipRow } from '../../shared/catalog/clips.ts';
 import type { EventCatalog, EventRow } from '../../shared/catalog/events.ts';
 import type { Logger } from '../../shared/log.ts';
-import { AUDIOGRAM_SIZES, type AudiogramRequestedJob, type AudiogramSize, type Queues } from '../../shared/queues.ts';
+import { AUDIOGRAM_SIZES, type AudiogramRequestedJob, type AudiogramSize, type ClipCutJob, type Queues } from '../../shared/queues.ts';
 import type { Storage } from '../../shared/storage/storage.ts';
+import { processClipCut, type ProcessClipCutDeps } from '../clips/process-clip.ts';
 import type { SearchEngine } from '../search/search.ts';
 import { emit, type EmitDeps } from '../webhooks.ts';
 import type { AudiogramStore, RenderedVideo } from './audiogram-store.ts';
@@ -45,6 +46,17 @@ export async function requestAudiograms(deps: Pick<AudiogramDeps, 'clips' | 'sto
   if (!clip || clip.status !== 'ready') return;
   await deps.store.request(clip.id, clip.eventId, AUDIOGRAM_SIZES);
   for (const size of AUDIOGRAM_SIZES) await deps.queues.add('audiogram-requested', { clipId: clip.id, size });
+}
+
+/** The `clip-cut` job (card, ready, `clip.ready`), then the clip's audiograms queued once it is ready (again on a retry: harmless). */
+export async function processClipCutThenAudiograms(
+  job: Job<ClipCutJob>,
+  clipDeps: ProcessClipCutDeps,
+  deps: Pick<AudiogramDeps, 'clips' | 'store' | 'queues'>,
+): Promise<string> {
+  const done = await processClipCut(job, clipDeps);
+  if (done === 'ready') await requestAudiograms(deps, job.data.clipId);
+  return done;
 }
 
 /**
