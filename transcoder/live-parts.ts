@@ -53,25 +53,22 @@ export async function buildLiveParts(deps: TranscoderDeps, eventId: string): Pro
   const edge = (await st.playablePrefix(eventId)).segments;
   const from = Math.max(0, edge - LISTED_SEGMENTS);
   const have = new Set((await st.parts.parts(eventId, from)).map((r) => `${r.k}.${r.p}`));
-  let made = 0;
+  const todo: [number, number][] = [];
   for (let k = from; k < edge; k++) {
     const some = [...Array(PARTS_PER_SEGMENT).keys()].some((p) => have.has(`${k}.${p}`));
     if (!some) continue;
-    for (let p = 0; p < PARTS_PER_SEGMENT; p++) {
-      if (have.has(`${k}.${p}`)) continue;
-      await buildPart(deps, eventId, k, p);
-      made++;
-    }
+    for (let p = 0; p < PARTS_PER_SEGMENT; p++) if (!have.has(`${k}.${p}`)) todo.push([k, p]);
   }
   const known = await knownThrough(st, eventId, false);
   for (let p = 0; p < PARTS_PER_SEGMENT; p++) {
     const end = (edge * SEGMENT_FRAMES + (p + 1) * PART_FRAMES) * FRAME;
     if (end + POST_ROLL > known) break;
-    if (have.has(`${edge}.${p}`)) continue;
-    await buildPart(deps, eventId, edge, p);
-    made++;
+    if (!have.has(`${edge}.${p}`)) todo.push([edge, p]);
   }
-  return made;
+  // Independent encodes (one ffmpeg each): run together, so a job that completes a segment and starts
+  // the next one's parts does not queue them behind each other.
+  await Promise.all(todo.map(([k, p]) => buildPart(deps, eventId, k, p)));
+  return todo.length;
 }
 
 /** The parts the live playlist lists now, and a signature of them (what changes when the list does). */
