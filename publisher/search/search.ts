@@ -4,7 +4,7 @@
 // RANK_WINDOW matches (rank.ts) and pages through the best RELEVANCE_DEPTH
 // of them, as search engines bound their result windows, so a query costs
 // the same at ten hours of audio or ten thousand.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Db } from '../../shared/db/database.ts';
 import { HttpError } from '../../shared/http.ts';
 import { decodeCursor, encodeCursor, fingerprint, type SearchSort, type SnapshotStore } from './cursor.ts';
@@ -13,6 +13,7 @@ import type { IndexWord } from './index-writer.ts';
 import { PostgresMatchSql, SqliteMatchSql, type MatchSpec, type MatchSql, type WalkOptions } from './match-sql.ts';
 import { rankCandidates, scoreText } from './rank.ts';
 import { describeQuery, type ParsedQuery } from './query.ts';
+import { SEGMENT_ID_SEQUENCE } from './partitions.ts';
 import type { SearchTables } from './tables.ts';
 
 /** Totals are counted up to here, then reported as "at least". */
@@ -79,6 +80,7 @@ function parseWords(json: string | null): IndexWord[] | null {
 export class SearchEngine {
   private readonly db: Kysely<SearchTables & EventsTable>;
   private readonly match: MatchSql;
+  private readonly pg: boolean;
 
   /** `walk`: how PostgreSQL walks back to the newest matches (match-sql.ts; the default, or the earlier way for a benchmark). */
   constructor(
@@ -87,6 +89,7 @@ export class SearchEngine {
     walk?: WalkOptions,
   ) {
     this.db = db.as<SearchTables & EventsTable>();
+    this.pg = db.dialect === 'postgres';
     this.match = db.dialect === 'postgres' ? new PostgresMatchSql(db.as<unknown>(), walk) : new SqliteMatchSql(db.as<unknown>());
   }
 
@@ -96,7 +99,7 @@ export class SearchEngine {
     if (cursor?.sort === 'relevance' || (!cursor && req.sort === 'relevance')) {
       return this.byRelevance(req, fp, cursor?.sort === 'relevance' ? cursor : undefined);
     }
-    const spec = await this.spec(req.query, req.filters, cursor?.sort === 'date' ? cursor.snap : await this.maxId());
+    const spec = await this.spec(req.query, req.filters, cursor?.sort === 'date' ? cursor.snap : this.maxId());
     if (cursor?.sort === 'date') spec.beforeId = cursor.before;
     const { ids, total, capped } =
       cursor?.sort === 'date'
@@ -115,7 +118,7 @@ export class SearchEngine {
     let snapshot = key ? await this.snapshots.get(key) : undefined;
     if (cursor && !snapshot) throw new HttpError(410, 'this search has expired (rankings are kept 30 minutes): search again');
     if (!snapshot) {
-      const spec = await this.spec(req.query, req.filters, await this.maxId());
+      const spec = await this.spec(req.query, req.filters, this.maxId());
       const candidates = await this.match.candidates(spec, RANK_WINDOW);
       // All the matches were candidates unless the window is full; then count on (a window wider than the cap already says "more than the cap").
       const n = candidates.length < RANK_WINDOW || RANK_WINDOW > TOTAL_CAP ? candidates.length : await this.match.count(spec, TOTAL_CAP + 1);
@@ -135,7 +138,7 @@ export class SearchEngine {
 
   /** Every hit in one event, in transcript order (find in transcript). */
   async inEvent(eventId: string, query: ParsedQuery, limit = 2000): Promise<{ hits: SegmentHit[]; total: number; totalCapped: boolean }> {
-    const spec = await this.spec(query, { eventId }, await this.maxId());
+    const spec = await this.spec(query, { eventId }, this.maxId());
     const ids = await this.match.newest(spec, limit + 1);
     const hits = (await this.details(ids.slice(0, limit), query)).sort((a, b) => a.startSec - b.startSec || a.id - b.id);
     return { hits, total: Math.min(ids.length, limit), totalCapped: ids.length > limit };
@@ -161,7 +164,17 @@ export class SearchEngine {
   }
 
   /** The highest segment id now: a snapshot's bound. */
+  /**
+   * The newest id handed out: a search's snapshot. On PostgreSQL the id
+   * sequence says it in one read, where max(id) would plan a scan of every
+   * partition. Either way a row still being written with a lower id shows up
+   * once committed, as it would with max(id) and several writers.
+   */
   async maxId(): Promise<number> {
+    if (this.pg) {
+      const r = await sql<{ m: number }>`SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS m FROM ${sql.id(SEGMENT_ID_SEQUENCE)}`.execute(this.db);
+      return Number(r.rows[0]?.m ?? 0);
+    }
     const r = await this.db
       .selectFrom('search_segments')
       .select((eb) => eb.fn.max('id').as('m'))
@@ -169,8 +182,9 @@ export class SearchEngine {
     return Number(r?.m ?? 0);
   }
 
-  private async spec(query: ParsedQuery, filters: SearchFilters, maxId: number): Promise<MatchSpec> {
-    const hidden = await hiddenIndexedEvents(this.db);
+  /** `maxId` may still be coming: it is read alongside the hidden events. */
+  private async spec(query: ParsedQuery, filters: SearchFilters, snapshot: number | Promise<number>): Promise<MatchSpec> {
+    const [hidden, maxId] = await Promise.all([hiddenIndexedEvents(this.db), snapshot]);
     const spec: MatchSpec = { query, filters, maxId, exceptEvents: hidden };
     if (filters.status) {
       const unfinished = (await this.db.selectFrom('events').select('id').where('status', 'in', statusesFor('live')).execute()).map((r) => r.id);
