@@ -99,7 +99,7 @@ export class SearchEngine {
     if (cursor?.sort === 'relevance' || (!cursor && req.sort === 'relevance')) {
       return this.byRelevance(req, fp, cursor?.sort === 'relevance' ? cursor : undefined);
     }
-    const spec = await this.spec(req.query, req.filters, cursor?.sort === 'date' ? cursor.snap : this.maxId());
+    const spec = await this.spec(req.query, req.filters, cursor?.sort === 'date' ? cursor.snap : await this.maxId());
     if (cursor?.sort === 'date') spec.beforeId = cursor.before;
     const { ids, total, capped } =
       cursor?.sort === 'date'
@@ -118,7 +118,7 @@ export class SearchEngine {
     let snapshot = key ? await this.snapshots.get(key) : undefined;
     if (cursor && !snapshot) throw new HttpError(410, 'this search has expired (rankings are kept 30 minutes): search again');
     if (!snapshot) {
-      const spec = await this.spec(req.query, req.filters, this.maxId());
+      const spec = await this.spec(req.query, req.filters, await this.maxId());
       const candidates = await this.match.candidates(spec, RANK_WINDOW);
       // All the matches were candidates unless the window is full; then count on (a window wider than the cap already says "more than the cap").
       const n = candidates.length < RANK_WINDOW || RANK_WINDOW > TOTAL_CAP ? candidates.length : await this.match.count(spec, TOTAL_CAP + 1);
@@ -138,7 +138,7 @@ export class SearchEngine {
 
   /** Every hit in one event, in transcript order (find in transcript). */
   async inEvent(eventId: string, query: ParsedQuery, limit = 2000): Promise<{ hits: SegmentHit[]; total: number; totalCapped: boolean }> {
-    const spec = await this.spec(query, { eventId }, this.maxId());
+    const spec = await this.spec(query, { eventId }, await this.maxId());
     const ids = await this.match.newest(spec, limit + 1);
     const hits = (await this.details(ids.slice(0, limit), query)).sort((a, b) => a.startSec - b.startSec || a.id - b.id);
     return { hits, total: Math.min(ids.length, limit), totalCapped: ids.length > limit };
@@ -182,9 +182,9 @@ export class SearchEngine {
     return Number(r?.m ?? 0);
   }
 
-  /** `maxId` may still be coming: it is read alongside the hidden events. */
-  private async spec(query: ParsedQuery, filters: SearchFilters, snapshot: number | Promise<number>): Promise<MatchSpec> {
-    const [hidden, maxId] = await Promise.all([hiddenIndexedEvents(this.db), snapshot]);
+  private async spec(query: ParsedQuery, filters: SearchFilters, maxId: number): Promise<MatchSpec> {
+    // One statement after the other: a search keeps to one pooled connection, whose caches of the partitions stay warm.
+    const hidden = await hiddenIndexedEvents(this.db);
     const spec: MatchSpec = { query, filters, maxId, exceptEvents: hidden };
     if (filters.status) {
       const unfinished = (await this.db.selectFrom('events').select('id').where('status', 'in', statusesFor('live')).execute()).map((r) => r.id);
