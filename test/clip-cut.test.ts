@@ -22,6 +22,7 @@ import { cutClip, SpanNotTranscodedError } from '../transcoder/clip-cut.ts';
 import { encodeSegment, RENDITION_TRACK } from '../transcoder/encode.ts';
 import { segmentPayload } from '../transcoder/fmp4.ts';
 import { FRAME, POST_ROLL, PRE_ROLL, RATE, SEGMENT_FRAMES } from '../transcoder/grid.ts';
+import { chirpPcm } from './helpers/audio.ts';
 import { m4aHeader } from '../transcoder/m4a-header.ts';
 import { processClipRequested } from '../transcoder/process-clip.ts';
 import { requeueUnfinishedClips } from '../cli/requeue-clips.ts';
@@ -35,15 +36,6 @@ const SEGMENTS = 4;
 const TOTAL_FRAMES = SEGMENTS * SEGMENT_FRAMES;
 /** 50 ms at 48 kHz. */
 const EDGE = 2400;
-
-function timelinePcm(from: number, n: number): Float32Array {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const t = (from + i) / RATE;
-    out[i] = from + i < 0 ? 0 : 0.4 * Math.sin(2 * Math.PI * (300 * t + 4 * t * t)) * (0.6 + 0.4 * Math.sin(2 * Math.PI * 0.7 * t));
-  }
-  return out;
-}
 
 /** Queues that only record what is added to them, as `name {payload}`. */
 function recordingQueues(): { queues: Pick<Queues, 'add'>; queued: string[] } {
@@ -62,7 +54,7 @@ let fullDecoded: Float32Array;
 beforeAll(async () => {
   segments = [];
   for (let k = 0; k < SEGMENTS; k++) {
-    const pcm = timelinePcm(k * SEGMENT_FRAMES * FRAME - PRE_ROLL, PRE_ROLL + SEGMENT_FRAMES * FRAME + POST_ROLL);
+    const pcm = chirpPcm(k * SEGMENT_FRAMES * FRAME - PRE_ROLL, PRE_ROLL + SEGMENT_FRAMES * FRAME + POST_ROLL);
     segments.push(await encodeSegment({ pcm, startFrame: k * SEGMENT_FRAMES, frames: SEGMENT_FRAMES, sequence: k + 1 }));
   }
   renditionFrames = segments.flatMap((s) => {

@@ -19,6 +19,7 @@ import type { Storage } from '../shared/storage/storage.ts';
 import { silentLoudness, silentPeaks } from '../transcoder/analysis.ts';
 import { encodeSegment, renditionInit } from '../transcoder/encode.ts';
 import { FRAME, POST_ROLL, PRE_ROLL, RATE, SEGMENT_FRAMES } from '../transcoder/grid.ts';
+import { chirpPcm } from './helpers/audio.ts';
 import { finishM4a, packM4aParts } from '../transcoder/progressive-m4a.ts';
 import { TranscoderState } from '../transcoder/state.ts';
 import { audioPlaysAndSeeks, launchChromium } from './helpers/browser.ts';
@@ -32,16 +33,6 @@ const LAST_FRAMES = 101;
 const TOTAL_FRAMES = (SEGMENTS - 1) * SEGMENT_FRAMES + LAST_FRAMES;
 /** Small parts (s3rver and fs take any size), so the test has several: about two segments each. */
 const PART_BYTES = 90_000;
-
-/** A chirp under a tremolo: every part of the timeline differs, so a misplaced frame shows. */
-function timelinePcm(from: number, n: number): Float32Array {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const t = (from + i) / RATE;
-    out[i] = from + i < 0 ? 0 : 0.4 * Math.sin(2 * Math.PI * (300 * t + 4 * t * t)) * (0.6 + 0.4 * Math.sin(2 * Math.PI * 0.7 * t));
-  }
-  return out;
-}
 
 const ffprobe = (args: string[]) =>
   execFileSync('ffprobe', ['-v', 'error', ...args])
@@ -70,7 +61,7 @@ beforeAll(async () => {
   for (let k = 0; k < SEGMENTS; k++) {
     const frames = k === SEGMENTS - 1 ? LAST_FRAMES : SEGMENT_FRAMES;
     const start = k * SEGMENT_FRAMES * FRAME;
-    const pcm = timelinePcm(start - PRE_ROLL, PRE_ROLL + frames * FRAME + POST_ROLL);
+    const pcm = chirpPcm(start - PRE_ROLL, PRE_ROLL + frames * FRAME + POST_ROLL);
     encoded.push(await encodeSegment({ pcm, startFrame: k * SEGMENT_FRAMES, frames, sequence: k + 1 }));
   }
   fs.writeFileSync(fmp4File, Buffer.concat([renditionInit(), ...encoded]));

@@ -27,3 +27,17 @@ export function hlsSegmentFiles(dir: string): string[] {
 export function sha256(file: string): string {
   return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 }
+
+/**
+ * Samples [from, from + n) of a 48 kHz timeline holding a chirp under a
+ * tremolo (silence before 0): every part of the timeline differs, so a
+ * misplaced frame shows.
+ */
+export function chirpPcm(from: number, n: number, rate = 48_000): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const t = (from + i) / rate;
+    out[i] = from + i < 0 ? 0 : 0.4 * Math.sin(2 * Math.PI * (300 * t + 4 * t * t)) * (0.6 + 0.4 * Math.sin(2 * Math.PI * 0.7 * t));
+  }
+  return out;
+}
