@@ -238,7 +238,7 @@ describe('bounded cost', () => {
     return { ev, cpu, ownCpu, bytes: eventBytes(svc.dataDir, ev.id), m4aSec };
   }
 
-  it('a media sequence jump of a million segments costs under a megabyte and a second of CPU; the m4a keeps the right duration', async () => {
+  it('a media sequence jump of a million segments costs under a megabyte and what one segment costs in CPU; the m4a keeps the right duration', async () => {
     // The same audio three ways: without a jump, with one segment scrolled out, with a million.
     const jumps = [0, 1, 1_000_000];
     const dirs = jumps.map(() => fs.mkdtempSync(path.join(os.tmpdir(), 'replay-jump-')));
@@ -276,11 +276,13 @@ describe('bounded cost', () => {
       );
       // Beyond the same audio without a jump: under a megabyte.
       expect(million.bytes - none.bytes).toBeLessThan(1 << 20);
-      // A gap costs the same whatever its length: a million scrolled-out segments cost what one does, within a second of
-      // the service's own CPU. (Its children, ffmpeg and whisper.cpp, are logged above with it: whisper.cpp's threads
-      // spin while they wait, so on a loaded machine their CPU time varies by seconds from run to run. Against no jump
-      // at all, the jump also pays for one more capture session and decode run: ~0.5 s here.)
-      expect(million.ownCpu - one.ownCpu).toBeLessThan(1);
+      // A gap costs the same whatever its length: a million scrolled-out segments cost what one does, within two seconds
+      // of the service's own CPU (0.3-0.5 s apart when the test runs alone, up to 1.1 s with the rest of the suite
+      // running beside it; work per scrolled-out segment would cost minutes). Its children, ffmpeg and whisper.cpp, are
+      // logged above with it: whisper.cpp's threads spin while they wait, so on a loaded machine their CPU time varies
+      // by seconds from run to run. Against no jump at all, the jump also pays for one more capture session and decode
+      // run: ~0.5 s here.
+      expect(million.ownCpu - one.ownCpu).toBeLessThan(2);
       expect(million.bytes - one.bytes).toBeLessThan(1 << 20);
     } finally {
       await Promise.all(origins.map((o) => o.close()));
