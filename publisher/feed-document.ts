@@ -35,7 +35,11 @@ export async function feedDocument(deps: FeedDeps): Promise<string> {
   const events = await catalog.eventsById(pubs.map((p) => p.eventId));
   const withChapters = await deps.chapters.withChapters(pubs.map((p) => p.eventId));
   const soundbites = new Map<string, ClipRow[]>();
-  for (const c of await deps.clips.soundbitesOf(pubs.map((p) => p.eventId))) soundbites.set(c.eventId, [...(soundbites.get(c.eventId) ?? []), c]);
+  for (const c of await deps.clips.soundbitesOf(pubs.map((p) => p.eventId))) {
+    const list = soundbites.get(c.eventId);
+    if (list) list.push(c);
+    else soundbites.set(c.eventId, [c]);
+  }
   const items = pubs.flatMap((p): FeedItem[] => {
     const ev = events.get(p.eventId);
     if (!ev) return [];

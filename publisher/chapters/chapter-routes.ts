@@ -13,7 +13,7 @@ import type { EventCatalog, EventRow } from '../../shared/catalog/events.ts';
 import { badRequest, checkEventId, HttpError, notFound } from '../../shared/http.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { PublicationStore } from '../publication-store.ts';
-import { CHAPTERS_TYPE, cleanText, cleanTime, parseChapters } from './chapters-format.ts';
+import { CHAPTERS_TYPE, cleanText, cleanTime, isObject, parseChapters } from './chapters-format.ts';
 import { publishChapters, type PublishChaptersDeps } from './publish-chapters.ts';
 
 export interface ChapterRouteDeps extends PublishChaptersDeps {
@@ -23,8 +23,6 @@ export interface ChapterRouteDeps extends PublishChaptersDeps {
 }
 
 const jsonBody = express.json({ limit: '256kb', type: ['application/json', CHAPTERS_TYPE] });
-
-const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 
 export function chapterRoutes(deps: ChapterRouteDeps, requireAuth: RequestHandler): Router {
   const r = Router();

@@ -47,8 +47,6 @@ export interface EventChapters {
   doc: ChaptersDocument;
   /** 0: no marker and no edit yet. */
   revision: number;
-  /** Whether a host edited the chapters (else they are the markers). */
-  edited: boolean;
 }
 
 export const chapterMigrations: Migrations = {
@@ -103,9 +101,9 @@ export class ChapterStore {
   /** The event's chapters as they stand: the edited document, else its markers. */
   async chapters(eventId: string): Promise<EventChapters> {
     const doc = await this.db.selectFrom('chapter_documents').selectAll().where('event_id', '=', eventId).executeTakeFirst();
-    if (doc) return { doc: JSON.parse(doc.doc_json) as ChaptersDocument, revision: doc.revision, edited: true };
+    if (doc) return { doc: JSON.parse(doc.doc_json) as ChaptersDocument, revision: doc.revision };
     const markers = await this.markers(eventId);
-    return { doc: fromMarkers(markers), revision: markers.length, edited: false };
+    return { doc: fromMarkers(markers), revision: markers.length };
   }
 
   /** Which of `eventIds` have chapters (a marker or an edited document with chapters): one query each, for a whole feed. */

@@ -40,7 +40,8 @@ const TOP_FIELDS = new Set(['version', 'chapters', 'author', 'title', 'podcastNa
 const GEO = /^geo:-?\d{1,2}(\.\d+)?,-?\d{1,3}(\.\d+)?(;u=\d+(\.\d+)?)?$/;
 const OSM = /^[NWR]\d{1,15}(#\d{1,15})?$/;
 
-const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+/** A JSON object (not an array, not null): what a body or a chapter must be. */
+export const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 
 /** A title or name: a string, trimmed, without control characters, at most `max` characters. */
 export function cleanText(raw: unknown, field: string, max = MAX_TITLE_CHARS): string {
