@@ -3,11 +3,14 @@
 // the event is live, so what is left at the end should cost seconds whether
 // the event lasted ten minutes or two hours.
 //
-//   npm run bench:publish -- --minutes 10,120,600 [--speed 20] [--poll-ms 100] [--json FILE] [--keep-data]
+//   npm run bench:publish -- --minutes 10,120,600 [--speed 20] [--poll-ms 100] [--model-shape tiny.en|base.en|test] [--json FILE] [--keep-data]
 //
 // One `replay start` child (fs storage, embedded redis-server, its own data
-// dir; WHISPER_MODEL = a tiny random-weight model, so the transcript path
-// really runs), a webhook receiver on loopback, and for each length, one
+// dir; WHISPER_MODEL = a random-weight model of tiny.en's shape (--model-shape)
+// made to say one word, so the transcript path really runs and each window
+// costs what a tiny.en encode costs: a random model left to decode freely
+// falls back through every temperature, 1 to 10 s a window that no trained
+// model spends on speech), a webhook receiver on loopback, and for each length, one
 // after the other:
 //   1. a push event; ffmpeg (no -re) generates tones under a tremolo as AAC
 //      64k mono ADTS, the body of PUT ingest.url, FASTER than real time: at
@@ -31,7 +34,7 @@ import { parseArgs } from 'node:util';
 import { probeAudio } from '../shared/ffmpeg.ts';
 import { openSqlite } from '../shared/db/sqlite.ts';
 import { keys } from '../shared/layout.ts';
-import { makeTinyModel } from '../test/fixtures/tiny-model.ts';
+import { makeTinyModel, SHAPES, type ShapeName } from '../test/fixtures/tiny-model.ts';
 import { audioPlaysAndSeeks, launchChromium, type PlaybackCheck } from '../test/helpers/browser.ts';
 import { ROOT, startService, type RunningService } from '../test/helpers/service.ts';
 import { AdtsPacer, startToneEncoder } from './lib/publish-feed.ts';
@@ -66,12 +69,18 @@ const { values: args } = parseArgs({
     json: { type: 'string' },
     'poll-ms': { type: 'string', default: '100' },
     'keep-data': { type: 'boolean', default: false },
+    'model-shape': { type: 'string', default: 'tiny.en' },
   },
   allowPositionals: false,
 });
 const POLL_MS = Math.max(10, Number(args['poll-ms']) || 100);
 const MINUTES = String(args.minutes).split(',').map(Number);
 const SPEED = Number(args.speed);
+const MODEL_SHAPE = String(args['model-shape']);
+if (!(MODEL_SHAPE in SHAPES)) {
+  console.error(`--model-shape: one of ${Object.keys(SHAPES).join(', ')}`);
+  process.exit(2);
+}
 if (!MINUTES.length || MINUTES.some((m) => !(m > 0)) || !(SPEED > 0)) {
   console.error('usage: npm run bench:publish -- --minutes 10,120 [--speed 20] [--poll-ms 100] [--json FILE] [--keep-data]');
   process.exit(2);
@@ -643,7 +652,8 @@ try {
   log('building whisper.cpp if needed (scripts/build-whisper.sh) ...');
   execFileSync('bash', [path.join(ROOT, 'scripts/build-whisper.sh')], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 900_000 });
   const model = path.join(tmp, 'tiny-model.bin');
-  makeTinyModel(model, { seed: 4 });
+  // One decode pass per window (segments of 30 s), as a trained model on speech makes; the encoder's cost is the shape's.
+  makeTinyModel(model, { seed: 4, shape: MODEL_SHAPE as ShapeName, alwaysSay: 'replay', alwaysSaySegmentSec: 30 });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
   const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
 
@@ -681,8 +691,8 @@ try {
       `Source: a push event per length; ffmpeg without -re generates two tones under a tremolo (AAC 64 kb/s mono 48 kHz ADTS) piped into PUT ingest.url, ` +
         `fed FASTER than real time, not in real time as a live event would be: capped at ${SPEED}x, and held back whenever the pipeline lagged the capture by more than ` +
         `${HOLD_TRANSCODE_LAG_SEC} s (transcode) or ${HOLD_TRANSCRIBE_LAG_SEC} s (transcribe), and before the last ${TAIL_SEC} s until it was level; so the speed-up in the table is what the service's pipeline sustained on this machine.`,
-      `Transcription: WHISPER_MODEL is a tiny random-weight model (makeTinyModel, seed 4), so the whole transcript path runs for real (WHISPER_THREADS ${process.env.WHISPER_THREADS ?? 'not set: the service default'}); ` +
-        `its cost per window is not a real model's: with a real base.en model transcription costs more — that cost is measured by \`npm run bench:transcribe\`, not here.`,
+      `Transcription: WHISPER_MODEL is a random-weight model of ${MODEL_SHAPE}'s shape made to say one word (makeTinyModel, seed 4, alwaysSay, one 30 s segment a window), so the whole transcript path runs for real and each window costs one ${MODEL_SHAPE} encode (WHISPER_THREADS ${process.env.WHISPER_THREADS ?? 'not set: the service default'}); ` +
+        `a trained model's decoding of speech adds its tokens (about 2.4 ms each for base.en here, see \`npm run bench:transcribe\`).`,
       `Before the end: the push has ended and the pipeline caught up (capturedSec stable and = fed ±${CAPTURE_TOLERANCE_SEC} s, transcodedSec ≥ captured − ${TRANSCODE_LAG_SEC}, transcribedSec ≥ captured − ${TRANSCRIBE_LAG_SEC}); ` +
         `then POST /api/events/:id/end; all times below are from sending that request (client wall clock), polled every ${POLL_MS} ms, except publishLatencyMs (server, from endedAt).`,
       `"page" = GET urls.page answers 200 with the replay (not the live) rendering, linking the m4a; "audio" = urls.audio answers 200 and the whole m4a is received; "feed" = /feed.xml lists the event's guid; "webhook" = the loopback receiver got event.published.`,

@@ -12,7 +12,7 @@
 //                     reads the transcript again when it is done.
 import { DelayedError, type Job } from 'bullmq';
 import type { RenditionReadyJob, TranscriptReadyJob } from '../shared/queues.ts';
-import { publishEvent, republishTranscript, type PublisherDeps } from './publish.ts';
+import { preparePublication, publishEvent, republishTranscript, type PublisherDeps } from './publish.ts';
 
 const DEFAULT_TRANSCRIPT_WAIT_MS = 4000;
 
@@ -32,7 +32,9 @@ export async function processRenditionReady(job: Job<RenditionReadyJob>, deps: P
     const { transcript } = await deps.publications.inputs(eventId);
     const deadline = readyAt + (deps.transcriptWaitMs ?? DEFAULT_TRANSCRIPT_WAIT_MS);
     if (!transcript.final && Date.now() < deadline && token && !(await deps.publications.get(eventId))) {
-      // The transcript's last window is still running: come back at the deadline (a final transcript message publishes sooner).
+      // The transcript's last window is still running: make what does not need it, then come back at the
+      // deadline (a final transcript message publishes sooner). A repeated job makes the same again.
+      await preparePublication(eventId, deps);
       await job.moveToDelayed(deadline, token);
       throw new DelayedError();
     }

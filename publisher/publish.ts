@@ -12,7 +12,7 @@ import type { Logger } from '../shared/log.ts';
 import { metrics } from '../shared/metrics.ts';
 import type { Storage } from '../shared/storage/storage.ts';
 import { describe, describeIfPresent, describeRendition, objectSha256, type ManifestFile } from './assemble.ts';
-import { renderArtwork, renderSocialCard } from './images.ts';
+import { eventImages, prepareImages } from './prepared-images.ts';
 import type { PublicationStore, TranscriptInfo } from './publication-store.ts';
 import type { ChapterStore } from './chapters/chapter-store.ts';
 import type { ClipCatalog } from '../shared/catalog/clips.ts';
@@ -40,6 +40,19 @@ export interface PublisherDeps {
   chapters: ChapterStore;
   /** Clips: the feed offers the soundbites among them. */
   clips: Pick<ClipCatalog, 'soundbitesOf'>;
+}
+
+/**
+ * What a publication needs besides the transcript, made as soon as the
+ * rendition is final: the card and artwork (prepared-images.ts). The
+ * publication then costs the same whether or not it waited for the
+ * transcript's last window.
+ */
+export async function preparePublication(eventId: string, deps: Pick<PublisherDeps, 'catalog' | 'storage'>): Promise<void> {
+  const ev = await deps.catalog.getEvent(eventId);
+  if (!ev || ev.status === 'live') return;
+  const { durationSec } = await describeRendition(eventId, deps.storage);
+  await prepareImages(ev, deps.storage, durationSec);
 }
 
 /** The publication's stored page and the feed, as the catalog stands: done again by a retried job, at no harm. */
@@ -102,12 +115,8 @@ export async function publishEvent(eventId: string, deps: PublisherDeps): Promis
 
   const { transcript } = await publications.inputs(eventId);
   const { files, durationSec, audioBytes } = await describeRendition(eventId, storage);
-  const peaks = await readJson<{ data: number[]; bits: 8 }>(storage, keys.peaks(eventId));
   const loudness = await readJson<Record<string, unknown>>(storage, keys.loudness(eventId));
-  const imageOpts = { title: ev.title, host: ev.host ?? undefined, date: ev.createdAt, durationSec, peaks };
-  const [card, artwork] = await Promise.all([renderSocialCard(imageOpts), renderArtwork(imageOpts)]);
-  await storage.put(keys.card(eventId), card, { contentType: 'image/png', cacheControl: CACHE_CONTROL.immutable });
-  await storage.put(keys.artwork(eventId), artwork, { contentType: 'image/jpeg', cacheControl: CACHE_CONTROL.immutable });
+  const { card, artwork } = await eventImages(ev, storage, durationSec);
   files.push(describe(storage, 'card', keys.card(eventId), card, 'image/png'), describe(storage, 'artwork', keys.artwork(eventId), artwork, 'image/jpeg'));
   for (const [role, key] of [
     ['peaks', keys.peaks(eventId)],

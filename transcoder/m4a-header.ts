@@ -19,6 +19,13 @@ export interface M4aLayout {
    * decodes exactly as it does in the whole rendition. Default 0 (no edit list).
    */
   primingSamples?: number;
+  /**
+   * Makes the header plus `followingBytes` (what is stored right after it in
+   * the same piece) a multiple of `multiple` bytes, with a `free` box before
+   * the mdat: a storage that joins block-aligned pieces without copying them
+   * then can (Storage.joinAlignment). Players skip free boxes.
+   */
+  align?: { followingBytes: number; multiple: number };
 }
 
 const U32_MAX = 0xffffffff;
@@ -74,7 +81,7 @@ export function m4aHeader(layout: M4aLayout): Buffer {
     [u32(0)],
   );
   // Chunk offsets depend on the header's own length, which does not depend on their values: build, measure, build again.
-  const build = (base: number, wideOffsets: boolean) => {
+  const build = (base: number, wideOffsets: boolean, freeBytes = 0) => {
     const offsets: number[] = [];
     let at = base;
     let f = 0;
@@ -89,10 +96,20 @@ export function m4aHeader(layout: M4aLayout): Buffer {
     const minf = box('minf', fullBox('smhd', 0, 0, u16(0), u16(0)), box('dinf', fullBox('dref', 0, 0, u32(1), fullBox('url ', 0, 1))), stbl);
     const moov = box('moov', mvhd, box('trak', tkhd, ...edts, box('mdia', mdhd, hdlr, minf)));
     const mdat = mdatHeaderBytes === 16 ? Buffer.concat([u32(1), str('mdat'), u64(payloadBytes + 16)]) : Buffer.concat([u32(payloadBytes + 8), str('mdat')]);
-    return Buffer.concat([ftyp, moov, mdat]);
+    const free = freeBytes ? Buffer.concat([u32(freeBytes), str('free'), Buffer.alloc(freeBytes - 8)]) : Buffer.alloc(0);
+    return Buffer.concat([ftyp, moov, free, mdat]);
   };
+  const most = layout.align ? layout.align.multiple + 8 : 0; // the free box's largest size
   const draft = build(0, wide);
-  const needWide = wide || draft.length + payloadBytes > U32_MAX;
+  const needWide = wide || draft.length + most + payloadBytes > U32_MAX;
   const sized = needWide === wide ? draft : build(0, needWide);
-  return build(sized.length, needWide);
+  const freeBytes = layout.align ? alignPad(sized.length + layout.align.followingBytes, layout.align.multiple) : 0;
+  return build(sized.length + freeBytes, needWide, freeBytes);
+}
+
+/** Bytes of a free box (0, or at least its own 8-byte header) that make `length` a multiple of `multiple`. */
+function alignPad(length: number, multiple: number): number {
+  if (!(multiple > 1)) return 0;
+  const pad = (multiple - (length % multiple)) % multiple;
+  return pad > 0 && pad < 8 ? pad + multiple : pad;
 }

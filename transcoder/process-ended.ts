@@ -11,6 +11,19 @@ export interface ProcessEndedDeps extends TranscoderDeps {
   queues: Pick<Queues, 'add'>;
 }
 
+/** How long the end waits for the last chunks' messages before it fails and is retried after the queue's backoff. */
+const CHUNK_WAIT_MS = 10_000;
+
+/**
+ * The last chunks' messages are usually a moment behind the end's (their jobs
+ * are queued before it, and taken one at a time): waiting for them here costs
+ * that moment, where failing for a retry would cost the backoff (a second).
+ */
+async function chunkMessagesArrived(deps: ProcessEndedDeps, eventId: string, chunks: number): Promise<void> {
+  const until = Date.now() + CHUNK_WAIT_MS;
+  while (!(await deps.state.hasInputsThrough(eventId, chunks)) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+}
+
 export async function processEventEnded(job: Job<EventEndedJob>, deps: ProcessEndedDeps): Promise<void> {
   const eventId = job.data?.eventId;
   const chunks = job.data?.chunks;
@@ -27,6 +40,7 @@ export async function processEventEnded(job: Job<EventEndedJob>, deps: ProcessEn
     const last = await deps.state.lastSegment(eventId);
     if (last) await deps.queues.add('pcm-ready', { ...pcmReadyJob(eventId, last), final: true });
   };
+  await chunkMessagesArrived(deps, eventId, chunks);
   try {
     const r = await finalizeRendition(eventId, chunks, deps, lastPcmIsFinal);
     if (r.status === 'skipped') return;

@@ -129,10 +129,13 @@ async function joinM4a(deps: M4aDeps, eventId: string, totalFrames: number): Pro
   const frameSizes: number[] = [];
   for (const p of parts) for (const n of p.frameSizes) frameSizes.push(n);
   for (const n of tail.sizes) frameSizes.push(n);
-  const header = m4aHeader({ track: RENDITION_TRACK, chunkFrames: all.map((s) => s.frames), frameSizes });
+  const head = parts.length ? await deps.storage.get(headKey(eventId)) : undefined;
+  // Part 1 (header + the first run) block-aligned: fs then joins the parts without copying them (Storage.joinAlignment).
+  const align = head && deps.storage.joinAlignment ? { followingBytes: head.length, multiple: deps.storage.joinAlignment } : undefined;
+  const header = m4aHeader({ track: RENDITION_TRACK, chunkFrames: all.map((s) => s.frames), frameSizes, align });
   const expected = header.length + parts.reduce((a, p) => a + p.bytes, 0) + tail.payload.length;
 
-  if (!parts.length) {
+  if (!head) {
     const body = Buffer.concat([header, tail.payload]);
     await deps.storage.put(key, body, PUT);
     await m4a.claimUpload(eventId, SINGLE_PUT);
@@ -141,7 +144,6 @@ async function joinM4a(deps: M4aDeps, eventId: string, totalFrames: number): Pro
     return { key, size: body.length, sha256, durationSec };
   }
   const uploadId = await ensureUpload(deps, eventId);
-  const head = await deps.storage.get(headKey(eventId));
   const etags = [(await deps.storage.putPart(key, uploadId, 1, Buffer.concat([header, head]))).etag];
   for (const p of parts.slice(1)) {
     if (!p.etag) throw new Error(`part ${p.partNo} of ${eventId}'s audio.m4a was recorded without its upload`);

@@ -415,6 +415,20 @@ export async function eventMeasurements(
   };
 }
 
+/** Milliseconds per step of the end's work, for the log (what the end costs is what a listener waits for). */
+function stepTimer(): { lap: (step: string) => void; laps: Record<string, number> } {
+  let last = performance.now();
+  const laps: Record<string, number> = {};
+  return {
+    laps,
+    lap(step) {
+      const now = performance.now();
+      laps[step] = Math.round(now - last);
+      last = now;
+    },
+  };
+}
+
 export interface FinalizeResult {
   status: 'done' | 'skipped';
   reason?: 'event-gone';
@@ -471,18 +485,25 @@ export async function finalize(deps: TranscoderDeps, eventId: string, chunks: nu
     await resetM4a(deps, eventId);
   }
   await st.setTotalFrames(eventId, totalFrames);
+  const ms = stepTimer();
   const built = await buildReady(deps, eventId, { final: true, totalFrames });
   const sent = await notifyPcmReady(deps, eventId);
   await segmentsDone?.();
+  ms.lap('lastSegments');
   const pl = await publishPlaylist(deps, eventId, true);
+  ms.lap('playlist');
   const audio = await finishM4a(deps, eventId, totalFrames);
   await writeRenditionFiles(deps, eventId, audio);
+  ms.lap('m4a');
   const totalSamples = totalFrames * FRAME;
   const { loudness, peaks } = await eventMeasurements(st, eventId, totalSamples);
+  ms.lap('measure');
   await deps.storage.put(transcoderKeys.peaks(eventId), JSON.stringify(peaks), { contentType: TYPES.json, cacheControl: CACHE.final });
   await deps.storage.put(transcoderKeys.loudness(eventId), JSON.stringify(loudness, null, 2), { contentType: TYPES.json, cacheControl: CACHE.final });
   await st.markFinalized(eventId, loudness);
+  ms.lap('totals');
   await dropWorkPcm(deps, eventId, { all: true });
+  ms.lap('dropWork');
   const result: FinalizeResult = {
     status: 'done',
     segments: pl.segments,
@@ -504,6 +525,7 @@ export async function finalize(deps: TranscoderDeps, eventId: string, chunks: nu
     integratedLufs: Number.isFinite(loudness.integratedLufs) ? loudness.integratedLufs.toFixed(1) : '-inf',
     lraLu: loudness.lraLu.toFixed(1),
     truePeakDbtp: Number.isFinite(loudness.truePeakDbtp) ? loudness.truePeakDbtp.toFixed(1) : '-inf',
+    ms: ms.laps,
   });
   return result;
 }

@@ -237,6 +237,17 @@ export class TranscoderState {
     return out;
   }
 
+  /** Whether the messages of chunks 0 .. chunks - 1 have all arrived (one count, however long the event). */
+  async hasInputsThrough(eventId: string, chunks: number): Promise<boolean> {
+    const r = await this.db
+      .selectFrom('transcoder_inputs')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('event_id', '=', eventId)
+      .where('seq', '<', chunks)
+      .executeTakeFirstOrThrow();
+    return Number(r.n) >= chunks;
+  }
+
   /** The received chunks (as `inputs`) not decoded yet, in order: two queries, however long the event. */
   async undecodedInputs(eventId: string): Promise<ChunkRef[]> {
     const [inputs, decoded] = await Promise.all([

@@ -53,6 +53,12 @@ export interface Storage {
    * process (fs), not when the store joined them itself (S3).
    */
   completeParts(key: string, uploadId: string, etags: string[]): Promise<{ size: number; sha256?: string }>;
+  /**
+   * A first part whose length is a multiple of this joins the others without
+   * their bytes being copied at completeParts (fs on ext4 or XFS); absent
+   * where the length of part 1 makes no difference (S3).
+   */
+  readonly joinAlignment?: number;
   /** Drops an upload and its parts; an unknown or finished upload is not an error. */
   abortParts(key: string, uploadId: string): Promise<void>;
 }
