@@ -81,7 +81,7 @@ export function validateChunkArchived(data: unknown): ChunkArchivedJob {
 
 export interface ChunkJobResult {
   status: 'done' | 'skipped';
-  reason?: 'event-gone' | 'finalized';
+  reason?: 'event-gone' | 'finalized' | 'ended';
   /** False when the chunk had been decoded by an earlier attempt. */
   decoded: boolean;
   /** Segments made by this job. */
@@ -112,7 +112,8 @@ export async function processChunkArchived(job: JobLike, deps: TranscoderDeps): 
     pcmReady: [],
   });
 
-  if (!(await deps.catalog.getEvent(eventId))) {
+  const event = await deps.catalog.getEvent(eventId);
+  if (!event) {
     log.info('event is gone; chunk ignored', { event: eventId, seq });
     return skipped('event-gone');
   }
@@ -121,6 +122,9 @@ export async function processChunkArchived(job: JobLike, deps: TranscoderDeps): 
     return skipped('finalized');
   }
   await st.addInput(eventId, data);
+  // After the end nobody listens live: the end's job decodes the last chunks and makes the last segments itself,
+  // so it need not wait for each of them to be made one job at a time, live parts and all.
+  if (event.status !== 'live') return skipped('ended');
 
   const l = { ...deps, log };
   return withEventLock(eventId, async () => {
