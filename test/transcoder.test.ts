@@ -235,6 +235,34 @@ describe('transcoder', () => {
     expect(pcmJobs.length).toBe(segs.length);
   });
 
+  it('after the end a chunk is only recorded: the end decodes it and makes the last segments', async () => {
+    const id = 'ev_after_end';
+    await catalog.createEvent({ id, slug: 'tx-after-end', title: 'After the end', source: { type: 'push' }, streamKeyHash: null, reconnectWindowSec: 60 });
+    const list = [];
+    for (const c of sources.get(EVENT)!) {
+      const key = c.key.replace(`/events/${EVENT}/`, `/events/${id}/`);
+      await storage.put(key, await storage.get(c.key));
+      list.push({ ...c, key });
+    }
+    sources.set(id, list);
+    const last = list[list.length - 1].seq;
+    for (const c of list.slice(0, -1)) expect((await processChunkArchived(jobFor(c.seq, id), deps)).status).toBe('done');
+    await catalog.transition(id, 'ended', { reason: 'ended by request' });
+    const late = await processChunkArchived(jobFor(last, id), deps);
+    expect(late).toMatchObject({ status: 'skipped', reason: 'ended', decoded: false });
+    expect((await st.inputs(id)).length).toBe(list.length); // recorded: the end's count is met at once
+    expect(await st.hasInputsThrough(id, list.length)).toBe(true);
+    expect(await st.hasInputsThrough(id, list.length + 1)).toBe(false);
+    const done = await finalizeRendition(id, list.length, deps);
+    expect(done.chunksDecoded).toBe(1);
+    expect(done.segments).toBe(finalResult.segments);
+    expect(done.durationSec).toBeCloseTo(finalResult.durationSec, 9);
+    // The tests below read the first event's PCM messages.
+    const mine = pcmJobs.filter((j) => j.eventId !== EVENT);
+    expect(mine.length).toBe(done.segments);
+    pcmJobs.splice(0, pcmJobs.length, ...pcmJobs.filter((j) => j.eventId === EVENT));
+  });
+
   it('segments carry continuous decode times', async () => {
     let t = 0;
     for (const s of await st.segments(EVENT)) {

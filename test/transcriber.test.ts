@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SAMPLE_RATE, chooseWindowEnd, frameRms, isSilent, levelDb, planWindows, slicePcm } from '../transcriber/windows.ts';
+import { SAMPLE_RATE, chooseWindowEnd, fittedAudioCtx, frameRms, isSilent, levelDb, planWindows, slicePcm } from '../transcriber/windows.ts';
 import {
   appendWindow,
   localToTimeline,
@@ -138,6 +138,16 @@ describe('windows', () => {
     expect(cuts[1]).toBeGreaterThan(55.2);
     expect(cuts[1]).toBeLessThan(55.6);
     expect(slicePcm(pcm, all.windows[0]).length).toBe(2 * all.windows[0].end);
+  });
+
+  it('fits the encoder context to a short last window, not to one near 30 s', () => {
+    expect(fittedAudioCtx(12)).toBe(664); // 50 steps a second, and a margin past the end
+    expect(fittedAudioCtx(0.5)).toBe(89);
+    expect(fittedAudioCtx(25)).toBe(1314);
+    expect(fittedAudioCtx(28)).toBeUndefined(); // within a tenth of 30 s: the whole context, as trained
+    expect(fittedAudioCtx(30)).toBeUndefined();
+    expect(whisperArgs({ model: 'm', language: 'en', wavFile: 'w', outBase: 'o', audioCtx: 664 }).join(' ')).toContain('-ac 664');
+    expect(whisperArgs({ model: 'm', language: 'en', wavFile: 'w', outBase: 'o' })).not.toContain('-ac');
   });
 
   it('reads PCM at an odd byte offset and detects silence', () => {

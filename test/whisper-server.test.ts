@@ -15,6 +15,7 @@ import { SAMPLE_RATE } from '../transcriber/windows.ts';
 import { cliTranscriber, createWindowTranscriber, whisperServerBinary } from '../transcriber/whisper-engine.ts';
 import { WhisperServerPool } from '../transcriber/whisper-server-pool.ts';
 import { segmentsFromServerJson, serverRequestFields } from '../transcriber/whisper-server-protocol.ts';
+import { fittedAudioCtx } from '../transcriber/windows.ts';
 import { WhisperServer } from '../transcriber/whisper-server.ts';
 import {
   runWhisper,
@@ -143,6 +144,9 @@ describe('whisper-server path', () => {
   });
 
   it('sends every option explicitly, as the CLI means it', () => {
+    // The encoder context is sent only when fitted (the event's last window); absent, the server encodes 30 s.
+    expect(serverRequestFields({ language: 'en' }).audio_ctx).toBeUndefined();
+    expect(serverRequestFields({ language: 'en', audioCtx: fittedAudioCtx(12) }).audio_ctx).toBe('664');
     expect(serverRequestFields({ language: 'en' })).toMatchObject({
       response_format: 'verbose_json',
       language: 'en',
@@ -226,6 +230,12 @@ describe('whisper-server path', () => {
         if (o.wordTimestamps) expect(viaServer.every((s) => s.words?.length === 1 && s.words[0].text === 'zebra')).toBe(true);
       }
     }
+    // the event's last window, encoded with a context fitted to it: the same on both, and still heard
+    const fitted = { pcm: pcm.sine12, model: zebra, language: 'en', threads: 1, audioCtx: fittedAudioCtx(12) };
+    const viaServer = await pool.transcribe(fitted);
+    expect(viaServer).toEqual(await runWhisper({ ...fitted, binary: cliBin }));
+    expect(viaServer.length).toBeGreaterThan(0);
+    expect(viaServer.every((s) => s.text === 'zebra' && s.endSec <= 12)).toBe(true);
     // a random model babbles; without temperature fallback (no sampling) it babbles the same on both
     for (const o of [{ noFallback: true }, { noFallback: true, wordTimestamps: true }, { noFallback: true, maxLen: 12 }]) {
       const opts = { pcm: pcm.noise30, model: plain, language: 'en', threads: 1, ...o };

@@ -15,7 +15,7 @@ import { appendWindow, changedSpan, promptFrom, type StitchState, type TimelineS
 import type { PcmPiece, TranscriberState } from './state.ts';
 import { cliTranscriber, type WindowTranscriber } from './whisper-engine.ts';
 import { whisperModelPath, WhisperModelMissingError, type WhisperSegment } from './whisper.ts';
-import { isSilent, planWindows, SAMPLE_RATE, slicePcm } from './windows.ts';
+import { fittedAudioCtx, isSilent, planWindows, SAMPLE_RATE, slicePcm } from './windows.ts';
 
 export interface TranscriberDeps {
   catalog: EventCatalog;
@@ -205,7 +205,8 @@ export async function advanceTranscript(eventId: string, deps: TranscriberDeps, 
       covered = contiguous.nextPieceSec;
       ({ pcm, reachesFinal, endsAtSilence } = await contiguousPcm(eventId, covered, deps));
     }
-    const plan = planWindows(pcm, { final: (final && reachesFinal) || endsAtSilence });
+    const atEnd = final && reachesFinal; // no more audio will come after this PCM
+    const plan = planWindows(pcm, { final: atEnd || endsAtSilence });
     if (plan.windows.length) await state.setStatus(eventId, { status: 'running' });
     for (const w of plan.windows) {
       const startSec = covered + w.start / SAMPLE_RATE;
@@ -225,6 +226,8 @@ export async function advanceTranscript(eventId: string, deps: TranscriberDeps, 
             signal: deps.signal,
             prompt: promptFrom(segments()),
             durationSec: (w.end - w.start) / SAMPLE_RATE,
+            // The event's last window: what the published transcript waits for (see fittedAudioCtx).
+            audioCtx: atEnd && 2 * w.end === pcm.length && config.whisperFitLastWindow ? fittedAudioCtx((w.end - w.start) / SAMPLE_RATE) : undefined,
             timeoutMs: 10 * 60_000,
           });
           metrics.whisperRtf.observe((performance.now() - began) / 1000 / (endSec - startSec));

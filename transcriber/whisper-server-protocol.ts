@@ -23,7 +23,7 @@ const NO_SPLIT = 1_000_000;
 
 /** The multipart fields (besides the file) of one /inference request. */
 export function serverRequestFields(
-  o: Pick<WhisperRunOptions, 'language' | 'prompt' | 'beamSize' | 'bestOf' | 'noFallback' | 'wordTimestamps' | 'maxLen'>,
+  o: Pick<WhisperRunOptions, 'language' | 'prompt' | 'beamSize' | 'bestOf' | 'noFallback' | 'wordTimestamps' | 'maxLen' | 'audioCtx'>,
 ): Record<string, string> {
   const beam = Math.max(1, Math.floor(o.beamSize ?? 1));
   const bestOf = Math.max(1, Math.floor(o.bestOf ?? 5));
@@ -43,6 +43,7 @@ export function serverRequestFields(
     translate: 'false',
     prompt: o.prompt ? trimPrompt(o.prompt) : '',
   };
+  if (o.audioCtx && o.audioCtx > 0) fields.audio_ctx = String(Math.floor(o.audioCtx));
   return fields;
 }
 

@@ -58,6 +58,12 @@ export interface WhisperRunOptions {
   wordTimestamps?: boolean;
   /** Maximum segment length in characters (whisper.cpp -ml, split on words). 0: off. */
   maxLen?: number;
+  /**
+   * Encoder context in 20 ms steps (whisper.cpp -ac / audio_ctx); absent: the
+   * whole 30 s. A window much shorter than 30 s encodes in a fraction of the
+   * time with a context fitted to it (see fittedAudioCtx).
+   */
+  audioCtx?: number;
   /** Duration of the input in seconds, for clamping; read from the WAV header when absent. */
   durationSec?: number;
   /** Kills the process after this long (default: none). */
@@ -242,7 +248,7 @@ export function trimPrompt(prompt: string, maxChars = 600): string {
 
 /** The argument vector for one run (exported for tests). */
 export function whisperArgs(
-  o: Pick<WhisperRunOptions, 'model' | 'language' | 'prompt' | 'threads' | 'beamSize' | 'bestOf' | 'noFallback' | 'wordTimestamps' | 'maxLen'> & {
+  o: Pick<WhisperRunOptions, 'model' | 'language' | 'prompt' | 'threads' | 'beamSize' | 'bestOf' | 'noFallback' | 'wordTimestamps' | 'maxLen' | 'audioCtx'> & {
     wavFile: string;
     outBase: string;
   },
@@ -268,6 +274,7 @@ export function whisperArgs(
     o.outBase,
   ];
   if (o.noFallback) args.push('-nf');
+  if (o.audioCtx && o.audioCtx > 0) args.push('-ac', String(Math.floor(o.audioCtx)));
   if (o.maxLen && o.maxLen > 0) args.push('-ml', String(Math.floor(o.maxLen)), '-sow');
   const prompt = o.prompt ? trimPrompt(o.prompt) : '';
   if (prompt) args.push('--prompt', prompt);

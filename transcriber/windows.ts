@@ -160,6 +160,21 @@ export function planWindows(
   return { windows, pendingFrom: at };
 }
 
+/** Whisper's encoder sees 30 s as 1500 steps of 20 ms. */
+const CTX_PER_SEC = 50;
+const FULL_CTX = 1500;
+/** Steps past the window's end, so its last word is not cut off by the context's edge. */
+const CTX_MARGIN = 64;
+
+/**
+ * The encoder context fitted to a window of `sec` seconds, or undefined when
+ * the window is long enough that the full 30 s costs about the same.
+ */
+export function fittedAudioCtx(sec: number): number | undefined {
+  const ctx = Math.ceil(sec * CTX_PER_SEC) + CTX_MARGIN;
+  return ctx < FULL_CTX * 0.9 ? ctx : undefined;
+}
+
 /** The bytes of a window of s16le PCM (a view, not a copy). */
 export function slicePcm(pcm: Buffer, w: PcmWindow): Buffer {
   return pcm.subarray(2 * w.start, 2 * w.end);
