@@ -19,7 +19,8 @@
 //      runs from the push's end and would end the event by itself);
 //   2. after the push ends, wait until the pipeline has caught up (capturedSec
 //      stable and equal to the fed duration, transcodedSec >= captured - 7,
-//      transcribedSec >= captured - 35), then POST /api/events/:id/end;
+//      transcribedSec >= captured - 35, both unchanged for 3 s: drained, as a
+//      real-time event's pipeline is at its end), then POST /api/events/:id/end;
 //   3. from that moment (client clock), poll until: status published, the
 //      page renders as a replay, audio.m4a answers 200 in full, /feed.xml lists
 //      the event, the receiver has event.published; and the transcript is complete.
@@ -45,6 +46,13 @@ const CAPTURE_TOLERANCE_SEC = 0.1;
 const TRANSCODE_LAG_SEC = 7;
 const TRANSCRIBE_LAG_SEC = 35;
 const RECONNECT_WINDOW_SEC = 30;
+/**
+ * The pipeline has drained what it can while live once transcodedSec and
+ * transcribedSec stop moving for this long: what is left is what a real-time
+ * event leaves at its end (the held last chunk, the last segment and window),
+ * not the backlog of a feed faster than real time.
+ */
+const DRAINED_MS = 3000;
 /** After the push ends the reconnect window runs: signal the end by then even if the pipeline is still behind. */
 const CATCH_UP_DEADLINE_SEC = RECONNECT_WINDOW_SEC - 5;
 /** While feeding, hold the source when the pipeline is this far behind what was captured. */
@@ -316,6 +324,8 @@ async function runEvent(svc: RunningService, minutes: number, tmp: string): Prom
   // window is running: past CATCH_UP_DEADLINE_SEC the end is signalled anyway (and the shortfall reported).
   let stableSince = 0;
   let lastCaptured = -1;
+  let drainedSince = 0;
+  let lastProgress = '';
   let catchUpMs: number | null = null;
   let atEnd: EventResult['atEnd'];
   let lastLogged = 0;
@@ -331,9 +341,15 @@ async function runEvent(svc: RunningService, minutes: number, tmp: string): Prom
       lastCaptured = cur.capturedSec;
       stableSince = now;
     }
+    const progress = `${cur.transcodedSec}/${cur.transcribedSec}`;
+    if (progress !== lastProgress) {
+      lastProgress = progress;
+      drainedSince = now;
+    }
     const captured = cur.capturedSec;
     const ok =
       now - stableSince >= 1000 &&
+      now - drainedSince >= DRAINED_MS &&
       Math.abs(captured - fedSec) <= CAPTURE_TOLERANCE_SEC &&
       (cur.transcodedSec ?? 0) >= captured - TRANSCODE_LAG_SEC &&
       (cur.transcribedSec ?? 0) >= captured - TRANSCRIBE_LAG_SEC;
@@ -693,7 +709,7 @@ try {
         `${HOLD_TRANSCODE_LAG_SEC} s (transcode) or ${HOLD_TRANSCRIBE_LAG_SEC} s (transcribe), and before the last ${TAIL_SEC} s until it was level; so the speed-up in the table is what the service's pipeline sustained on this machine.`,
       `Transcription: WHISPER_MODEL is a random-weight model of ${MODEL_SHAPE}'s shape made to say one word (makeTinyModel, seed 4, alwaysSay, one 30 s segment a window), so the whole transcript path runs for real and each window costs one ${MODEL_SHAPE} encode (WHISPER_THREADS ${process.env.WHISPER_THREADS ?? 'not set: the service default'}); ` +
         `a trained model's decoding of speech adds its tokens (about 2.4 ms each for base.en here, see \`npm run bench:transcribe\`).`,
-      `Before the end: the push has ended and the pipeline caught up (capturedSec stable and = fed ±${CAPTURE_TOLERANCE_SEC} s, transcodedSec ≥ captured − ${TRANSCODE_LAG_SEC}, transcribedSec ≥ captured − ${TRANSCRIBE_LAG_SEC}); ` +
+      `Before the end: the push has ended and the pipeline caught up (capturedSec stable and = fed ±${CAPTURE_TOLERANCE_SEC} s, transcodedSec ≥ captured − ${TRANSCODE_LAG_SEC}, transcribedSec ≥ captured − ${TRANSCRIBE_LAG_SEC}, both unchanged for ${DRAINED_MS / 1000} s); ` +
         `then POST /api/events/:id/end; all times below are from sending that request (client wall clock), polled every ${POLL_MS} ms, except publishLatencyMs (server, from endedAt).`,
       `"page" = GET urls.page answers 200 with the replay (not the live) rendering, linking the m4a; "audio" = urls.audio answers 200 and the whole m4a is received; "feed" = /feed.xml lists the event's guid; "webhook" = the loopback receiver got event.published.`,
       '',

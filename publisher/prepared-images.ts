@@ -40,8 +40,19 @@ async function imageInputs(ev: EventRow, storage: Storage, durationSec: number) 
   return { opts, fingerprint };
 }
 
+/** Preparations running in this process: a publication that comes meanwhile waits for them rather than drawing again. */
+const inFlight = new Map<string, Promise<EventImages>>();
+
 /** Renders and stores the card and artwork, then records what they show. Idempotent. */
-export async function prepareImages(ev: EventRow, storage: Storage, durationSec: number): Promise<EventImages> {
+export function prepareImages(ev: EventRow, storage: Storage, durationSec: number): Promise<EventImages> {
+  const running = render(ev, storage, durationSec).finally(() => {
+    if (inFlight.get(ev.id) === running) inFlight.delete(ev.id);
+  });
+  inFlight.set(ev.id, running);
+  return running;
+}
+
+async function render(ev: EventRow, storage: Storage, durationSec: number): Promise<EventImages> {
   const { opts, fingerprint } = await imageInputs(ev, storage, durationSec);
   const [card, artwork] = await Promise.all([renderSocialCard(opts), renderArtwork(opts)]);
   await storage.put(keys.card(ev.id), card, { contentType: 'image/png', cacheControl: CACHE_CONTROL.immutable });
@@ -52,6 +63,7 @@ export async function prepareImages(ev: EventRow, storage: Storage, durationSec:
 
 /** The stored card and artwork when they show the event as it is now; otherwise drawn (and stored) again. */
 export async function eventImages(ev: EventRow, storage: Storage, durationSec: number): Promise<EventImages> {
+  await inFlight.get(ev.id)?.catch(() => undefined); // its failure is its own job's; drawn again below if need be
   const [{ fingerprint }, stored] = await Promise.all([imageInputs(ev, storage, durationSec), getIfPresent(storage, fingerprintKey(ev.id))]);
   if (stored?.toString('utf8') === fingerprint) {
     const [card, artwork] = await Promise.all([getIfPresent(storage, keys.card(ev.id)), getIfPresent(storage, keys.artwork(ev.id))]);
