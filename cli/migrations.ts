@@ -11,6 +11,7 @@ import { searchMigrations } from '../publisher/search/tables.ts';
 import { replicaMigrations } from '../recorder/replica-leases.ts';
 import { recorderMigrations } from '../recorder/store.ts';
 import { m4aMigrations } from '../transcoder/m4a-state.ts';
+import { measureRunMigrations } from '../transcoder/measure-runs.ts';
 import { partMigrations } from '../transcoder/part-state.ts';
 import { transcoderMigrations } from '../transcoder/state.ts';
 import { transcriberMigrations } from '../transcriber/state.ts';
@@ -22,6 +23,7 @@ export const MIGRATIONS: Migrations[] = [
   replicaMigrations,
   transcoderMigrations,
   m4aMigrations,
+  measureRunMigrations,
   partMigrations,
   transcriberMigrations,
   publisherMigrations,

@@ -15,12 +15,12 @@ import { createLogger } from '../shared/log.ts';
 import type { PcmReadyJob } from '../shared/queues.ts';
 import { FsStorage } from '../shared/storage/fs.ts';
 import type { PutOptions, Storage } from '../shared/storage/storage.ts';
-import { combineLoudness, loudnessOf, mergePeaks, peaksOf } from '../transcoder/analysis.ts';
+import { combineLoudness, loudnessOf, mergeLoudnessParts, mergePeaks, mergePeaksParts, peaksOf } from '../transcoder/analysis.ts';
 import { f32 } from '../transcoder/decode.ts';
 import { readMediaSegment } from '../transcoder/fmp4.ts';
 import { FRAME, POST_ROLL, PRE_ROLL, RATE, SEGMENT_FRAMES, SEGMENT_SAMPLES } from '../transcoder/grid.ts';
 import { finalizeRendition, InvalidJobError, processChunkArchived } from '../transcoder/process-chunk.ts';
-import { assemble, ingestChunk, knownThrough, transcoderKeys, type TranscoderDeps } from '../transcoder/rendition.ts';
+import { assemble, ingestChunk, knownThrough, packMeasureRuns, transcoderKeys, type TranscoderDeps } from '../transcoder/rendition.ts';
 import { TranscoderState } from '../transcoder/state.ts';
 import { testDatabase, type TestDatabase } from './helpers/db.ts';
 import { fitTone, maxStep, residualsAt, rms, scanTone } from '../transcoder/verify.ts';
@@ -248,6 +248,9 @@ describe('transcoder', () => {
     const last = list[list.length - 1].seq;
     for (const c of list.slice(0, -1)) expect((await processChunkArchived(jobFor(c.seq, id), deps)).status).toBe('done');
     await catalog.transition(id, 'ended', { reason: 'ended by request' });
+    // Runs of 4 segments merged while live (measure-runs.ts), as every 100 are in service.
+    expect(await packMeasureRuns(st, id, 4)).toBeGreaterThanOrEqual(2);
+    expect(await packMeasureRuns(st, id, 4)).toBe(0); // a repeated job merges nothing twice
     const late = await processChunkArchived(jobFor(last, id), deps);
     expect(late).toMatchObject({ status: 'skipped', reason: 'ended', decoded: false });
     expect((await st.inputs(id)).length).toBe(list.length); // recorded: the end's count is met at once
@@ -257,6 +260,10 @@ describe('transcoder', () => {
     expect(done.chunksDecoded).toBe(1);
     expect(done.segments).toBe(finalResult.segments);
     expect(done.durationSec).toBeCloseTo(finalResult.durationSec, 9);
+    // The whole event's waveform and loudness from the runs and the last segments: the first event's, from every segment.
+    expect((await st.runs.runs(id)).length).toBeGreaterThanOrEqual(2);
+    expect(done.loudness).toEqual(finalResult.loudness);
+    expect((await storage.get(transcoderKeys.peaks(id))).equals(await storage.get(transcoderKeys.peaks(EVENT)))).toBe(true);
     // The tests below read the first event's PCM messages.
     const mine = pcmJobs.filter((j) => j.eventId !== EVENT);
     expect(mine.length).toBe(done.segments);
@@ -415,6 +422,16 @@ describe('transcoder', () => {
     // peaks merged from segments equal peaks of the whole signal at once
     const whole = mergePeaks([peaksOf({ pcm: x, pcmStart: 0 }, 0, x.length)], x.length);
     expect(mergePeaks(peakParts, x.length)).toEqual(whole);
+    // merged run by run while live (measure-runs.ts): the same figures, to the last bit
+    const inRuns = <T>(all: T[], n: number, merge: (p: T[]) => T) => {
+      const out: T[] = [];
+      for (let i = 0; i < all.length; i += n) out.push(merge(all.slice(i, i + n)));
+      return out;
+    };
+    for (const n of [2, 3, 100]) {
+      expect(combineLoudness(inRuns(parts, n, mergeLoudnessParts), x.length)).toEqual(ours);
+      expect(mergePeaks(inRuns(peakParts, n, mergePeaksParts), x.length)).toEqual(whole);
+    }
   });
 
   it.each([

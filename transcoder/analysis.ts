@@ -94,6 +94,33 @@ export function mergePeaks(parts: PeaksPart[], totalSamples: number): PeaksJson 
   return { version: 2, channels: 1, sample_rate: RATE, samples_per_pixel: PEAKS_SAMPLES_PER_PIXEL, bits: 8, length, data };
 }
 
+/**
+ * Several parts as one (a run of segments merged while live): each pixel the
+ * min and max of every part's pair for it, so mergePeaks gives the same result
+ * from the merged part as from the parts.
+ */
+export function mergePeaksParts(parts: PeaksPart[]): PeaksPart {
+  if (!parts.length) return { firstPixel: 0, data: [] };
+  const first = Math.min(...parts.map((p) => p.firstPixel));
+  const end = Math.max(...parts.map((p) => p.firstPixel + p.data.length / 2));
+  const lo = new Array<number>(end - first).fill(127);
+  const hi = new Array<number>(end - first).fill(-128);
+  for (const p of parts) {
+    for (let i = 0; i < p.data.length / 2; i++) {
+      const px = p.firstPixel - first + i;
+      lo[px] = Math.min(lo[px], p.data[2 * i]);
+      hi[px] = Math.max(hi[px], p.data[2 * i + 1]);
+    }
+  }
+  const data = new Array<number>(2 * lo.length);
+  for (let px = 0; px < lo.length; px++) {
+    const empty = lo[px] > hi[px];
+    data[2 * px] = empty ? 127 : lo[px];
+    data[2 * px + 1] = empty ? -128 : hi[px];
+  }
+  return { firstPixel: first, data };
+}
+
 // ---------------------------------------------------------------- loudness
 
 export interface LoudnessPart {
@@ -229,6 +256,25 @@ const lufs = (meanSquare: number) => -0.691 + 10 * Math.log10(meanSquare);
 const ABS_GATE = -70;
 
 /** Integrated loudness, loudness range and peaks of a timeline of `totalSamples` from its parts. */
+/**
+ * Several parts as one: each cell the sum of every part's sum for it, added in
+ * the parts' order (as combineLoudness adds them), and the largest peaks.
+ */
+export function mergeLoudnessParts(parts: LoudnessPart[]): LoudnessPart {
+  if (!parts.length) return { firstCell: 0, sums: [], samplePeak: 0, truePeak: 0 };
+  const first = Math.min(...parts.map((p) => p.firstCell));
+  const end = Math.max(...parts.map((p) => p.firstCell + p.sums.length));
+  const sums = new Array<number>(end - first).fill(0);
+  let samplePeak = 0;
+  let truePeak = 0;
+  for (const p of parts) {
+    for (let i = 0; i < p.sums.length; i++) sums[p.firstCell - first + i] += p.sums[i];
+    samplePeak = Math.max(samplePeak, p.samplePeak);
+    truePeak = Math.max(truePeak, p.truePeak);
+  }
+  return { firstCell: first, sums, samplePeak, truePeak };
+}
+
 export function combineLoudness(parts: LoudnessPart[], totalSamples: number): LoudnessSummary {
   const nCells = Math.floor(totalSamples / LOUDNESS_CELL); // a trailing partial cell ends no block
   const cells = new Float64Array(nCells);

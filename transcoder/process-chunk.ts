@@ -9,7 +9,8 @@
 //                       live edge's partial segments (live-parts.ts),
 //                       upload the playlist, hand 16 kHz PCM to the
 //                       transcriber, send every full run of segments as a
-//                       part of audio.m4a.
+//                       part of audio.m4a, and merge every full run's
+//                       waveform and loudness (measure-runs.ts).
 // finalizeRendition     once at the event's end: last segment(s), ENDLIST,
 //                       waveform and loudness of the whole event; the live
 //                       parts are deleted.
@@ -30,6 +31,7 @@ import {
   finalize,
   ingestChunk,
   notifyPcmReady,
+  packMeasureRuns,
   publishPlaylist,
   withEventLock,
   type FinalizeResult,
@@ -144,6 +146,7 @@ export async function processChunkArchived(job: JobLike, deps: TranscoderDeps): 
       log.warn('audio.m4a part not sent; a later job or the end sends it', { event: eventId, err: (err as Error).message });
       if (err instanceof NotFoundError) await resetM4a(l, eventId); // the upload is gone: the next job starts it over
     });
+    await packMeasureRuns(st, eventId);
     await dropWorkPcm(l, eventId);
     const transcodedSec = await st.transcodedSec(eventId);
     if (built.length) log.info('segments ready', { event: eventId, seq, segments: built.map((b) => b.k).join(','), transcodedSec: transcodedSec.toFixed(3) });

@@ -15,8 +15,11 @@
 //                   its segments were uploaded and recorded
 //   packM4aParts    upload every full run of segments as a part of
 //                   audio.m4a (progressive-m4a.ts)
+//   packMeasureRuns merge every full run of segments' waveform and loudness
+//                   into one row (measure-runs.ts)
 //   finalize        fix the length, make the last segment(s), ENDLIST, join
-//                   audio.m4a, merge the measurements, drop the work PCM
+//                   audio.m4a, merge the runs' and the last segments'
+//                   measurements, drop the work PCM
 import crypto from 'node:crypto';
 import type { EventCatalog } from '../shared/catalog/events.ts';
 import type { Config } from '../shared/config.ts';
@@ -41,6 +44,7 @@ import { contiguous, decodePiece, f32, f32Bytes, probeChunk, runPosition, type C
 import { encodeSegment, encodeSilentSegment, renditionInit } from './encode.ts';
 import { ASR_DECIMATION, ASR_RATE, FRAME, HOLD_BACK, POST_ROLL, PRE_ROLL, RATE, SEGMENT_FRAMES, secToSample, totalFramesFor } from './grid.ts';
 import { renderPlaylist, type PlaylistPart } from './playlist.ts';
+import { RUN_SEGMENTS } from './measure-runs.ts';
 import { finishM4a, resetM4a, type M4aResult } from './progressive-m4a.ts';
 import { writeRenditionFiles } from './rendition-files.ts';
 import { TranscoderState, type TranscodedChunk } from './state.ts';
@@ -396,13 +400,26 @@ export async function dropWorkPcm(deps: TranscoderDeps, eventId: string, opts: {
 
 // ---- the whole-event results
 
-/** The waveform and loudness of the whole rendition, merged from every segment's share (read once). */
+/** Live: every full run of segments of the playable prefix past the last run becomes a run (measure-runs.ts). Returns the runs made. */
+export async function packMeasureRuns(state: TranscoderState, eventId: string, runSegments = RUN_SEGMENTS): Promise<number> {
+  let { runNo, fromK } = await state.runs.nextRun(eventId);
+  const segs = await state.segmentsFrom(eventId, fromK);
+  let made = 0;
+  for (; segs.length >= runSegments; made++) {
+    await state.runs.addRun(eventId, runNo++, fromK, segs.splice(0, runSegments));
+    fromK += runSegments;
+  }
+  return made;
+}
+
+/** The waveform and loudness of the whole rendition: the runs merged while live, and every segment after them. */
 export async function eventMeasurements(
   state: TranscoderState,
   eventId: string,
   totalSamples: number,
 ): Promise<{ peaks: PeaksJson; loudness: LoudnessSummary }> {
-  const segs = await state.contiguousSegments(eventId);
+  const runs = await state.runs.runs(eventId);
+  const segs = [...runs, ...(await state.segmentsFrom(eventId, runs.length ? runs[runs.length - 1].toK : 0))];
   return {
     peaks: mergePeaks(
       segs.map((s) => s.peaks),

@@ -25,6 +25,7 @@ import type { ChunkRef } from './decode.ts';
 import { FRAME, RATE, SEGMENT_FRAMES } from './grid.ts';
 import { deleteEventRows } from '../shared/db/forget.ts';
 import { M4aState } from './m4a-state.ts';
+import { MeasureRuns } from './measure-runs.ts';
 import { PartState } from './part-state.ts';
 
 interface InputsTable {
@@ -201,11 +202,14 @@ export class TranscoderState {
   readonly m4a: M4aState;
   /** The live playlist's partial segments (live-parts.ts). */
   readonly parts: PartState;
+  /** The waveform and loudness merged while live, run by run (measure-runs.ts). */
+  readonly runs: MeasureRuns;
 
   constructor(db: Db) {
     this.db = db.as<TranscoderTables>();
     this.m4a = new M4aState(db);
     this.parts = new PartState(db);
+    this.runs = new MeasureRuns(db);
   }
 
   /** Forgets a deleted event: its chunks, rendition segments and inputs. */
@@ -213,6 +217,7 @@ export class TranscoderState {
     await deleteEventRows(this.db, ['transcoder_chunks', 'rendition_segments', 'rendition_state', 'transcoder_inputs'], eventId);
     await this.m4a.forgetEvent(eventId);
     await this.parts.forgetEvent(eventId);
+    await this.runs.forgetEvent(eventId);
   }
 
   // ---- inputs (the chunk-archived messages received)
@@ -319,6 +324,17 @@ export class TranscoderState {
     return (await this.db.selectFrom('rendition_segments').selectAll().where('event_id', '=', eventId).orderBy('k').execute()).map(toSegment);
   }
 
+  /** Segments from, from + 1, ... with their measurements, up to the first one missing. */
+  async segmentsFrom(eventId: string, from: number): Promise<SegmentRow[]> {
+    const rows = await this.db.selectFrom('rendition_segments').selectAll().where('event_id', '=', eventId).where('k', '>=', from).orderBy('k').execute();
+    const out: SegmentRow[] = [];
+    for (const r of rows) {
+      if (r.k !== from + out.length) break;
+      out.push(toSegment(r));
+    }
+    return out;
+  }
+
   /** Segments 0..n-1 all exist: the playable prefix. */
   async contiguousSegments(eventId: string): Promise<SegmentRow[]> {
     const all = await this.segments(eventId);
@@ -388,6 +404,7 @@ export class TranscoderState {
 
   /** Forgets segments k >= from (the end of a rendition whose length changed). */
   async deleteSegmentsFrom(eventId: string, from: number): Promise<void> {
+    await this.runs.dropFrom(eventId, from);
     await this.db.deleteFrom('rendition_segments').where('event_id', '=', eventId).where('k', '>=', from).execute();
   }
 
