@@ -3,7 +3,12 @@
 // the event is live, so what is left at the end should cost seconds whether
 // the event lasted ten minutes or two hours.
 //
-//   npm run bench:publish -- --minutes 10,120,600 [--speed 20] [--poll-ms 100] [--model-shape tiny.en|base.en|test] [--json FILE] [--keep-data]
+//   npm run bench:publish -- --minutes 10,120,600 [--speed 20] [--poll-ms 100] [--model-shape tiny.en|base.en|test] [--chunk-sec N] [--json FILE] [--keep-data]
+//
+// --chunk-sec sets the service's REPLAY_CHUNK_SEC (default: the service's, 2 s).
+// Longer chunks cost the live listening latency, not the end (whose last chunk
+// is then up to that long), and make the transcoder about twice as fast per
+// audio second: what lets a 600-minute event be fed in under two hours here.
 //
 // One `replay start` child (fs storage, embedded redis-server, its own data
 // dir; WHISPER_MODEL = a random-weight model of tiny.en's shape (--model-shape)
@@ -78,6 +83,7 @@ const { values: args } = parseArgs({
     'poll-ms': { type: 'string', default: '100' },
     'keep-data': { type: 'boolean', default: false },
     'model-shape': { type: 'string', default: 'tiny.en' },
+    'chunk-sec': { type: 'string' },
   },
   allowPositionals: false,
 });
@@ -85,6 +91,11 @@ const POLL_MS = Math.max(10, Number(args['poll-ms']) || 100);
 const MINUTES = String(args.minutes).split(',').map(Number);
 const SPEED = Number(args.speed);
 const MODEL_SHAPE = String(args['model-shape']);
+const CHUNK_SEC = args['chunk-sec'] === undefined ? undefined : Number(args['chunk-sec']);
+if (CHUNK_SEC !== undefined && !(CHUNK_SEC >= 1 && CHUNK_SEC <= 30)) {
+  console.error('--chunk-sec: seconds of source per archived chunk, 1 to 30');
+  process.exit(2);
+}
 if (!(MODEL_SHAPE in SHAPES)) {
   console.error(`--model-shape: one of ${Object.keys(SHAPES).join(', ')}`);
   process.exit(2);
@@ -673,7 +684,10 @@ try {
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
   const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
 
-  svc = await startService({ dataDir: path.join(tmp, 'data'), env: { WHISPER_MODEL: model, STORAGE: 'fs', LOG_LEVEL: 'info' } });
+  svc = await startService({
+    dataDir: path.join(tmp, 'data'),
+    env: { WHISPER_MODEL: model, STORAGE: 'fs', LOG_LEVEL: 'info', ...(CHUNK_SEC ? { REPLAY_CHUNK_SEC: String(CHUNK_SEC) } : {}) },
+  });
   serviceRoot = svc.proc.pid!;
   log(`service up at ${svc.url} (data dir ${svc.dataDir}); code ${code}`);
   const hook = await svc.api('POST', '/api/webhooks', { url: receiverUrl, events: ['event.published', 'event.updated'] });
@@ -707,6 +721,7 @@ try {
       `Source: a push event per length; ffmpeg without -re generates two tones under a tremolo (AAC 64 kb/s mono 48 kHz ADTS) piped into PUT ingest.url, ` +
         `fed FASTER than real time, not in real time as a live event would be: capped at ${SPEED}x, and held back whenever the pipeline lagged the capture by more than ` +
         `${HOLD_TRANSCODE_LAG_SEC} s (transcode) or ${HOLD_TRANSCRIBE_LAG_SEC} s (transcribe), and before the last ${TAIL_SEC} s until it was level; so the speed-up in the table is what the service's pipeline sustained on this machine.`,
+      `Chunks: REPLAY_CHUNK_SEC ${CHUNK_SEC ?? 'not set: the service default (2 s)'}.`,
       `Transcription: WHISPER_MODEL is a random-weight model of ${MODEL_SHAPE}'s shape made to say one word (makeTinyModel, seed 4, alwaysSay, one 30 s segment a window), so the whole transcript path runs for real and each window costs one ${MODEL_SHAPE} encode (WHISPER_THREADS ${process.env.WHISPER_THREADS ?? 'not set: the service default'}); ` +
         `a trained model's decoding of speech adds its tokens (about 2.4 ms each for base.en here, see \`npm run bench:transcribe\`).`,
       `Before the end: the push has ended and the pipeline caught up (capturedSec stable and = fed ±${CAPTURE_TOLERANCE_SEC} s, transcodedSec ≥ captured − ${TRANSCODE_LAG_SEC}, transcribedSec ≥ captured − ${TRANSCRIBE_LAG_SEC}, both unchanged for ${DRAINED_MS / 1000} s); ` +
