@@ -11,6 +11,9 @@ import { HttpError } from '../shared/http.ts';
 import { RedisSnapshotStore } from '../publisher/search/cursor.ts';
 import { hitsJson } from '../publisher/search/hit-json.ts';
 import { SearchIndexWriter, type IndexSegment } from '../publisher/search/index-writer.ts';
+import { IndexBehindError, processTranscriptSegments } from '../publisher/search/process-segments.ts';
+import { createLogger } from '../shared/log.ts';
+import type { Storage } from '../shared/storage/storage.ts';
 import { parseQuery, matchesTokens, type ParsedQuery } from '../publisher/search/query.ts';
 import { parseSearchParams } from '../publisher/search/request.ts';
 import { SearchEngine, type SearchRequest } from '../publisher/search/search.ts';
@@ -287,6 +290,35 @@ describe.each(DIALECTS)('search on %s', (dialect) => {
     // The same message again changes nothing.
     await writer.replaceSpan(iev, { fromSec: 5, toSec: 100 }, [seg('the budget for rain', 1), seg('budget again', 2)]);
     expect(await writer.indexedSegments(ev.id)).toBe(3);
+  });
+
+  it('a final message ahead of the last window: checked again after the backoff, rebuilt only if still short', async () => {
+    const ev = (await catalog.getEvent('ev_winter'))!;
+    const iev = { id: ev.id, host: ev.host, createdAt: ev.createdAt };
+    let rebuilt = 0;
+    const storage = {
+      head: () => Promise.resolve({ size: 1 }),
+      get: () => {
+        rebuilt++;
+        const segments = [0, 5, 10, 15].map((t) => ({ startTime: t, endTime: t + 5, body: `stored line ${t}` }));
+        return Promise.resolve(Buffer.from(JSON.stringify({ segments })));
+      },
+    } as unknown as Storage;
+    const deps = { catalog, storage, writer, log: createLogger('test') };
+    await writer.replaceAll(iev, [seg('winter one', 0), seg('winter two', 1), seg('winter three', 2)]);
+    const final = { eventId: ev.id, version: 9, fromSec: 0, toSec: 0, segments: [], final: { total: 4 } };
+    // First try: 3 of 4 indexed (the last window's message is still on its way): retried, nothing rebuilt.
+    await expect(processTranscriptSegments({ data: final, id: 'f', timestamp: Date.now(), attemptsMade: 0 }, deps)).rejects.toBeInstanceOf(IndexBehindError);
+    expect(rebuilt).toBe(0);
+    // Its message lands before the retry: the retry finds the index whole.
+    await writer.replaceSpan(iev, { fromSec: 15, toSec: 20 }, [seg('the last window', 3)]);
+    await processTranscriptSegments({ data: final, id: 'f', timestamp: Date.now(), attemptsMade: 1 }, deps);
+    expect(rebuilt).toBe(0);
+    // A message that never comes: the retry rebuilds the event from the stored transcript.
+    await processTranscriptSegments({ data: { ...final, final: { total: 5 } }, id: 'f', timestamp: Date.now(), attemptsMade: 1 }, deps);
+    expect(rebuilt).toBe(1);
+    expect(await writer.indexedSegments(ev.id)).toBe(4);
+    expect(await texts('stored', { filters: { eventId: ev.id } })).toHaveLength(4);
   });
 });
 

@@ -21,6 +21,9 @@ export interface SearchIndexDeps {
   onIndexed?: (ev: EventRow, rows: WrittenRows) => Promise<void>;
 }
 
+/** The final message came before the last window's: retried (not a failure of the index). */
+export class IndexBehindError extends Error {}
+
 const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 
 function validSegment(s: unknown): s is IndexSegment {
@@ -59,7 +62,10 @@ export async function rebuildFromStorage(ev: EventRow, deps: SearchIndexDeps): P
   return deps.writer.replaceAll(indexed(ev), segments);
 }
 
-export async function processTranscriptSegments(job: Job<TranscriptSegmentsJob>, deps: SearchIndexDeps): Promise<void> {
+export async function processTranscriptSegments(
+  job: Pick<Job<TranscriptSegmentsJob>, 'data' | 'id' | 'timestamp' | 'attemptsMade'>,
+  deps: SearchIndexDeps,
+): Promise<void> {
   const d = job.data;
   if (!valid(d)) return deps.log.error('dropping malformed transcript-segments job', { id: job.id });
   const ev = await deps.catalog.getEvent(d.eventId);
@@ -68,6 +74,9 @@ export async function processTranscriptSegments(job: Job<TranscriptSegmentsJob>,
   if (d.final) {
     const have = await deps.writer.indexedSegments(ev.id);
     if (have === d.final.total) return;
+    // Usually the last window's message is still being applied (jobs run side by side): a retry after the
+    // queue's backoff finds it done. Only a message still missing then was lost, and costs a rebuild.
+    if (job.attemptsMade === 0) throw new IndexBehindError(`search index of ${ev.id} holds ${have ?? 0} of ${d.final.total} segments: checking again`);
     deps.log.warn('search index incomplete: rebuilding it from the stored transcript', { event: ev.id, have: have ?? 0, total: d.final.total });
     const rows = await rebuildFromStorage(ev, deps);
     if (rows && deps.onIndexed) await deps.onIndexed(ev, rows);
