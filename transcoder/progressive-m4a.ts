@@ -23,7 +23,7 @@ import { FRAME, RATE } from './grid.ts';
 import { m4aHeader } from './m4a-header.ts';
 import type { SegmentFile, TranscoderState } from './state.ts';
 
-/** Segment bytes per part: the media data of each is then over S3's 5 MiB minimum part (a moof is ~1.2 kB a segment). */
+/** Segment bytes per part on S3: the media data of each is then over its 5 MiB minimum part (a moof is ~1.2 kB a segment); fs takes smaller ones (Storage.preferredPartBytes). */
 export const PART_BYTES = 6 * 1024 * 1024;
 /** Marks an audio.m4a written in one piece (an event shorter than one part): no upload to join. */
 const SINGLE_PUT = 'single-put';
@@ -80,7 +80,7 @@ export async function packM4aParts(deps: M4aDeps, eventId: string): Promise<numb
   const last = await m4a.lastPart(eventId);
   let partNo = (last?.partNo ?? 0) + 1;
   const segs = await deps.state.segmentFiles(eventId, last?.toK ?? 0);
-  const partBytes = deps.m4aPartBytes ?? PART_BYTES;
+  const partBytes = deps.m4aPartBytes ?? deps.storage.preferredPartBytes ?? PART_BYTES;
   let made = 0;
   for (;;) {
     let bytes = 0;

@@ -67,6 +67,8 @@ export class FsStorage implements Storage {
   readonly root: string;
   /** The filesystem's block size: a first part of a multiple of it joins the others without copying them. */
   readonly joinAlignment: number;
+  /** No minimum part size here: 1 MiB parts (about 2 minutes of audio.m4a) leave at most that much to write at the end. */
+  readonly preferredPartBytes = 1024 * 1024;
   private readonly base: string;
   private insertRange?: Promise<boolean>;
 

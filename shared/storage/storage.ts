@@ -59,6 +59,12 @@ export interface Storage {
    * where the length of part 1 makes no difference (S3).
    */
   readonly joinAlignment?: number;
+  /**
+   * The part size this store is best written in, when it has no minimum part
+   * size (fs: small parts keep what is left for the end small); absent: parts
+   * of at least MIN_PART_BYTES (S3).
+   */
+  readonly preferredPartBytes?: number;
   /** Drops an upload and its parts; an unknown or finished upload is not an error. */
   abortParts(key: string, uploadId: string): Promise<void>;
 }
