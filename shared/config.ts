@@ -165,8 +165,10 @@ function databaseUrl(env: NodeJS.ProcessEnv): string | undefined {
   return url;
 }
 
-function bool(env: NodeJS.ProcessEnv, name: string): boolean {
-  return ['1', 'true', 'yes', 'on'].includes((env[name] ?? '').toLowerCase());
+/** A switch: on for 1/true/yes/on, `byDefault` when unset, off otherwise. */
+function bool(env: NodeJS.ProcessEnv, name: string, byDefault = false): boolean {
+  const v = (env[name] ?? '').toLowerCase();
+  return v ? ['1', 'true', 'yes', 'on'].includes(v) : byDefault;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -219,7 +221,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     whisperModel: env.WHISPER_MODEL || undefined,
     whisperLanguage: env.WHISPER_LANGUAGE || 'en',
     whisperWordTimestamps: bool(env, 'WHISPER_WORD_TIMESTAMPS'),
-    whisperFitLastWindow: !['0', 'false', 'no', 'off'].includes((env.WHISPER_FIT_LAST_WINDOW ?? '').toLowerCase()),
+    whisperFitLastWindow: bool(env, 'WHISPER_FIT_LAST_WINDOW', true),
     whisperThreads,
     whisperEngine: whisperEngine(env),
     concurrency: {

@@ -72,14 +72,16 @@ export function silentPeaks(start: number, end: number): PeaksPart {
   return { firstPixel, data: new Array<number>(2 * (Math.ceil(end / PEAKS_SAMPLES_PER_PIXEL) - firstPixel)).fill(0) };
 }
 
-/** Merges parts into the whole-timeline waveform of `totalSamples` samples (pixels nothing covers are 0, 0). */
-export function mergePeaks(parts: PeaksPart[], totalSamples: number): PeaksJson {
-  const length = Math.ceil(totalSamples / PEAKS_SAMPLES_PER_PIXEL);
+/**
+ * The min/max pairs of pixels [first, first + length) over every part (parts
+ * outside are cut off); a pixel nothing covers gets `empty`.
+ */
+function peakPairs(parts: PeaksPart[], first: number, length: number, empty: [number, number]): number[] {
   const lo = new Array<number>(length).fill(127);
   const hi = new Array<number>(length).fill(-128);
   for (const p of parts) {
     for (let i = 0; i < p.data.length / 2; i++) {
-      const px = p.firstPixel + i;
+      const px = p.firstPixel - first + i;
       if (px < 0 || px >= length) continue;
       lo[px] = Math.min(lo[px], p.data[2 * i]);
       hi[px] = Math.max(hi[px], p.data[2 * i + 1]);
@@ -87,10 +89,17 @@ export function mergePeaks(parts: PeaksPart[], totalSamples: number): PeaksJson 
   }
   const data: number[] = new Array<number>(2 * length);
   for (let px = 0; px < length; px++) {
-    const empty = lo[px] > hi[px];
-    data[2 * px] = empty ? 0 : lo[px];
-    data[2 * px + 1] = empty ? 0 : hi[px];
+    const covered = lo[px] <= hi[px];
+    data[2 * px] = covered ? lo[px] : empty[0];
+    data[2 * px + 1] = covered ? hi[px] : empty[1];
   }
+  return data;
+}
+
+/** Merges parts into the whole-timeline waveform of `totalSamples` samples (pixels nothing covers are 0, 0). */
+export function mergePeaks(parts: PeaksPart[], totalSamples: number): PeaksJson {
+  const length = Math.ceil(totalSamples / PEAKS_SAMPLES_PER_PIXEL);
+  const data = peakPairs(parts, 0, length, [0, 0]);
   return { version: 2, channels: 1, sample_rate: RATE, samples_per_pixel: PEAKS_SAMPLES_PER_PIXEL, bits: 8, length, data };
 }
 
@@ -103,22 +112,8 @@ export function mergePeaksParts(parts: PeaksPart[]): PeaksPart {
   if (!parts.length) return { firstPixel: 0, data: [] };
   const first = Math.min(...parts.map((p) => p.firstPixel));
   const end = Math.max(...parts.map((p) => p.firstPixel + p.data.length / 2));
-  const lo = new Array<number>(end - first).fill(127);
-  const hi = new Array<number>(end - first).fill(-128);
-  for (const p of parts) {
-    for (let i = 0; i < p.data.length / 2; i++) {
-      const px = p.firstPixel - first + i;
-      lo[px] = Math.min(lo[px], p.data[2 * i]);
-      hi[px] = Math.max(hi[px], p.data[2 * i + 1]);
-    }
-  }
-  const data = new Array<number>(2 * lo.length);
-  for (let px = 0; px < lo.length; px++) {
-    const empty = lo[px] > hi[px];
-    data[2 * px] = empty ? 127 : lo[px];
-    data[2 * px + 1] = empty ? -128 : hi[px];
-  }
-  return { firstPixel: first, data };
+  // An uncovered pixel stays uncovered (min above max), so the whole waveform still shows it as nothing.
+  return { firstPixel: first, data: peakPairs(parts, first, end - first, [127, -128]) };
 }
 
 // ---------------------------------------------------------------- loudness
@@ -255,7 +250,25 @@ export function silentLoudness(start: number, end: number): LoudnessPart {
 const lufs = (meanSquare: number) => -0.691 + 10 * Math.log10(meanSquare);
 const ABS_GATE = -70;
 
-/** Integrated loudness, loudness range and peaks of a timeline of `totalSamples` from its parts. */
+/**
+ * Cells [first, first + length) summed over every part, in the parts' order
+ * (parts outside are cut off), and the largest peaks.
+ */
+function cellSums(parts: LoudnessPart[], first: number, length: number): { cells: Float64Array; samplePeak: number; truePeak: number } {
+  const cells = new Float64Array(length);
+  let samplePeak = 0;
+  let truePeak = 0;
+  for (const p of parts) {
+    for (let i = 0; i < p.sums.length; i++) {
+      const c = p.firstCell - first + i;
+      if (c >= 0 && c < length) cells[c] += p.sums[i];
+    }
+    samplePeak = Math.max(samplePeak, p.samplePeak);
+    truePeak = Math.max(truePeak, p.truePeak);
+  }
+  return { cells, samplePeak, truePeak };
+}
+
 /**
  * Several parts as one: each cell the sum of every part's sum for it, added in
  * the parts' order (as combineLoudness adds them), and the largest peaks.
@@ -264,30 +277,14 @@ export function mergeLoudnessParts(parts: LoudnessPart[]): LoudnessPart {
   if (!parts.length) return { firstCell: 0, sums: [], samplePeak: 0, truePeak: 0 };
   const first = Math.min(...parts.map((p) => p.firstCell));
   const end = Math.max(...parts.map((p) => p.firstCell + p.sums.length));
-  const sums = new Array<number>(end - first).fill(0);
-  let samplePeak = 0;
-  let truePeak = 0;
-  for (const p of parts) {
-    for (let i = 0; i < p.sums.length; i++) sums[p.firstCell - first + i] += p.sums[i];
-    samplePeak = Math.max(samplePeak, p.samplePeak);
-    truePeak = Math.max(truePeak, p.truePeak);
-  }
-  return { firstCell: first, sums, samplePeak, truePeak };
+  const { cells, samplePeak, truePeak } = cellSums(parts, first, end - first);
+  return { firstCell: first, sums: Array.from(cells), samplePeak, truePeak };
 }
 
+/** Integrated loudness, loudness range and peaks of a timeline of `totalSamples` from its parts. */
 export function combineLoudness(parts: LoudnessPart[], totalSamples: number): LoudnessSummary {
   const nCells = Math.floor(totalSamples / LOUDNESS_CELL); // a trailing partial cell ends no block
-  const cells = new Float64Array(nCells);
-  let samplePeak = 0;
-  let truePeak = 0;
-  for (const p of parts) {
-    for (let i = 0; i < p.sums.length; i++) {
-      const c = p.firstCell + i;
-      if (c >= 0 && c < nCells) cells[c] += p.sums[i];
-    }
-    samplePeak = Math.max(samplePeak, p.samplePeak);
-    truePeak = Math.max(truePeak, p.truePeak);
-  }
+  const { cells, samplePeak, truePeak } = cellSums(parts, 0, nCells);
   // Mean square of every window of n whole cells, hop one cell (100 ms).
   const windowEnergies = (n: number) => {
     const out: number[] = [];

@@ -33,7 +33,8 @@ const md5File = (dir: string, n: number) => path.join(dir, `${n}.md5`);
 const bodyFile = (dir: string) => path.join(dir, 'body.bin');
 const joinedFile = (dir: string) => path.join(dir, 'joined.bin');
 
-const isMissing = (err: unknown) => (err as NodeJS.ErrnoException)?.code === 'ENOENT';
+/** A file (or a directory on its path) that is not there. */
+export const isMissing = (err: unknown) => ['ENOENT', 'ENOTDIR', 'EISDIR'].includes((err as NodeJS.ErrnoException)?.code ?? '');
 
 async function sizeOf(file: string): Promise<number | undefined> {
   try {

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { appendArrived, checkParts, joinInPlace, probeInsertRange, storePart } from './fs-join.ts';
+import { appendArrived, checkParts, isMissing, joinInPlace, probeInsertRange, storePart } from './fs-join.ts';
 import { assertPart, assertValidKey, NotFoundError, StorageKeyError, type ByteRange, type ObjectInfo, type PutOptions, type Storage } from './storage.ts';
 
 interface Meta {
@@ -59,8 +59,6 @@ function blockSizeAt(dir: string): number {
     }
   }
 }
-
-const isMissing = (err: unknown) => ['ENOENT', 'ENOTDIR', 'EISDIR'].includes((err as NodeJS.ErrnoException)?.code ?? '');
 
 export class FsStorage implements Storage {
   readonly kind = 'fs' as const;
@@ -330,6 +328,7 @@ export class FsStorage implements Storage {
     const dir = this.uploadDir(uploadId);
     const file = this.pathFor(key);
     await fsp.mkdir(path.dirname(file), { recursive: true });
+    if (etags.length) assertPart(uploadId, etags.length); // parts 1..n, n within S3's limit
     const sizes = await checkParts(dir, etags, `upload ${uploadId} of ${key}`);
     const size = sizes.reduce((a, b) => a + b, 0);
     const joined = (await this.canInsertRange()) ? await joinInPlace(dir, sizes, this.joinAlignment) : undefined;
