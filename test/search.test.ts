@@ -13,7 +13,11 @@ import { hitsJson } from '../publisher/search/hit-json.ts';
 import { SearchIndexWriter, type IndexSegment } from '../publisher/search/index-writer.ts';
 import { IndexBehindError, processTranscriptSegments } from '../publisher/search/process-segments.ts';
 import { createLogger } from '../shared/log.ts';
-import type { Storage } from '../shared/storage/storage.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { keys } from '../shared/layout.ts';
+import { FsStorage } from '../shared/storage/fs.ts';
 import { parseQuery, matchesTokens, type ParsedQuery } from '../publisher/search/query.ts';
 import { parseSearchParams } from '../publisher/search/request.ts';
 import { SearchEngine, type SearchRequest } from '../publisher/search/search.ts';
@@ -295,15 +299,16 @@ describe.each(DIALECTS)('search on %s', (dialect) => {
   it('a final message ahead of the last window: checked again after the backoff, rebuilt only if still short', async () => {
     const ev = (await catalog.getEvent('ev_winter'))!;
     const iev = { id: ev.id, host: ev.host, createdAt: ev.createdAt };
+    // The transcript as the transcriber stores it, on a real fs store; its reads are what a rebuild costs.
+    const storage = new FsStorage(fs.mkdtempSync(path.join(os.tmpdir(), 'replay-search-final-')), 'http://127.0.0.1/files');
+    const segments = [0, 5, 10, 15].map((t) => ({ startTime: t, endTime: t + 5, body: `stored line ${t}` }));
+    await storage.put(keys.transcript(ev.id, 'json'), JSON.stringify({ version: '1.0.0', segments }));
     let rebuilt = 0;
-    const storage = {
-      head: () => Promise.resolve({ size: 1 }),
-      get: () => {
-        rebuilt++;
-        const segments = [0, 5, 10, 15].map((t) => ({ startTime: t, endTime: t + 5, body: `stored line ${t}` }));
-        return Promise.resolve(Buffer.from(JSON.stringify({ segments })));
-      },
-    } as unknown as Storage;
+    const get = storage.get.bind(storage);
+    storage.get = (key: string) => {
+      if (key === keys.transcript(ev.id, 'json')) rebuilt++;
+      return get(key);
+    };
     const deps = { catalog, storage, writer, log: createLogger('test') };
     await writer.replaceAll(iev, [seg('winter one', 0), seg('winter two', 1), seg('winter three', 2)]);
     const final = { eventId: ev.id, version: 9, fromSec: 0, toSec: 0, segments: [], final: { total: 4 } };
@@ -319,6 +324,7 @@ describe.each(DIALECTS)('search on %s', (dialect) => {
     expect(rebuilt).toBe(1);
     expect(await writer.indexedSegments(ev.id)).toBe(4);
     expect(await texts('stored', { filters: { eventId: ev.id } })).toHaveLength(4);
+    fs.rmSync(storage.root, { recursive: true, force: true });
   });
 });
 
