@@ -140,6 +140,10 @@ export interface RenditionState {
 
 const now = () => new Date().toISOString();
 
+function toChunkRef(r: { seq: number; session_no: number; key: string; start_sec: number; duration_sec: number }): ChunkRef {
+  return { seq: r.seq, sessionNo: r.session_no, key: r.key, startSec: r.start_sec, durationSec: r.duration_sec };
+}
+
 function toChunk(r: Selectable<ChunksTable>): TranscodedChunk {
   return {
     eventId: r.event_id,
@@ -237,7 +241,7 @@ export class TranscoderState {
     const out: ChunkRef[] = [];
     for (const r of rows) {
       if (r.seq !== out.length) break;
-      out.push({ seq: r.seq, sessionNo: r.session_no, key: r.key, startSec: r.start_sec, durationSec: r.duration_sec });
+      out.push(toChunkRef(r));
     }
     return out;
   }
@@ -253,14 +257,25 @@ export class TranscoderState {
     return Number(r.n) >= chunks;
   }
 
-  /** The received chunks (as `inputs`) not decoded yet, in order: two queries, however long the event. */
+  /**
+   * The received chunks (as `inputs`) not decoded yet, in order. Every chunk job asks, so it reads the undecoded
+   * rows only (an anti-join on the two primary keys) and counts, for each, that its predecessors all arrived.
+   */
   async undecodedInputs(eventId: string): Promise<ChunkRef[]> {
-    const [inputs, decoded] = await Promise.all([
-      this.inputs(eventId),
-      this.db.selectFrom('transcoder_chunks').select('seq').where('event_id', '=', eventId).execute(),
-    ]);
-    const done = new Set(decoded.map((r) => r.seq));
-    return inputs.filter((c) => !done.has(c.seq));
+    const rows = await this.db
+      .selectFrom('transcoder_inputs as i')
+      .leftJoin('transcoder_chunks as c', (j) => j.onRef('c.event_id', '=', 'i.event_id').onRef('c.seq', '=', 'i.seq'))
+      .selectAll('i')
+      .where('i.event_id', '=', eventId)
+      .where('c.seq', 'is', null)
+      .orderBy('i.seq')
+      .execute();
+    const out: ChunkRef[] = [];
+    for (const r of rows) {
+      if (!(await this.hasInputsThrough(eventId, r.seq + 1))) break;
+      out.push(toChunkRef(r));
+    }
+    return out;
   }
 
   // ---- chunks
