@@ -364,9 +364,15 @@ describe('createStorage', () => {
     expect((await a.list('')).map((o) => o.key)).toEqual(['events/e/hls/a.m4s', 'private/events/e/source/s1-c000000.ts']);
     expect((await a.list('private/')).map((o) => o.key)).toEqual(['private/events/e/source/s1-c000000.ts']);
     expect((await a.get('private/events/e/source/s1-c000000.ts')).toString()).toBe('priv');
+    // The fs stores' part settings reach the transcoder through the partition (audio.m4a's small parts and its
+    // join without copying depend on them); S3 has neither.
+    expect(a.preferredPartBytes).toBe(1024 * 1024);
+    expect(a.joinAlignment).toBe((a.publicStore as FsStorage).joinAlignment);
+    expect(a.joinAlignment).toBeGreaterThan(1);
     const s3 = createStorage(loadConfig({ STORAGE: 's3', S3_BUCKET: 'b', S3_PUBLIC_BASE_URL: 'https://cdn.example.com' }));
     expect(s3.kind).toBe('s3');
     expect(s3.privateStore).toBe(s3.publicStore);
+    expect([s3.preferredPartBytes, s3.joinAlignment]).toEqual([undefined, undefined]);
     expect(s3.publicUrl('x/y.mp3')).toBe('https://cdn.example.com/x/y.mp3');
     const split = createStorage(loadConfig({ STORAGE: 's3', S3_BUCKET: 'b', S3_PRIVATE_BUCKET: 'p' }));
     expect((split.privateStore as S3Storage).bucket).toBe('p');

@@ -16,6 +16,9 @@ export const isPrivateKey = (key: string) => key.startsWith(PRIVATE_PREFIX);
 
 export class PartitionedStorage implements Storage {
   readonly kind: Storage['kind'];
+  /** The stores' own part settings where both agree (fs on one filesystem; S3 has neither): an upload's parts then suit whichever store holds its key. */
+  readonly joinAlignment?: number;
+  readonly preferredPartBytes?: number;
 
   constructor(
     /** Objects with public URLs. */
@@ -24,6 +27,9 @@ export class PartitionedStorage implements Storage {
     readonly privateStore: Storage,
   ) {
     this.kind = publicStore.kind;
+    const same = <T>(a: T, b: T) => (a === b ? a : undefined);
+    this.joinAlignment = same(publicStore.joinAlignment, privateStore.joinAlignment);
+    this.preferredPartBytes = same(publicStore.preferredPartBytes, privateStore.preferredPartBytes);
   }
 
   private of(key: string): Storage {
