@@ -44,10 +44,11 @@ export interface MeasureRun {
   loudness: LoudnessPart;
 }
 
-const encodePeaks = (data: number[]) => Buffer.from(Int8Array.from(data).buffer).toString('base64');
-const decodePeaks = (text: string) => Array.from(new Int8Array(new Uint8Array(Buffer.from(text, 'base64')).buffer));
-const encodeCells = (sums: number[]) => Buffer.from(Float64Array.from(sums).buffer).toString('base64');
-const decodeCells = (text: string) => Array.from(new Float64Array(new Uint8Array(Buffer.from(text, 'base64')).buffer));
+const encodePeaks = (data: ArrayLike<number>) => Buffer.from(Int8Array.from(data).buffer).toString('base64');
+// Read back as typed arrays, not copied into number arrays: the end merges every run (a 10-hour event's cells are 2.9 MB).
+const decodePeaks = (text: string) => new Int8Array(new Uint8Array(Buffer.from(text, 'base64')).buffer);
+const encodeCells = (sums: ArrayLike<number>) => Buffer.from(Float64Array.from(sums).buffer).toString('base64');
+const decodeCells = (text: string) => new Float64Array(new Uint8Array(Buffer.from(text, 'base64')).buffer);
 
 export class MeasureRuns {
   private readonly db: Kysely<{ measure_runs: RunsTable }>;
