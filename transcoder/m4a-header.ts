@@ -71,24 +71,28 @@ export function m4aHeader(layout: M4aLayout): Buffer {
     (b) => stscRuns.forEach(([first, n], i) => (b.writeUInt32BE(first, i * 12), b.writeUInt32BE(n, i * 12 + 4), b.writeUInt32BE(1, i * 12 + 8))),
     12,
   );
+  // A DataView and one pass over the sizes: a 10-hour event has 1.7 million frames, and this runs at its end.
   const stsz = table(
     'stsz',
     frames,
     (b) => {
-      for (let i = 0; i < frames; i++) b.writeUInt32BE(frameSizes[i], i * 4);
+      const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      for (let i = 0; i < frames; i++) view.setUint32(i * 4, frameSizes[i]);
     },
     4,
     [u32(0)],
   );
+  // Where each chunk starts in the media data.
+  const chunkStarts: number[] = [];
+  let inMdat = 0;
+  let f = 0;
+  for (const n of chunkFrames) {
+    chunkStarts.push(inMdat);
+    for (const end = f + n; f < end; f++) inMdat += frameSizes[f];
+  }
   // Chunk offsets depend on the header's own length, which does not depend on their values: build, measure, build again.
   const build = (base: number, wideOffsets: boolean, freeBytes = 0) => {
-    const offsets: number[] = [];
-    let at = base;
-    let f = 0;
-    for (const n of chunkFrames) {
-      offsets.push(at);
-      for (let i = 0; i < n; i++) at += frameSizes[f++];
-    }
+    const offsets = chunkStarts.map((s) => base + s);
     const co = wideOffsets
       ? table('co64', offsets.length, (b) => offsets.forEach((o, i) => b.writeBigUInt64BE(BigInt(o), i * 8)), 8)
       : table('stco', offsets.length, (b) => offsets.forEach((o, i) => b.writeUInt32BE(o, i * 4)), 4);

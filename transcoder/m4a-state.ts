@@ -45,7 +45,7 @@ export interface M4aPart {
   fromK: number;
   toK: number;
   bytes: number;
-  frameSizes: number[];
+  frameSizes: ArrayLike<number>;
   etag: string | null;
 }
 
@@ -56,16 +56,17 @@ export interface M4aUpload {
   sha256: string | null;
 }
 
-export const encodeSizes = (sizes: number[]) => {
+export const encodeSizes = (sizes: ArrayLike<number>) => {
   const b = Buffer.alloc(sizes.length * 2);
-  sizes.forEach((n, i) => b.writeUInt16BE(n, i * 2));
+  for (let i = 0; i < sizes.length; i++) b.writeUInt16BE(sizes[i], i * 2);
   return b.toString('base64');
 };
 
+/** A typed array: the end reads every part's sizes (1.7 million frames for 10 hours) for the header. */
 const decodeSizes = (text: string) => {
   const b = Buffer.from(text, 'base64');
-  const out = new Array<number>(b.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = b.readUInt16BE(i * 2);
+  const out = new Uint16Array(b.length >> 1);
+  for (let i = 0; i < out.length; i++) out[i] = (b[2 * i] << 8) | b[2 * i + 1];
   return out;
 };
 

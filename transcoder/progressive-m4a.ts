@@ -126,9 +126,15 @@ async function joinM4a(deps: M4aDeps, eventId: string, totalFrames: number): Pro
   const frames = all.reduce((a, s) => a + s.frames, 0);
   if (frames !== totalFrames) throw new Error(`the rendition's segments hold ${frames} frames, not ${totalFrames}: not every segment is made`);
   const tail = await readFrames(deps.storage, all.slice(parts.length ? parts[parts.length - 1].toK : 0));
-  const frameSizes: number[] = [];
-  for (const p of parts) for (const n of p.frameSizes) frameSizes.push(n);
-  for (const n of tail.sizes) frameSizes.push(n);
+  const runs = [...parts.map((p) => p.frameSizes), tail.sizes];
+  const recorded = runs.reduce((a, r) => a + r.length, 0);
+  if (recorded !== frames) throw new Error(`audio.m4a's parts and last segments hold ${recorded} frame sizes, not ${frames}`);
+  const frameSizes = new Uint32Array(frames);
+  let at = 0;
+  for (const sizes of runs) {
+    frameSizes.set(sizes, at);
+    at += sizes.length;
+  }
   const head = parts.length ? await deps.storage.get(headKey(eventId)) : undefined;
   // Part 1 (header + the first run) block-aligned: fs then joins the parts without copying them (Storage.joinAlignment).
   const align = head && deps.storage.joinAlignment ? { followingBytes: head.length, multiple: deps.storage.joinAlignment } : undefined;
