@@ -22,6 +22,7 @@ import type { WebhookStore } from './webhook-store.ts';
 import { emit, type EmitDeps } from './webhooks.ts';
 import { eventUrls } from './event-urls.ts';
 import { writeFeed } from './feed-document.ts';
+import { stepTimer } from '../shared/step-timer.ts';
 
 export { eventUrls };
 
@@ -113,10 +114,13 @@ export async function publishEvent(eventId: string, deps: PublisherDeps): Promis
   if (ev.status === 'failed') return 'failed';
   if (ev.status !== 'publishing') return 'already';
 
+  const ms = stepTimer();
   const { transcript } = await publications.inputs(eventId);
   const { files, durationSec, audioBytes } = await describeRendition(eventId, storage);
   const loudness = await readJson<Record<string, unknown>>(storage, keys.loudness(eventId));
+  ms.lap('rendition');
   const { card, artwork } = await eventImages(ev, storage, durationSec);
+  ms.lap('images');
   files.push(describe(storage, 'card', keys.card(eventId), card, 'image/png'), describe(storage, 'artwork', keys.artwork(eventId), artwork, 'image/jpeg'));
   for (const [role, key] of [
     ['peaks', keys.peaks(eventId)],
@@ -127,6 +131,7 @@ export async function publishEvent(eventId: string, deps: PublisherDeps): Promis
   }
   files.push(...(await transcriptFiles(storage, eventId)));
   await writeManifest(deps, ev, files, { durationSec, loudness: loudness ?? null, transcript: { status: transcript.status, reason: transcript.reason } });
+  ms.lap('manifest');
 
   const publishedAt = new Date();
   const endedAt = ev.endedAt ? Date.parse(ev.endedAt) : publishedAt.getTime();
@@ -141,12 +146,14 @@ export async function publishEvent(eventId: string, deps: PublisherDeps): Promis
   });
   if (!created) return 'already';
   await catalog.transition(eventId, 'published');
+  ms.lap('published');
   // The stored page becomes the replay (a live page polling its state loads it) and the feed lists it, before anyone is told.
   // If storage fails here the webhook still goes once, and the job fails after it: its retry writes them again.
   const stored = await writeStoredPublication(eventId, deps).then(
     () => undefined,
     (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
   );
+  ms.lap('pageAndFeed');
   metrics.eventsPublished.inc();
   metrics.publishLatency.observe(Math.max(0, publishedAt.getTime() - endedAt) / 1000);
   log.info('event published', {
@@ -154,6 +161,7 @@ export async function publishEvent(eventId: string, deps: PublisherDeps): Promis
     latencyMs: publishedAt.getTime() - endedAt,
     durationSec: durationSec.toFixed(3),
     transcript: transcript.status,
+    ms: ms.laps,
   });
   await emit('event.published', await publishedPayload(deps, eventId), deps.webhooks);
   if (stored) throw stored;

@@ -48,6 +48,7 @@ import { RUN_SEGMENTS } from './measure-runs.ts';
 import { finishM4a, resetM4a, type M4aResult } from './progressive-m4a.ts';
 import { writeRenditionFiles } from './rendition-files.ts';
 import { TranscoderState, type TranscodedChunk } from './state.ts';
+import { stepTimer } from '../shared/step-timer.ts';
 
 export interface TranscoderDeps {
   catalog: EventCatalog;
@@ -434,20 +435,6 @@ export async function eventMeasurements(
 
 /** Chunks decoded at once at the end (the machine's two cores; more only queue). */
 const END_DECODES = 2;
-
-/** Milliseconds per step of the end's work, for the log (what the end costs is what a listener waits for). */
-function stepTimer(): { lap: (step: string) => void; laps: Record<string, number> } {
-  let last = performance.now();
-  const laps: Record<string, number> = {};
-  return {
-    laps,
-    lap(step) {
-      const now = performance.now();
-      laps[step] = Math.round(now - last);
-      last = now;
-    },
-  };
-}
 
 export interface FinalizeResult {
   status: 'done' | 'skipped';
