@@ -41,9 +41,8 @@ const FONT = `'DejaVu Sans', 'Liberation Sans', Arial, sans-serif`;
 
 // ---- waveform
 
-/** Peaks scaled to -1..1 min/max pairs. */
-export function normalizePeaks(peaks: Peaks | undefined): number[] {
-  if (!peaks) return [];
+/** The raw values and what full scale is for them (read off the values when the peaks do not say). */
+function peakValues(peaks: Peaks): { data: ArrayLike<number>; scale: number } {
   let data: ArrayLike<number>;
   let scale: number;
   if ('data' in (peaks as object) && !ArrayBuffer.isView(peaks) && !Array.isArray(peaks)) {
@@ -54,25 +53,40 @@ export function normalizePeaks(peaks: Peaks | undefined): number[] {
     data = peaks as ArrayLike<number>;
     scale = peaks instanceof Int8Array ? 128 : peaks instanceof Int16Array ? 32768 : 0;
   }
-  const values = Array.from(data, (v) => (Number.isFinite(v) ? Number(v) : 0));
   if (!scale) {
-    const maxAbs = values.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    let maxAbs = 0;
+    for (let i = 0; i < data.length; i++) if (Number.isFinite(data[i])) maxAbs = Math.max(maxAbs, Math.abs(data[i]));
     scale = maxAbs <= 1 ? 1 : maxAbs <= 128 ? 128 : 32768;
   }
-  return values.map((v) => Math.max(-1, Math.min(1, v / scale)));
+  return { data, scale };
 }
 
-/** `bars` amplitudes in 0..1 (loudest bar = 1), from min/max pairs. */
+/** Peaks scaled to -1..1 min/max pairs. */
+export function normalizePeaks(peaks: Peaks | undefined): number[] {
+  if (!peaks) return [];
+  const { data, scale } = peakValues(peaks);
+  return Array.from(data, (v) => (Number.isFinite(v) ? Math.max(-1, Math.min(1, Number(v) / scale)) : 0));
+}
+
+/**
+ * `bars` amplitudes in 0..1 (loudest bar = 1), from min/max pairs. One pass
+ * over the raw values, nothing copied: a 10-hour event's waveform has 1.4
+ * million of them, and the card and artwork are drawn at its end.
+ */
 export function barHeights(peaks: Peaks | undefined, bars: number): number[] {
-  const p = normalizePeaks(peaks);
-  const pairs = Math.floor(p.length / 2);
+  if (!peaks) return [];
+  const { data, scale } = peakValues(peaks);
+  const pairs = Math.floor(data.length / 2);
   if (pairs === 0 || bars <= 0) return [];
   const out: number[] = [];
   for (let b = 0; b < bars; b++) {
     const from = Math.floor((b * pairs) / bars);
-    const to = Math.max(from + 1, Math.floor(((b + 1) * pairs) / bars));
+    const to = Math.min(pairs, Math.max(from + 1, Math.floor(((b + 1) * pairs) / bars)));
     let amp = 0;
-    for (let i = from; i < to && i < pairs; i++) amp = Math.max(amp, Math.abs(p[2 * i]), Math.abs(p[2 * i + 1]));
+    for (let i = 2 * from; i < 2 * to; i++) {
+      const v = data[i];
+      if (Number.isFinite(v)) amp = Math.max(amp, Math.min(1, Math.abs(v) / scale));
+    }
     out.push(amp);
   }
   const loudest = Math.max(...out);
