@@ -27,17 +27,17 @@ async function getIfPresent(storage: Storage, key: string): Promise<Buffer | und
   }
 }
 
-/** What the images are drawn from, and its fingerprint (the waveform hashed as stored). */
+/** What the images are drawn from (the waveform as stored, parsed only to draw), and its fingerprint. */
 async function imageInputs(ev: EventRow, storage: Storage, durationSec: number) {
   const peaksText = await getIfPresent(storage, keys.peaks(ev.id));
-  const peaks = peaksText ? (JSON.parse(peaksText.toString('utf8')) as { data: number[]; bits: 8 }) : undefined;
-  const opts = { title: ev.title, host: ev.host ?? undefined, date: ev.createdAt, durationSec, peaks };
+  const base = { title: ev.title, host: ev.host ?? undefined, date: ev.createdAt, durationSec };
   const fingerprint = crypto
     .createHash('sha256')
-    .update(JSON.stringify({ title: opts.title, host: opts.host ?? null, date: opts.date, durationSec }))
+    .update(JSON.stringify({ title: base.title, host: base.host ?? null, date: base.date, durationSec }))
     .update(peaksText ?? '')
     .digest('hex');
-  return { opts, fingerprint };
+  const drawOptions = () => ({ ...base, peaks: peaksText ? (JSON.parse(peaksText.toString('utf8')) as { data: number[]; bits: 8 }) : undefined });
+  return { drawOptions, fingerprint };
 }
 
 /** Preparations running in this process: a publication that comes meanwhile waits for them rather than drawing again. */
@@ -53,7 +53,8 @@ export function prepareImages(ev: EventRow, storage: Storage, durationSec: numbe
 }
 
 async function render(ev: EventRow, storage: Storage, durationSec: number): Promise<EventImages> {
-  const { opts, fingerprint } = await imageInputs(ev, storage, durationSec);
+  const { drawOptions, fingerprint } = await imageInputs(ev, storage, durationSec);
+  const opts = drawOptions();
   const [card, artwork] = await Promise.all([renderSocialCard(opts), renderArtwork(opts)]);
   await storage.put(keys.card(ev.id), card, { contentType: 'image/png', cacheControl: CACHE_CONTROL.immutable });
   await storage.put(keys.artwork(ev.id), artwork, { contentType: 'image/jpeg', cacheControl: CACHE_CONTROL.immutable });
