@@ -573,17 +573,23 @@ async function runEvent(svc: RunningService, minutes: number, tmp: string): Prom
   return r;
 }
 
-/** From the service's log: seconds from "event ended" to "rendition finalized" and to "event published". */
-function endPhases(out: string, id: string): { finalizedSec?: number; publishedSec?: number } {
-  const at = (re: RegExp) => {
-    const line = out.split('\n').find((l) => l.includes(id) && re.test(l));
-    return line ? Date.parse(line.slice(0, 24)) : undefined;
-  };
-  const ended = at(/event ended/);
-  const fin = at(/rendition finalized/);
-  const pub = at(/event published/);
+/** From the service's log: seconds from "event ended" to "rendition finalized" and to "event published", and each one's steps (ms). */
+function endPhases(out: string, id: string): { finalizedSec?: number; publishedSec?: number; finalizeSteps?: string; publishSteps?: string } {
+  const line = (re: RegExp) => out.split('\n').find((l) => l.includes(id) && re.test(l));
+  const at = (l: string | undefined) => (l ? Date.parse(l.slice(0, 24)) : undefined);
+  const steps = (l: string | undefined) => /ms=(\{[^}]*\})/.exec(l ?? '')?.[1];
+  const ended = at(line(/event ended/));
+  const finLine = line(/rendition finalized/);
+  const pubLine = line(/event published/);
+  const fin = at(finLine);
+  const pub = at(pubLine);
   if (ended === undefined) return {};
-  return { finalizedSec: fin !== undefined ? (fin - ended) / 1000 : undefined, publishedSec: pub !== undefined ? (pub - ended) / 1000 : undefined };
+  return {
+    finalizedSec: fin !== undefined ? (fin - ended) / 1000 : undefined,
+    publishedSec: pub !== undefined ? (pub - ended) / 1000 : undefined,
+    finalizeSteps: steps(finLine),
+    publishSteps: steps(pubLine),
+  };
 }
 
 /**
@@ -761,6 +767,7 @@ try {
             return (
               `; CPU while fed: ${fmtCores(r.cpuFeed)}; CPU from end to all checks done: ${fmtCores(r.cpuAfterEnd)}` +
               `; server log: ended → rendition finalized ${ph.finalizedSec?.toFixed(2) ?? '?'} s → published ${ph.publishedSec?.toFixed(2) ?? '?'} s` +
+              (ph.finalizeSteps ? ` (finalize steps, ms: ${ph.finalizeSteps}; publish steps, ms: ${ph.publishSteps ?? '?'})` : '') +
               (timelines.get(r.id) ? `; storage writes after endedAt: ${timelines.get(r.id)}` : '') +
               (w
                 ? `; transcriber: ${w.windows} windows, time between finished windows p50 ${w.p50.toFixed(1)} s, p90 ${w.p90.toFixed(1)} s, max ${w.max.toFixed(1)} s (${w.over20} over 20 s)`
