@@ -280,6 +280,14 @@ describe('after the end', () => {
     expect(card.headers.get('content-type')).toBe('image/png');
   });
 
+  it('leaves no 16 kHz work audio behind once the transcript is complete (fs)', async () => {
+    // Deleted after the publisher is told the transcript is complete, so within moments of the publication.
+    const dir = path.join(fsSvc.dataDir, 'private', 'events', fsEvent.id, 'work', 'pcm16');
+    const left = () => (fs.existsSync(dir) ? fs.readdirSync(dir) : []);
+    for (const until = Date.now() + 15_000; left().length && Date.now() < until;) await new Promise((r) => setTimeout(r, 100));
+    expect(left()).toEqual([]);
+  });
+
   it('keeps the source archive out of the public bucket: not reachable through the public base URL', async () => {
     const { chunks } = (await s3Svc.api('GET', `/api/events/${s3Event.id}/chunks`)).body;
     expect(chunks.length).toBeGreaterThan(5);

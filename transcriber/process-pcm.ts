@@ -6,7 +6,7 @@
 import type { Job } from 'bullmq';
 import type { PcmReadyJob, Queues, TranscriptReadyJob, TranscriptSegmentsJob } from '../shared/queues.ts';
 import type { StatusRow } from './state.ts';
-import { advanceTranscript, type TranscriberDeps } from './transcribe-event.ts';
+import { advanceTranscript, dropWorkAudio, type TranscriberDeps } from './transcribe-event.ts';
 
 export interface ProcessPcmDeps extends TranscriberDeps {
   queues: Pick<Queues, 'add'>;
@@ -43,4 +43,5 @@ export async function processPcmReady(job: Job<PcmReadyJob>, deps: ProcessPcmDep
   }
   // The publisher (re)publishes the transcript once it is complete, and again whenever it changes after that.
   if (r.revision !== undefined && (r.complete || status.finalReceived)) await send(r.revision);
+  if (r.complete) await dropWorkAudio(d.eventId, deps);
 }

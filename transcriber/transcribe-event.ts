@@ -266,8 +266,21 @@ export async function advanceTranscript(eventId: string, deps: TranscriberDeps, 
   if (complete) {
     // The files are written: the index checks it holds every segment, and rebuilds from them if not.
     await announce(deps, eventId, { version: windows, fromSec: 0, toSec: 0, segments: [], final: { total: segmentMessages(segments()).length } });
-    // The 16 kHz work audio has served its purpose (the rendition keeps the listener audio).
-    for (const p of await state.pieces(eventId)) if (p.key) await deps.storage.delete(p.key).catch(() => {});
   }
   return { windowsAdded: added, complete, revision };
+}
+
+/** Work files deleted at once: one per segment, 6,000 for a 10-hour event. */
+const DELETE_BATCH = 32;
+
+/**
+ * Deletes the 16 kHz work audio of a complete transcript (the rendition keeps
+ * the listener audio). After the publisher has been told: it is one object
+ * per segment, and the replay must not wait for them.
+ */
+export async function dropWorkAudio(eventId: string, deps: Pick<TranscriberDeps, 'state' | 'storage'>): Promise<void> {
+  const keys = (await deps.state.pieces(eventId)).flatMap((p) => (p.key ? [p.key] : []));
+  for (let i = 0; i < keys.length; i += DELETE_BATCH) {
+    await Promise.all(keys.slice(i, i + DELETE_BATCH).map((k) => deps.storage.delete(k).catch(() => {})));
+  }
 }
