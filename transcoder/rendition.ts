@@ -346,7 +346,8 @@ export async function publishPlaylist(
 ): Promise<{ key: string; segments: number; written: boolean }> {
   const st = deps.state;
   const state = await st.ensureState(eventId);
-  const segments = await st.contiguousSegments(eventId);
+  // Names and lengths only: the playlist is written after every chunk, and at the end, so it never reads the measurements.
+  const segments = await st.segmentFiles(eventId);
   const key = transcoderKeys.playlist(eventId);
   const live = !final && liveParts ? await liveParts(segments.length) : { parts: [], signature: '' };
   const listed = live.signature === (await st.parts.listed(eventId));

@@ -350,12 +350,6 @@ export class TranscoderState {
     return out;
   }
 
-  /** Segments 0..n-1 all exist: the playable prefix. */
-  async contiguousSegments(eventId: string): Promise<SegmentRow[]> {
-    const all = await this.segments(eventId);
-    return all.slice(0, prefixOf(all).segments);
-  }
-
   /** The segment with the highest k (what the transcriber's last window ends with). */
   async lastSegment(eventId: string): Promise<Pick<SegmentRow, 'k' | 'startFrame' | 'frames' | 'pcm16Key'> | undefined> {
     const r = await this.db
