@@ -15,6 +15,7 @@
 // segments, whatever the event's length. Every step is recorded after it is
 // done (m4a-state.ts); a repeated one rewrites the same bytes.
 import crypto from 'node:crypto';
+import { inBatches } from '../shared/batches.ts';
 import { CACHE_CONTROL, keys } from '../shared/layout.ts';
 import { NotFoundError, type Storage } from '../shared/storage/storage.ts';
 import { RENDITION_TRACK } from './encode.ts';
@@ -51,14 +52,14 @@ const PUT = { contentType: 'audio/mp4', cacheControl: CACHE_CONTROL.immutable };
 async function readFrames(storage: Storage, segs: SegmentFile[]): Promise<{ payload: Buffer; sizes: number[] }> {
   const payloads: Buffer[] = [];
   const sizes: number[] = [];
-  for (let i = 0; i < segs.length; i += FETCH_BATCH) {
-    const bodies = await Promise.all(segs.slice(i, i + FETCH_BATCH).map((s) => storage.get(s.key)));
-    bodies.forEach((b, j) => {
-      const seg = segmentPayload(b);
-      if (seg.sizes.length !== segs[i + j].frames) throw new Error(`segment ${segs[i + j].k} holds ${seg.sizes.length} frames, not ${segs[i + j].frames}`);
-      payloads.push(seg.payload);
-      for (const n of seg.sizes) sizes.push(n);
-    });
+  const read = await inBatches(segs, FETCH_BATCH, async (s) => {
+    const seg = segmentPayload(await storage.get(s.key));
+    if (seg.sizes.length !== s.frames) throw new Error(`segment ${s.k} holds ${seg.sizes.length} frames, not ${s.frames}`);
+    return seg;
+  });
+  for (const seg of read) {
+    payloads.push(seg.payload);
+    for (const n of seg.sizes) sizes.push(n);
   }
   return { payload: Buffer.concat(payloads), sizes };
 }

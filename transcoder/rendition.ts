@@ -49,6 +49,7 @@ import { finishM4a, resetM4a, type M4aResult } from './progressive-m4a.ts';
 import { writeRenditionFiles } from './rendition-files.ts';
 import { TranscoderState, type TranscodedChunk } from './state.ts';
 import { stepTimer } from '../shared/step-timer.ts';
+import { inBatches } from '../shared/batches.ts';
 
 export interface TranscoderDeps {
   catalog: EventCatalog;
@@ -479,14 +480,11 @@ export async function finalize(deps: TranscoderDeps, eventId: string, chunks: nu
   const ms = stepTimer();
   const inputs = await st.inputs(eventId);
   if (inputs.length < chunks) throw new ChunksMissingError(`waiting for chunk messages: ${inputs.length} of ${chunks} arrived`);
-  let chunksDecoded = 0;
   // The chunks whose jobs had not run (those after the end): two decodes at a time, each its own ffmpeg run
   // (a chunk decodes from the source bytes of its run, not from its predecessor's decode).
   const undecoded = await st.undecodedInputs(eventId);
-  for (let i = 0; i < undecoded.length; i += END_DECODES) {
-    const batch = await Promise.all(undecoded.slice(i, i + END_DECODES).map((c) => ingestChunk(deps, eventId, c.seq)));
-    chunksDecoded += batch.filter((r) => r.decoded).length;
-  }
+  const ingested = await inBatches(undecoded, END_DECODES, (c) => ingestChunk(deps, eventId, c.seq));
+  const chunksDecoded = ingested.filter((r) => r.decoded).length;
   const timelineEnd = await knownThrough(st, eventId, true);
   const totalFrames = totalFramesFor(timelineEnd);
   const prevTotal = (await st.state(eventId))!.totalFrames;

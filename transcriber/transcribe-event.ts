@@ -13,6 +13,7 @@ import type { Storage } from '../shared/storage/storage.ts';
 import { toPlainText, toPodcastJson, toSrt, toWebVtt, TRANSCRIPT_TYPES } from './formats.ts';
 import { appendWindow, changedSpan, promptFrom, type StitchState, type TimelineSegment, type TranscribedWindow } from './stitch.ts';
 import type { PcmPiece, TranscriberState } from './state.ts';
+import { inBatches } from '../shared/batches.ts';
 import { cliTranscriber, type WindowTranscriber } from './whisper-engine.ts';
 import { whisperModelPath, WhisperModelMissingError, type WhisperSegment } from './whisper.ts';
 import { fittedAudioCtx, isSilent, planWindows, SAMPLE_RATE, slicePcm } from './windows.ts';
@@ -280,7 +281,5 @@ const DELETE_BATCH = 32;
  */
 export async function dropWorkAudio(eventId: string, deps: Pick<TranscriberDeps, 'state' | 'storage'>): Promise<void> {
   const keys = (await deps.state.pieces(eventId)).flatMap((p) => (p.key ? [p.key] : []));
-  for (let i = 0; i < keys.length; i += DELETE_BATCH) {
-    await Promise.all(keys.slice(i, i + DELETE_BATCH).map((k) => deps.storage.delete(k).catch(() => {})));
-  }
+  await inBatches(keys, DELETE_BATCH, (k) => deps.storage.delete(k).catch(() => {}));
 }
