@@ -1,7 +1,8 @@
 // The catalog on both databases it runs on: the one rule for an event's
 // status (every transition, the forbidden ones included, and a race for the
 // same change), and events' JSON costing a fixed number of queries however
-// many events are listed.
+// many events are listed (and, for the transcoded seconds it shows, however
+// many segments an event has).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../shared/config.ts';
 import { EventCatalog } from '../shared/catalog/events.ts';
@@ -9,13 +10,32 @@ import { canTransition, EVENT_STATUSES, type EventStatus } from '../shared/catal
 import { createStorage } from '../shared/storage/index.ts';
 import { eventsJson } from '../recorder/routes.ts';
 import { CaptureStore } from '../recorder/store.ts';
-import { TranscoderState } from '../transcoder/state.ts';
+import { silentLoudness, silentPeaks } from '../transcoder/analysis.ts';
+import { FRAME, RATE, SEGMENT_FRAMES } from '../transcoder/grid.ts';
+import { TranscoderState, type SegmentRow } from '../transcoder/state.ts';
 import { transcoderView } from '../transcoder/view.ts';
 import { transcriberView } from '../transcriber/routes.ts';
 import { TranscriberState } from '../transcriber/state.ts';
 import { PublicationStore } from '../publisher/publication-store.ts';
 import { publisherView } from '../publisher/routes.ts';
 import { DIALECTS, testDatabase, type TestDatabase } from './helpers/db.ts';
+
+/** Segment k of an event as the transcoder records it (no file behind it: only the rows are read here). */
+function segmentRow(eventId: string, k: number): Omit<SegmentRow, 'pcmNotified'> {
+  const span = [k * SEGMENT_FRAMES * FRAME, (k + 1) * SEGMENT_FRAMES * FRAME] as const;
+  return {
+    eventId,
+    k,
+    startFrame: k * SEGMENT_FRAMES,
+    frames: SEGMENT_FRAMES,
+    key: `events/${eventId}/hls/seg-${k}.m4s`,
+    bytes: 1,
+    pcm16Key: '',
+    sha256: null,
+    peaks: silentPeaks(...span),
+    loudness: silentLoudness(...span),
+  };
+}
 
 /** The allowed steps that take a new (live) event to each status. */
 const PATH: Record<EventStatus, EventStatus[]> = {
@@ -147,6 +167,7 @@ describe.each(DIALECTS)('catalog on %s', (dialect) => {
       await catalog.addGap({ eventId: id, startSec: 6, endSec: 7, reason: 'source dropped' });
       await catalog.addFailure({ eventId: id, stage: 'transcoder', startSec: 0, endSec: 6, reason: 'r' });
       await transcoderState.ensureState(id);
+      for (const k of [0, 1]) await transcoderState.addSegment(segmentRow(id, k));
       await publications.create({
         eventId: id,
         publishedAt: new Date().toISOString(),
@@ -163,5 +184,26 @@ describe.each(DIALECTS)('catalog on %s', (dialect) => {
     expect(one).toBeLessThanOrEqual(8);
     const [ev] = await eventsJson(await catalog.listEvents(1), catalog, extensions);
     expect(ev).toMatchObject({ capturedSec: 6, timelineSec: 6, chunks: 1, gaps: [{ startSec: 6, endSec: 7 }], publishedAt: expect.any(String) });
+    expect(ev.transcodedSec).toBeCloseTo((2 * SEGMENT_FRAMES * FRAME) / RATE, 3);
+  });
+
+  it('counts as transcoded the segments made from the first one up to a hole, whatever was made after it', async () => {
+    const st = new TranscoderState(t.db);
+    const [a, b, c] = [await newEvent(), await newEvent(), await newEvent()];
+    for (const id of [a, b, c]) await st.ensureState(id);
+    const made = async (id: string, ks: number[]) => {
+      for (const k of ks) await st.addSegment(segmentRow(id, k));
+    };
+    const seconds = (n: number) => (n * SEGMENT_FRAMES * FRAME) / RATE;
+    await made(a, [0, 1, 2]);
+    await made(b, [0, 1, 3, 4]); // segment 2 not made yet
+    await made(c, [1, 2]); // not even the first
+    let got = await st.transcodedSecOf([a, b, c]);
+    expect([got.get(a), got.get(b), got.get(c)]).toEqual([seconds(3), seconds(2), 0]);
+    expect(await st.playablePrefix(b)).toEqual({ segments: 2, frames: 2 * SEGMENT_FRAMES });
+    await made(b, [2]);
+    await made(c, [0]);
+    got = await st.transcodedSecOf([a, b, c]);
+    expect([got.get(a), got.get(b), got.get(c)]).toEqual([seconds(3), seconds(5), seconds(3)]);
   });
 });

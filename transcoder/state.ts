@@ -482,7 +482,40 @@ export class TranscoderState {
 
   /** Segments 0..n-1 all made: n and their frames, without loading the measurements. */
   async playablePrefix(eventId: string): Promise<{ segments: number; frames: number }> {
-    return prefixOf(await this.db.selectFrom('rendition_segments').select(['k', 'frames']).where('event_id', '=', eventId).orderBy('k').execute());
+    return (await this.playablePrefixes([eventId])).get(eventId)!;
+  }
+
+  /**
+   * playablePrefix of several events. Asked on every poll of an event's JSON
+   * and after every chunk, so it is one aggregate per event: segments are
+   * numbered from 0 without repeats, so n rows whose highest k is n-1 are
+   * segments 0..n-1. Only the events with a hole (segments made out of
+   * order) have their rows read, in one more query, to find where it starts.
+   */
+  async playablePrefixes(ids: string[]): Promise<Map<string, { segments: number; frames: number }>> {
+    const out = new Map(ids.map((id) => [id, { segments: 0, frames: 0 }]));
+    if (!ids.length) return out;
+    const sums = await this.db
+      .selectFrom('rendition_segments')
+      .select((eb) => ['event_id', eb.fn.countAll<number>().as('n'), eb.fn.max('k').as('top'), eb.fn.sum<number>('frames').as('frames')])
+      .where('event_id', 'in', ids)
+      .groupBy('event_id')
+      .execute();
+    const holed: string[] = [];
+    for (const r of sums) {
+      if (Number(r.top) === Number(r.n) - 1) out.set(r.event_id, { segments: Number(r.n), frames: Number(r.frames) });
+      else holed.push(r.event_id);
+    }
+    if (!holed.length) return out;
+    const rows = await this.db
+      .selectFrom('rendition_segments')
+      .select(['event_id', 'k', 'frames'])
+      .where('event_id', 'in', holed)
+      .orderBy('event_id')
+      .orderBy('k')
+      .execute();
+    for (const id of holed) out.set(id, prefixOf(rows.filter((r) => r.event_id === id)));
+    return out;
   }
 
   /** Seconds of the rendition playable from the start (segments 0..n-1 all made). */
@@ -490,17 +523,10 @@ export class TranscoderState {
     return ((await this.playablePrefix(eventId)).frames * FRAME) / RATE;
   }
 
-  /** transcodedSec of several events, in one query. */
+  /** transcodedSec of several events (playablePrefixes). */
   async transcodedSecOf(ids: string[]): Promise<Map<string, number>> {
-    if (!ids.length) return new Map();
-    const rows = await this.db
-      .selectFrom('rendition_segments')
-      .select(['event_id', 'k', 'frames'])
-      .where('event_id', 'in', ids)
-      .orderBy('event_id')
-      .orderBy('k')
-      .execute();
-    return new Map(ids.map((id) => [id, (prefixOf(rows.filter((r) => r.event_id === id)).frames * FRAME) / RATE]));
+    const prefixes = await this.playablePrefixes(ids);
+    return new Map(ids.map((id) => [id, (prefixes.get(id)!.frames * FRAME) / RATE]));
   }
 }
 
