@@ -116,8 +116,11 @@ export class TranscriberState {
     if (p.final) await this.setStatus(eventId, {}, true);
   }
 
-  async pieces(eventId: string): Promise<PcmPiece[]> {
-    const rows = await this.db.selectFrom('asr_pcm').selectAll().where('event_id', '=', eventId).orderBy('start_sec').execute();
+  /** The event's PCM pieces in timeline order; with `endingAfter`, only those ending after that second (the ones a new window can use, not the hours before it). */
+  async pieces(eventId: string, endingAfter?: number): Promise<PcmPiece[]> {
+    let q = this.db.selectFrom('asr_pcm').selectAll().where('event_id', '=', eventId);
+    if (endingAfter !== undefined) q = q.where((eb) => eb(eb('start_sec', '+', eb.ref('duration_sec')), '>', endingAfter));
+    const rows = await q.orderBy('start_sec').execute();
     return rows.map((r) => ({ startSec: r.start_sec, durationSec: r.duration_sec, key: r.key, final: !!r.final }));
   }
 

@@ -127,7 +127,7 @@ async function contiguousPcm(
   fromSec: number,
   deps: TranscriberDeps,
 ): Promise<{ pcm: Buffer; startSec: number; reachesFinal: boolean; endsAtSilence: boolean; nextPieceSec?: number }> {
-  const pieces = (await deps.state.pieces(eventId)).filter((p) => p.startSec + p.durationSec > fromSec + EDGE_EPS);
+  const pieces = await deps.state.pieces(eventId, fromSec + EDGE_EPS);
   const parts: Buffer[] = [];
   let at = fromSec;
   let reachesFinal = false;
@@ -191,7 +191,7 @@ export async function advanceTranscript(eventId: string, deps: TranscriberDeps, 
   for (let progressed = true; progressed && !complete;) {
     progressed = false;
     let covered = await state.coveredSec(eventId);
-    const silence = silentRun(await state.pieces(eventId), covered);
+    const silence = silentRun(await state.pieces(eventId, covered + EDGE_EPS), covered);
     if (silence) {
       await state.saveWindow(eventId, { startSec: covered, endSec: silence.endSec, status: 'silent', segments: [], error: null });
       added++;
