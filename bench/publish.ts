@@ -4,6 +4,7 @@
 // the event lasted ten minutes or two hours.
 //
 //   npm run bench:publish -- --minutes 10,120,600 [--speed 20] [--poll-ms 100] [--model-shape tiny.en|base.en|test] [--chunk-sec N] [--json FILE] [--keep-data]
+//                          [--cpu-prof DIR]  (the service's main thread sampled every 2 ms, written to DIR when it stops: where the end's time goes)
 //
 // --chunk-sec sets the service's REPLAY_CHUNK_SEC (default: the service's, 2 s).
 // Longer chunks cost the live listening latency, not the end (whose last chunk
@@ -82,6 +83,7 @@ const { values: args } = parseArgs({
     json: { type: 'string' },
     'poll-ms': { type: 'string', default: '100' },
     'keep-data': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
     'model-shape': { type: 'string', default: 'tiny.en' },
     'chunk-sec': { type: 'string' },
   },
@@ -101,7 +103,7 @@ if (!(MODEL_SHAPE in SHAPES)) {
   process.exit(2);
 }
 if (!MINUTES.length || MINUTES.some((m) => !(m > 0)) || !(SPEED > 0)) {
-  console.error('usage: npm run bench:publish -- --minutes 10,120 [--speed 20] [--poll-ms 100] [--json FILE] [--keep-data]');
+  console.error('usage: npm run bench:publish -- --minutes 10,120 [--speed 20] [--poll-ms 100] [--json FILE] [--keep-data] [--cpu-prof DIR]');
   process.exit(2);
 }
 
@@ -698,6 +700,7 @@ try {
   svc = await startService({
     dataDir: path.join(tmp, 'data'),
     env: { WHISPER_MODEL: model, STORAGE: 'fs', LOG_LEVEL: 'info', ...(CHUNK_SEC ? { REPLAY_CHUNK_SEC: String(CHUNK_SEC) } : {}) },
+    nodeArgs: args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args['cpu-prof'])}`, '--cpu-prof-interval', '2000'] : [],
   });
   serviceRoot = svc.proc.pid!;
   log(`service up at ${svc.url} (data dir ${svc.dataDir}); code ${code}`);
@@ -811,6 +814,7 @@ try {
     }
   }
   if (args['keep-data']) console.log(`\ndata and service log kept in ${tmp}`);
+  if (args['cpu-prof']) console.log(`the service's CPU profiles are in ${path.resolve(args['cpu-prof'])} (open in Chrome DevTools)`);
   else fs.rmSync(tmp, { recursive: true, force: true });
 }
 process.exit(exitCode);

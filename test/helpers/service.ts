@@ -35,11 +35,12 @@ export interface RunningService {
   kill9(): Promise<void>;
 }
 
-export async function startService(opts: { dataDir?: string; port?: number; env?: Record<string, string> } = {}): Promise<RunningService> {
+/** `nodeArgs`: flags for the service's node (bench:publish --cpu-prof). */
+export async function startService(opts: { dataDir?: string; port?: number; env?: Record<string, string>; nodeArgs?: string[] } = {}): Promise<RunningService> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'replay-data-'));
   const port = opts.port ?? (await freePort());
   let out = '';
-  const proc = spawn(process.execPath, [path.join(ROOT, 'bin/replay.js'), 'start'], {
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), path.join(ROOT, 'bin/replay.js'), 'start'], {
     cwd: ROOT,
     env: {
       ...process.env,
