@@ -813,8 +813,8 @@ try {
       if (r.problems.length && ev.length) console.log(`\n--- service log for ${r.id} ---\n${ev.slice(-30).join('\n')}`);
     }
   }
-  if (args['keep-data']) console.log(`\ndata and service log kept in ${tmp}`);
   if (args['cpu-prof']) console.log(`the service's CPU profiles are in ${path.resolve(args['cpu-prof'])} (open in Chrome DevTools)`);
+  if (args['keep-data']) console.log(`\ndata and service log kept in ${tmp}`);
   else fs.rmSync(tmp, { recursive: true, force: true });
 }
 process.exit(exitCode);
