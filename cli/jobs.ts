@@ -11,7 +11,7 @@ import { processRecord, type ProcessRecordDeps } from '../recorder/process-recor
 import { processChunkArchived } from '../transcoder/process-chunk.ts';
 import { processEventEnded, type ProcessEndedDeps } from '../transcoder/process-ended.ts';
 import { processPcmReady, type ProcessPcmDeps } from '../transcriber/process-pcm.ts';
-import { processRenditionReady, processTranscriptReady } from '../publisher/process-jobs.ts';
+import { processRenditionMeasured, processRenditionReady, processTranscriptReady } from '../publisher/process-jobs.ts';
 import { processEventPage } from '../publisher/process-page.ts';
 import type { ProcessClipCutDeps } from '../publisher/clips/process-clip.ts';
 import { processAudiogramRequested, processClipCutThenAudiograms, type AudiogramDeps } from '../publisher/audiograms/process-audiogram.ts';
@@ -67,6 +67,7 @@ export function jobTable(config: Config, deps: StageDeps): JobTable {
     },
     'event-ended': { role: 'transcoder', concurrency: c.transcoder, process: (job) => processEventEnded(job, deps.transcoder) },
     'pcm-ready': { role: 'transcriber', concurrency: c.transcriber, process: (job) => processPcmReady(job, deps.transcriber) },
+    'rendition-measured': { role: 'publisher', concurrency: c.publisher, process: (job) => processRenditionMeasured(job, deps.publisher) },
     'rendition-ready': { role: 'publisher', concurrency: c.publisher, process: (job, token) => processRenditionReady(job, deps.publisher, token) },
     'transcript-ready': { role: 'publisher', concurrency: 1, process: (job) => processTranscriptReady(job, deps.publisher) },
     // Each message replaces its own span of the transcript: any order, any number at once.

@@ -2,7 +2,9 @@
 // return early when the subject is gone, delegate to the library.
 //
 // A publication needs the final rendition and, if it comes in time, the
-// final transcript. Whichever message completes that pair publishes:
+// final transcript. Its images need only the rendition's length and waveform:
+//   rendition-measured draws them while audio.m4a is still being joined.
+// Whichever message completes the pair of rendition and transcript publishes:
 //   rendition-ready   notes the rendition; publishes at once if the transcript
 //                     is final, else waits in the queue (delayed, no polling)
 //                     until the transcript's deadline and publishes then;
@@ -11,7 +13,7 @@
 //                     without it (event.updated). A publication in the making
 //                     reads the transcript again when it is done.
 import { DelayedError, type Job } from 'bullmq';
-import type { RenditionReadyJob, TranscriptReadyJob } from '../shared/queues.ts';
+import type { RenditionMeasuredJob, RenditionReadyJob, TranscriptReadyJob } from '../shared/queues.ts';
 import { preparePublication, publishEvent, republishTranscript, type PublisherDeps } from './publish.ts';
 
 const DEFAULT_TRANSCRIPT_WAIT_MS = 4000;
@@ -21,6 +23,16 @@ async function failForGood(eventId: string, err: unknown, deps: PublisherDeps): 
   const reason = `publishing failed: ${(err as Error).message}`;
   await deps.catalog.transition(eventId, 'failed', { error: reason });
   await deps.catalog.addFailure({ eventId, stage: 'publisher', startSec: null, endSec: null, reason });
+}
+
+/** Draws the card and artwork from the final length and waveform: the publication then finds them made. */
+export async function processRenditionMeasured(job: Job<RenditionMeasuredJob>, deps: PublisherDeps): Promise<void> {
+  const { eventId, durationSec } = job.data ?? {};
+  if (typeof eventId !== 'string' || typeof durationSec !== 'number' || !Number.isFinite(durationSec) || durationSec < 0) {
+    return deps.log.error('dropping malformed rendition-measured job', { id: job.id });
+  }
+  if (!(await deps.catalog.getEvent(eventId)) || (await deps.publications.get(eventId))) return;
+  await preparePublication(eventId, deps, durationSec);
 }
 
 export async function processRenditionReady(job: Job<RenditionReadyJob>, deps: PublisherDeps, token?: string): Promise<void> {

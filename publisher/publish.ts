@@ -45,15 +45,15 @@ export interface PublisherDeps {
 
 /**
  * What a publication needs besides the transcript, made as soon as the
- * rendition is final: the card and artwork (prepared-images.ts). The
- * publication then costs the same whether or not it waited for the
- * transcript's last window.
+ * rendition's length and waveform are final: the card and artwork
+ * (prepared-images.ts). The publication then costs the same whether or not
+ * it waited for the transcript's last window. The length is the final
+ * rendition's unless given (by the message that came before it).
  */
-export async function preparePublication(eventId: string, deps: Pick<PublisherDeps, 'catalog' | 'storage'>): Promise<void> {
+export async function preparePublication(eventId: string, deps: Pick<PublisherDeps, 'catalog' | 'storage'>, durationSec?: number): Promise<void> {
   const ev = await deps.catalog.getEvent(eventId);
   if (!ev || ev.status === 'live') return;
-  const { durationSec } = await describeRendition(eventId, deps.storage);
-  await prepareImages(ev, deps.storage, durationSec);
+  await prepareImages(ev, deps.storage, durationSec ?? (await describeRendition(eventId, deps.storage)).durationSec);
 }
 
 /** The publication's stored page and the feed, as the catalog stands: done again by a retried job, at no harm. */

@@ -5,6 +5,7 @@
 //   recorder    --chunk-archived-->     transcoder   one job per sealed, archived chunk
 //   recorder    --event-ended------->   transcoder   capture stopped: finish the rendition
 //   transcoder  --pcm-ready--------->   transcriber  16 kHz PCM of a rendition segment (final: the last one)
+//   transcoder  --rendition-measured-> publisher  its length and waveform are final: draw the card and artwork
 //   transcoder  --rendition-ready--->   publisher    the rendition is complete: publish
 //   transcriber --transcript-ready-->   publisher    the transcript is complete (or changed late): (re)publish it
 //   transcriber --transcript-segments-> publisher    a window was stitched: the search index takes its segments
@@ -24,6 +25,7 @@ export const QUEUE = {
   chunkArchived: 'chunk-archived',
   pcmReady: 'pcm-ready',
   eventEnded: 'event-ended',
+  renditionMeasured: 'rendition-measured',
   renditionReady: 'rendition-ready',
   transcriptReady: 'transcript-ready',
   transcriptSegments: 'transcript-segments',
@@ -74,6 +76,16 @@ export interface PcmReadyJob {
   final?: boolean;
   /** The piece is silence (a gap on the timeline): nothing was stored and nothing needs transcribing. */
   silent?: boolean;
+}
+
+/**
+ * An ended event's length and waveform are final (peaks and loudness stored) while audio.m4a is still
+ * being joined: what is drawn from them alone (the card and artwork) need not wait for the whole rendition.
+ */
+export interface RenditionMeasuredJob {
+  eventId: string;
+  /** The rendition's final length, as the rendition-ready one will say. */
+  durationSec: number;
 }
 
 /** The rendition of an ended event is complete (ENDLIST written, loudness and peaks final). */
@@ -159,6 +171,7 @@ export interface JobPayloads {
   'chunk-archived': ChunkArchivedJob;
   'pcm-ready': PcmReadyJob;
   'event-ended': EventEndedJob;
+  'rendition-measured': RenditionMeasuredJob;
   'rendition-ready': RenditionReadyJob;
   'transcript-ready': TranscriptReadyJob;
   'transcript-segments': TranscriptSegmentsJob;
@@ -187,6 +200,8 @@ export const QUEUE_SPECS: { [Q in QueueName]: QueueSpec<Q> } = {
   // The final piece repeats the last segment's PCM with `final` set: its own id.
   'pcm-ready': { attempts: 8, backoffMs: 1000, jobId: (d) => (d.final ? `${d.eventId}-pcm-final` : `${d.eventId}-pcm-${Math.round(d.startSec * 48000)}`) },
   'event-ended': { attempts: 8, backoffMs: 1000, jobId: (d) => `${d.eventId}-ended` },
+  // Only a head start: the publication draws the images itself if this never ran. A later finalization (chunks that came late) measures again.
+  'rendition-measured': { attempts: 3, backoffMs: 1000, jobId: (d) => `${d.eventId}-measured-${Math.round(d.durationSec * 48000)}` },
   'rendition-ready': { attempts: 8, backoffMs: 1000, jobId: (d) => `${d.eventId}-rendition` },
   'transcript-ready': { attempts: 8, backoffMs: 1000, jobId: (d) => `${d.eventId}-transcript-${d.revision}` },
   'transcript-segments': { attempts: 8, backoffMs: 500, jobId: (d) => (d.final ? `${d.eventId}-segments-final` : `${d.eventId}-segments-${d.version}`) },

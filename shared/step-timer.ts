@@ -4,6 +4,8 @@
 export interface StepTimer {
   /** Closes the step running since the last lap (or the start) under `step`. */
   lap(step: string): void;
+  /** Records under `step` the time since the last lap, without closing it: for steps run side by side. */
+  mark(step: string): void;
   readonly laps: Record<string, number>;
 }
 
@@ -16,6 +18,9 @@ export function stepTimer(): StepTimer {
       const now = performance.now();
       laps[step] = Math.round(now - last);
       last = now;
+    },
+    mark(step) {
+      laps[step] = Math.round(performance.now() - last);
     },
   };
 }

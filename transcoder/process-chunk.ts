@@ -34,6 +34,7 @@ import {
   packMeasureRuns,
   publishPlaylist,
   withEventLock,
+  type FinalizeHooks,
   type FinalizeResult,
   type TranscoderDeps,
 } from './rendition.ts';
@@ -161,7 +162,7 @@ export async function processChunkArchived(job: JobLike, deps: TranscoderDeps): 
 }
 
 /** Closes the event's rendition once its `chunks` chunks were announced (see rendition.ts finalize, and its `segmentsDone`); skipped when the event is gone. */
-export async function finalizeRendition(eventId: string, chunks: number, deps: TranscoderDeps, segmentsDone?: () => Promise<void>): Promise<FinalizeResult> {
+export async function finalizeRendition(eventId: string, chunks: number, deps: TranscoderDeps, hooks: FinalizeHooks = {}): Promise<FinalizeResult> {
   const log = deps.log.child('transcoder');
   if (typeof eventId !== 'string' || !ID.test(eventId)) throw new InvalidJobError(`invalid event id ${JSON.stringify(eventId)}`);
   const event = await deps.catalog.getEvent(eventId);
@@ -183,7 +184,7 @@ export async function finalizeRendition(eventId: string, chunks: number, deps: T
   }
   if (event.status === 'live') log.warn('finalizing the rendition of an event that is still live', { event: eventId });
   return withEventLock(eventId, async () => {
-    const result = await finalize({ ...deps, log }, eventId, chunks, segmentsDone);
+    const result = await finalize({ ...deps, log }, eventId, chunks, hooks);
     await dropAllParts({ ...deps, log }, eventId); // the final playlist lists none
     return result;
   });

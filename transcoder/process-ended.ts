@@ -1,7 +1,8 @@
 // The transcoder's event-ended processor: close the rendition (last
 // segments, EXT-X-ENDLIST, loudness and peaks totals), tell the transcriber
-// that its last piece has come (as soon as the last segment is built), and
-// hand the event to the publisher.
+// that its last piece has come (as soon as the last segment is built), the
+// publisher that the length and waveform are final (as soon as they are,
+// while audio.m4a is joined), and hand the event to the publisher.
 import type { Job } from 'bullmq';
 import type { EventEndedJob, Queues } from '../shared/queues.ts';
 import { finalizeRendition } from './process-chunk.ts';
@@ -42,7 +43,10 @@ export async function processEventEnded(job: Job<EventEndedJob>, deps: ProcessEn
   };
   await chunkMessagesArrived(deps, eventId, chunks);
   try {
-    const r = await finalizeRendition(eventId, chunks, deps, lastPcmIsFinal);
+    const r = await finalizeRendition(eventId, chunks, deps, {
+      segmentsDone: lastPcmIsFinal,
+      measured: (durationSec) => deps.queues.add('rendition-measured', { eventId, durationSec }),
+    });
     if (r.status === 'skipped') return;
   } catch (err) {
     if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {

@@ -473,7 +473,15 @@ export class ChunksMissingError extends Error {}
  * before the playlist, audio.m4a's join and the totals: the transcriber's last
  * window then runs alongside them instead of after them.
  */
-export async function finalize(deps: TranscoderDeps, eventId: string, chunks: number, segmentsDone?: () => Promise<void>): Promise<FinalizeResult> {
+/** What the end's caller is told as soon as it happens, before the whole rendition is closed. */
+export interface FinalizeHooks {
+  /** Every segment is made (the transcriber may cut its last window). */
+  segmentsDone?: () => Promise<void>;
+  /** Peaks and loudness of the whole event are stored; audio.m4a may still be being joined. */
+  measured?: (durationSec: number) => Promise<void>;
+}
+
+export async function finalize(deps: TranscoderDeps, eventId: string, chunks: number, hooks: FinalizeHooks = {}): Promise<FinalizeResult> {
   const st = deps.state;
   const log = deps.log;
   await st.ensureState(eventId);
@@ -499,18 +507,28 @@ export async function finalize(deps: TranscoderDeps, eventId: string, chunks: nu
   ms.lap('decodeLast');
   const built = await buildReady(deps, eventId, { final: true, totalFrames });
   const sent = await notifyPcmReady(deps, eventId);
-  await segmentsDone?.();
+  await hooks.segmentsDone?.();
   ms.lap('lastSegments');
-  const pl = await publishPlaylist(deps, eventId, true);
-  ms.lap('playlist');
-  const audio = await finishM4a(deps, eventId, totalFrames);
-  await writeRenditionFiles(deps, eventId, audio);
-  ms.lap('m4a');
+  // The playlist, audio.m4a's join and the merged measurements need only the segments, not each other:
+  // done side by side, the file operations of one wait while another computes; and what is drawn from
+  // the measurements (the publisher's images) starts while the m4a is still being joined.
   const totalSamples = totalFrames * FRAME;
-  const { loudness, peaks } = await eventMeasurements(st, eventId, totalSamples);
-  ms.lap('measure');
-  await deps.storage.put(transcoderKeys.peaks(eventId), JSON.stringify(peaks), { contentType: TYPES.json, cacheControl: CACHE.final });
-  await deps.storage.put(transcoderKeys.loudness(eventId), JSON.stringify(loudness, null, 2), { contentType: TYPES.json, cacheControl: CACHE.final });
+  const measure = async () => {
+    const m = await eventMeasurements(st, eventId, totalSamples);
+    await deps.storage.put(transcoderKeys.peaks(eventId), JSON.stringify(m.peaks), { contentType: TYPES.json, cacheControl: CACHE.final });
+    await deps.storage.put(transcoderKeys.loudness(eventId), JSON.stringify(m.loudness, null, 2), { contentType: TYPES.json, cacheControl: CACHE.final });
+    ms.mark('measure');
+    await hooks.measured?.(totalSamples / RATE);
+    return m;
+  };
+  const [pl, audio, { loudness }] = await Promise.all([
+    publishPlaylist(deps, eventId, true).finally(() => ms.mark('playlist')),
+    finishM4a(deps, eventId, totalFrames)
+      .then(async (a) => (await writeRenditionFiles(deps, eventId, a), a))
+      .finally(() => ms.mark('m4a')),
+    measure(),
+  ]);
+  ms.lap('closed');
   await st.markFinalized(eventId, loudness);
   ms.lap('totals');
   await dropWorkPcm(deps, eventId, { all: true });
