@@ -214,8 +214,18 @@ describe('transcoder', () => {
 
     // The end's message counts the chunks: one fewer than were archived, and finalizing waits for the missing message.
     await expect(finalizeRendition(EVENT, rows.length + 1, deps)).rejects.toThrow(/waiting for chunk messages: \d+ of \d+ arrived/);
-    finalResult = await finalizeRendition(EVENT, rows.length, deps);
+    // The publisher is told the length as soon as the waveform and loudness are stored, before the rendition is closed.
+    const measured: { durationSec: number; peaks: boolean; loudness: boolean }[] = [];
+    finalResult = await finalizeRendition(EVENT, rows.length, deps, {
+      measured: async (durationSec) => {
+        const [peaks, loudness] = await Promise.all([storage.head(transcoderKeys.peaks(EVENT)), storage.head(transcoderKeys.loudness(EVENT))]);
+        measured.push({ durationSec, peaks: !!peaks, loudness: !!loudness });
+      },
+    });
     expect(finalResult.status).toBe('done');
+    // the same length the publication reads from the closed rendition, to the bit: the images drawn from it are reused
+    expect(measured).toEqual([{ durationSec: finalResult.durationSec, peaks: true, loudness: true }]);
+    expect(measured[0].durationSec).toBe(finalResult.audio!.durationSec);
     expect(finalResult.chunksDecoded).toBe(0); // every chunk was decoded live, once
     expect(finalResult.segmentsBuilt).toBeLessThanOrEqual(2);
     const text = (await storage.get(transcoderKeys.playlist(EVENT))).toString();
