@@ -58,8 +58,9 @@ export async function preparePublication(eventId: string, deps: Pick<PublisherDe
 
 /** The publication's stored page and the feed, as the catalog stands: done again by a retried job, at no harm. */
 export async function writeStoredPublication(eventId: string, deps: PublisherDeps): Promise<void> {
-  await writeStoredPage(eventId, deps);
-  await writeFeed(deps);
+  // Independent objects: written side by side (each settles before a failure is passed on).
+  const [page, feed] = await Promise.allSettled([writeStoredPage(eventId, deps), writeFeed(deps)]);
+  for (const r of [page, feed]) if (r.status === 'rejected') throw r.reason;
 }
 
 async function readJson<T>(storage: Storage, key: string): Promise<T | undefined> {
@@ -67,13 +68,17 @@ async function readJson<T>(storage: Storage, key: string): Promise<T | undefined
   return JSON.parse((await storage.get(key)).toString('utf8')) as T;
 }
 
+/** The files among `wanted` that are stored, described (read and hashed) side by side, in `wanted`'s order. */
+async function presentFiles(storage: Storage, wanted: [role: string, key: string, contentType: string][]): Promise<ManifestFile[]> {
+  const found = await Promise.all(wanted.map(([role, key, type]) => describeIfPresent(storage, role, key, type)));
+  return found.filter((f): f is ManifestFile => f !== undefined);
+}
+
 async function transcriptFiles(storage: Storage, eventId: string): Promise<ManifestFile[]> {
-  const out: ManifestFile[] = [];
-  for (const fmt of ['vtt', 'srt', 'json', 'txt'] as const) {
-    const f = await describeIfPresent(storage, `transcript-${fmt}`, keys.transcript(eventId, fmt), TRANSCRIPT_TYPES[fmt]);
-    if (f) out.push(f);
-  }
-  return out;
+  return presentFiles(
+    storage,
+    (['vtt', 'srt', 'json', 'txt'] as const).map((fmt) => [`transcript-${fmt}`, keys.transcript(eventId, fmt), TRANSCRIPT_TYPES[fmt]]),
+  );
 }
 
 async function writeManifest(deps: PublisherDeps, ev: EventRow, files: ManifestFile[], extra: Record<string, unknown>): Promise<ManifestFile> {
@@ -122,14 +127,14 @@ export async function publishEvent(eventId: string, deps: PublisherDeps): Promis
   const { card, artwork } = await eventImages(ev, storage, durationSec);
   ms.lap('images');
   files.push(describe(storage, 'card', keys.card(eventId), card, 'image/png'), describe(storage, 'artwork', keys.artwork(eventId), artwork, 'image/jpeg'));
-  for (const [role, key] of [
-    ['peaks', keys.peaks(eventId)],
-    ['loudness', keys.loudness(eventId)],
-  ] as const) {
-    const f = await describeIfPresent(storage, role, key, 'application/json');
-    if (f) files.push(f);
-  }
-  files.push(...(await transcriptFiles(storage, eventId)));
+  const [measurements, transcriptList] = await Promise.all([
+    presentFiles(storage, [
+      ['peaks', keys.peaks(eventId), 'application/json'],
+      ['loudness', keys.loudness(eventId), 'application/json'],
+    ]),
+    transcriptFiles(storage, eventId),
+  ]);
+  files.push(...measurements, ...transcriptList);
   await writeManifest(deps, ev, files, { durationSec, loudness: loudness ?? null, transcript: { status: transcript.status, reason: transcript.reason } });
   ms.lap('manifest');
 

@@ -249,6 +249,8 @@ export function silentLoudness(start: number, end: number): LoudnessPart {
 
 const lufs = (meanSquare: number) => -0.691 + 10 * Math.log10(meanSquare);
 const ABS_GATE = -70;
+/** A window's running sum is summed afresh this often (combineLoudness). */
+const RESUM = 1024;
 
 /**
  * Cells [first, first + length) summed over every part, in the parts' order
@@ -286,21 +288,29 @@ export function combineLoudness(parts: LoudnessPart[], totalSamples: number): Lo
   const nCells = Math.floor(totalSamples / LOUDNESS_CELL); // a trailing partial cell ends no block
   const { cells, samplePeak, truePeak } = cellSums(parts, 0, nCells);
   // Mean square of every window of n whole cells, hop one cell (100 ms). Typed arrays throughout: a 10-hour
-  // event has 360,000 cells, and this runs while listeners wait for the replay.
+  // event has 360,000 cells, and this runs while listeners wait for the replay. A running sum (one cell in,
+  // one out), summed afresh every RESUM windows so that rounding cannot build up (the cells are all >= 0).
   const windowEnergies = (n: number) => {
     const out = new Float64Array(Math.max(0, nCells - n + 1));
+    let s = 0;
     for (let j = 0; j < out.length; j++) {
-      let s = 0;
-      for (let c = j; c < j + n; c++) s += cells[c];
-      out[j] = s / (n * LOUDNESS_CELL);
+      if (j % RESUM === 0) {
+        s = 0;
+        for (let c = j; c < j + n; c++) s += cells[c];
+      } else s += cells[j + n - 1] - cells[j - 1];
+      out[j] = Math.max(0, s) / (n * LOUDNESS_CELL);
     }
     return out;
   };
-  /** The energies whose loudness is above `gate` (LUFS), in order (plain loops: a typed array's filter is several times slower). */
+  /**
+   * The energies whose loudness is above `gate` (LUFS), in order: compared as energies (the logarithm is
+   * monotonic), not one logarithm each; plain loops (a typed array's filter is several times slower).
+   */
   const gated = (energies: Float64Array, gate: number) => {
+    const above = 10 ** ((gate + 0.691) / 10);
     const out = new Float64Array(energies.length);
     let n = 0;
-    for (const e of energies) if (e > 0 && lufs(e) > gate) out[n++] = e;
+    for (const e of energies) if (e > above) out[n++] = e;
     return out.subarray(0, n);
   };
   const mean = (a: Float64Array) => {

@@ -5,7 +5,7 @@
 // in milliseconds while the media data was uploaded during the event
 // (progressive-m4a.ts). Times use the sample rate as timescale everywhere,
 // so every duration is exact (no rounding to milliseconds).
-import { box, fullBox, movieAndTrackHeaders, mp4aSampleEntry, str, timeField, u16, u32, u64, type AudioTrackConfig } from './fmp4.ts';
+import { box, fullBox, movieAndTrackHeaders, mp4aSampleEntry, str, timeField, u16, u24, u32, u64, u8, type AudioTrackConfig } from './fmp4.ts';
 
 export interface M4aLayout {
   track: AudioTrackConfig;
@@ -32,10 +32,25 @@ const U32_MAX = 0xffffffff;
 
 const time = timeField;
 
-function table(type: string, entries: number, write: (b: Buffer, at: number) => void, entryBytes: number, lead: Buffer[] = []): Buffer {
+/**
+ * A box as the list of its pieces, its size written in front: the sample
+ * table of a 10-hour file (stsz, 6.8 MB) is then copied once, into the
+ * header, instead of once more at every level of nesting and for every
+ * draft made to learn the header's length.
+ */
+type Pieces = Buffer[];
+const bytesOf = (p: Pieces) => p.reduce((a, b) => a + b.length, 0);
+function boxPieces(type: string, ...payload: (Buffer | Pieces)[]): Pieces {
+  const flat = payload.flat();
+  return [u32(bytesOf(flat) + 8), str(type), ...flat];
+}
+const fullBoxPieces = (type: string, version: number, flags: number, ...payload: (Buffer | Pieces)[]): Pieces =>
+  boxPieces(type, u8(version), u24(flags), ...payload);
+
+function table(type: string, entries: number, write: (b: Buffer, at: number) => void, entryBytes: number, lead: Buffer[] = []): Pieces {
   const body = Buffer.alloc(entries * entryBytes);
   write(body, 0);
-  return fullBox(type, 0, 0, ...lead, u32(entries), body);
+  return fullBoxPieces(type, 0, 0, ...lead, u32(entries), body);
 }
 
 /** ftyp + moov + the mdat header, for `layout`'s frames placed right after it. */
@@ -94,19 +109,20 @@ export function m4aHeader(layout: M4aLayout): Buffer {
     const co = wideOffsets
       ? table('co64', offsets.length, (b) => offsets.forEach((o, i) => b.writeBigUInt64BE(BigInt(o), i * 8)), 8)
       : table('stco', offsets.length, (b) => offsets.forEach((o, i) => b.writeUInt32BE(o, i * 4)), 4);
-    const stbl = box('stbl', fullBox('stsd', 0, 0, u32(1), mp4aSampleEntry(track)), stts, stsc, stsz, co);
-    const minf = box('minf', fullBox('smhd', 0, 0, u16(0), u16(0)), box('dinf', fullBox('dref', 0, 0, u32(1), fullBox('url ', 0, 1))), stbl);
-    const moov = box('moov', mvhd, box('trak', tkhd, ...edts, box('mdia', mdhd, hdlr, minf)));
-    const mdat = mdatHeaderBytes === 16 ? Buffer.concat([u32(1), str('mdat'), u64(payloadBytes + 16)]) : Buffer.concat([u32(payloadBytes + 8), str('mdat')]);
-    const free = freeBytes ? Buffer.concat([u32(freeBytes), str('free'), Buffer.alloc(freeBytes - 8)]) : Buffer.alloc(0);
-    return Buffer.concat([ftyp, moov, free, mdat]);
+    const stbl = boxPieces('stbl', fullBox('stsd', 0, 0, u32(1), mp4aSampleEntry(track)), stts, stsc, stsz, co);
+    const minf = boxPieces('minf', fullBox('smhd', 0, 0, u16(0), u16(0)), box('dinf', fullBox('dref', 0, 0, u32(1), fullBox('url ', 0, 1))), stbl);
+    const moov = boxPieces('moov', mvhd, boxPieces('trak', tkhd, ...edts, boxPieces('mdia', mdhd, hdlr, minf)));
+    const mdat = mdatHeaderBytes === 16 ? [u32(1), str('mdat'), u64(payloadBytes + 16)] : [u32(payloadBytes + 8), str('mdat')];
+    const free = freeBytes ? [u32(freeBytes), str('free'), Buffer.alloc(freeBytes - 8)] : [];
+    return [ftyp, ...moov, ...free, ...mdat];
   };
   const most = layout.align ? layout.align.multiple + 8 : 0; // the free box's largest size
-  const draft = build(0, wide);
-  const needWide = wide || draft.length + most + payloadBytes > U32_MAX;
-  const sized = needWide === wide ? draft : build(0, needWide);
-  const freeBytes = layout.align ? alignPad(sized.length + layout.align.followingBytes, layout.align.multiple) : 0;
-  return build(sized.length + freeBytes, needWide, freeBytes);
+  // Drafts are pieces only: their length is all they are for (it does not depend on the offsets' values).
+  const draftBytes = bytesOf(build(0, wide));
+  const needWide = wide || draftBytes + most + payloadBytes > U32_MAX;
+  const sizedBytes = needWide === wide ? draftBytes : bytesOf(build(0, needWide));
+  const freeBytes = layout.align ? alignPad(sizedBytes + layout.align.followingBytes, layout.align.multiple) : 0;
+  return Buffer.concat(build(sizedBytes + freeBytes, needWide, freeBytes));
 }
 
 /** Bytes of a free box (0, or at least its own 8-byte header) that make `length` a multiple of `multiple`. */
