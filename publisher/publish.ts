@@ -22,6 +22,7 @@ import type { WebhookStore } from './webhook-store.ts';
 import { emit, type EmitDeps } from './webhooks.ts';
 import { eventUrls } from './event-urls.ts';
 import { writeFeed } from './feed-document.ts';
+import { allOrFirstError } from '../shared/settled.ts';
 import { stepTimer } from '../shared/step-timer.ts';
 
 export { eventUrls };
@@ -59,8 +60,7 @@ export async function preparePublication(eventId: string, deps: Pick<PublisherDe
 /** The publication's stored page and the feed, as the catalog stands: done again by a retried job, at no harm. */
 export async function writeStoredPublication(eventId: string, deps: PublisherDeps): Promise<void> {
   // Independent objects: written side by side (each settles before a failure is passed on).
-  const [page, feed] = await Promise.allSettled([writeStoredPage(eventId, deps), writeFeed(deps)]);
-  for (const r of [page, feed]) if (r.status === 'rejected') throw r.reason;
+  allOrFirstError(await Promise.allSettled([writeStoredPage(eventId, deps), writeFeed(deps)]));
 }
 
 async function readJson<T>(storage: Storage, key: string): Promise<T | undefined> {

@@ -49,6 +49,7 @@ import { finishM4a, resetM4a, type M4aResult } from './progressive-m4a.ts';
 import { writeRenditionFiles } from './rendition-files.ts';
 import { TranscoderState, type TranscodedChunk } from './state.ts';
 import { stepTimer } from '../shared/step-timer.ts';
+import { allOrFirstError } from '../shared/settled.ts';
 import { inBatches } from '../shared/batches.ts';
 
 export interface TranscoderDeps {
@@ -461,26 +462,25 @@ export interface FinalizeResult {
 /** The messages of some archived chunks have not arrived yet: the rendition cannot be closed now (a retry will). */
 export class ChunksMissingError extends Error {}
 
-/**
- * Closes the rendition at the event's end, once all `chunks` archived chunks
- * have been announced: decodes any chunk not decoded yet, fixes the length
- * (timeline end rounded to whole frames), makes the remaining segments,
- * uploads the ENDLIST playlist, then the merged waveform and loudness, and
- * drops the work PCM. Idempotent.
- */
-/**
- * `segmentsDone` runs once the last segment is built and its PCM announced,
- * before the playlist, audio.m4a's join and the totals: the transcriber's last
- * window then runs alongside them instead of after them.
- */
 /** What the end's caller is told as soon as it happens, before the whole rendition is closed. */
 export interface FinalizeHooks {
-  /** Every segment is made (the transcriber may cut its last window). */
+  /**
+   * Every segment is built and its PCM announced: runs before the playlist,
+   * audio.m4a's join and the totals, so the transcriber's last window runs
+   * alongside them instead of after them.
+   */
   segmentsDone?: () => Promise<void>;
-  /** Peaks and loudness of the whole event are stored; audio.m4a may still be being joined. */
+  /** Peaks and loudness of the whole event are stored, with its final length; audio.m4a may still be being joined. */
   measured?: (durationSec: number) => Promise<void>;
 }
 
+/**
+ * Closes the rendition at the event's end, once all `chunks` archived chunks
+ * have been announced: decodes any chunk not decoded yet, fixes the length
+ * (timeline end rounded to whole frames), makes the remaining segments, then
+ * side by side uploads the ENDLIST playlist, joins audio.m4a and stores the
+ * merged waveform and loudness; drops the work PCM. Idempotent.
+ */
 export async function finalize(deps: TranscoderDeps, eventId: string, chunks: number, hooks: FinalizeHooks = {}): Promise<FinalizeResult> {
   const st = deps.state;
   const log = deps.log;
@@ -521,13 +521,16 @@ export async function finalize(deps: TranscoderDeps, eventId: string, chunks: nu
     await hooks.measured?.(totalSamples / RATE);
     return m;
   };
-  const [pl, audio, { loudness }] = await Promise.all([
-    publishPlaylist(deps, eventId, true).finally(() => ms.mark('playlist')),
-    finishM4a(deps, eventId, totalFrames)
-      .then(async (a) => (await writeRenditionFiles(deps, eventId, a), a))
-      .finally(() => ms.mark('m4a')),
-    measure(),
-  ]);
+  // Settled, all three, before a failure is passed on: a retry must not find one of them still running.
+  const [pl, audio, { loudness }] = allOrFirstError(
+    await Promise.allSettled([
+      publishPlaylist(deps, eventId, true).finally(() => ms.mark('playlist')),
+      finishM4a(deps, eventId, totalFrames)
+        .then(async (a) => (await writeRenditionFiles(deps, eventId, a), a))
+        .finally(() => ms.mark('m4a')),
+      measure(),
+    ]),
+  );
   ms.lap('closed');
   await st.markFinalized(eventId, loudness);
   ms.lap('totals');
