@@ -1,7 +1,9 @@
 // The images a published event gets: a 1200x630 social card (Open Graph,
 // Twitter) as PNG and a 3000x3000 podcast artwork as RGB JPEG (within the
 // podcast apps' limits: square, 1400 to 3000 px, JPEG or PNG, RGB). Both are
-// drawn as SVG (title, host, date, duration, waveform) and rasterized by sharp.
+// drawn as SVG and rasterized by sharp: the card shows title, host, date,
+// duration and waveform; the artwork, a cover drawn when the event starts,
+// title, host and date.
 // A quote card (1200x630 PNG) shows a quoted passage for a `?t=&end=` link.
 import sharp from 'sharp';
 import { clock, escapeXml, hms, toDate } from './html.ts';
@@ -261,8 +263,11 @@ export function socialCardSvg(o: ImageOptions): string {
   return buildSvg(o, CARD);
 }
 
+/** What the artwork shows: the event as a cover, without its length or waveform (known only at its end). */
+export type CoverOptions = Pick<ImageOptions, 'title' | 'host' | 'date' | 'label'>;
+
 /** The artwork's SVG source (3000x3000). */
-export function artworkSvg(o: ImageOptions): string {
+export function artworkSvg(o: CoverOptions): string {
   return buildSvg(o, ARTWORK);
 }
 
@@ -276,7 +281,7 @@ export async function renderSocialCard(o: ImageOptions): Promise<Buffer> {
 }
 
 /** 3000x3000 JPEG, RGB (sRGB, no alpha), for itunes:image. */
-export async function renderArtwork(o: ImageOptions): Promise<Buffer> {
+export async function renderArtwork(o: CoverOptions): Promise<Buffer> {
   return sharp(Buffer.from(artworkSvg(o)))
     .flatten({ background: PALETTE.background[0] })
     .toColourspace('srgb')

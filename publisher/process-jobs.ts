@@ -2,8 +2,9 @@
 // return early when the subject is gone, delegate to the library.
 //
 // A publication needs the final rendition and, if it comes in time, the
-// final transcript. Its images need only the rendition's length and waveform:
-//   rendition-measured draws them while audio.m4a is still being joined.
+// final transcript. Its card needs only the rendition's length and waveform
+// (the artwork was drawn when the event started, process-page.ts):
+//   rendition-measured draws it while audio.m4a is still being joined.
 // Whichever message completes the pair of rendition and transcript publishes:
 //   rendition-ready   notes the rendition; publishes at once if the transcript
 //                     is final, else waits in the queue (delayed, no polling)
@@ -25,7 +26,7 @@ async function failForGood(eventId: string, err: unknown, deps: PublisherDeps): 
   await deps.catalog.addFailure({ eventId, stage: 'publisher', startSec: null, endSec: null, reason });
 }
 
-/** Draws the card and artwork from the final length and waveform: the publication then finds them made. */
+/** Draws the card from the final length and waveform: the publication then finds it made. */
 export async function processRenditionMeasured(job: Job<RenditionMeasuredJob>, deps: PublisherDeps): Promise<void> {
   const { eventId, durationSec } = job.data ?? {};
   if (typeof eventId !== 'string' || typeof durationSec !== 'number' || !Number.isFinite(durationSec) || durationSec < 0) {

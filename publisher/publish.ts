@@ -12,7 +12,7 @@ import type { Logger } from '../shared/log.ts';
 import { metrics } from '../shared/metrics.ts';
 import type { Storage } from '../shared/storage/storage.ts';
 import { describe, describeIfPresent, describeRendition, objectSha256, type ManifestFile } from './assemble.ts';
-import { eventImages, prepareImages } from './prepared-images.ts';
+import { eventImages } from './prepared-images.ts';
 import type { PublicationStore, TranscriptInfo } from './publication-store.ts';
 import type { ChapterStore } from './chapters/chapter-store.ts';
 import type { ClipCatalog } from '../shared/catalog/clips.ts';
@@ -46,15 +46,16 @@ export interface PublisherDeps {
 
 /**
  * What a publication needs besides the transcript, made as soon as the
- * rendition's length and waveform are final: the card and artwork
- * (prepared-images.ts). The publication then costs the same whether or not
- * it waited for the transcript's last window. The length is the final
- * rendition's unless given (by the message that came before it).
+ * rendition's length and waveform are final: the card, and the artwork if
+ * the event's start did not draw it (prepared-images.ts). The publication
+ * then costs the same whether or not it waited for the transcript's last
+ * window. The length is the final rendition's unless given (by the message
+ * that came before it).
  */
 export async function preparePublication(eventId: string, deps: Pick<PublisherDeps, 'catalog' | 'storage'>, durationSec?: number): Promise<void> {
   const ev = await deps.catalog.getEvent(eventId);
   if (!ev || ev.status === 'live') return;
-  await prepareImages(ev, deps.storage, durationSec ?? (await describeRendition(eventId, deps.storage)).durationSec);
+  await eventImages(ev, deps.storage, durationSec ?? (await describeRendition(eventId, deps.storage)).durationSec);
 }
 
 /** The publication's stored page and the feed, as the catalog stands: done again by a retried job, at no harm. */

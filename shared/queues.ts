@@ -5,13 +5,13 @@
 //   recorder    --chunk-archived-->     transcoder   one job per sealed, archived chunk
 //   recorder    --event-ended------->   transcoder   capture stopped: finish the rendition
 //   transcoder  --pcm-ready--------->   transcriber  16 kHz PCM of a rendition segment (final: the last one)
-//   transcoder  --rendition-measured-> publisher  its length and waveform are final: draw the card and artwork
+//   transcoder  --rendition-measured-> publisher  its length and waveform are final: draw the card
 //   transcoder  --rendition-ready--->   publisher    the rendition is complete: publish
 //   transcriber --transcript-ready-->   publisher    the transcript is complete (or changed late): (re)publish it
 //   transcriber --transcript-segments-> publisher    a window was stitched: the search index takes its segments
 //   any stage   --webhook----------->   publisher    one delivery attempt per endpoint
 //   api         --event-deleted----->   every stage  a deleted event: each stage forgets its rows and objects
-//   api/recorder --event-page-------->  publisher    an event started or ended: store its (live) page beside the media
+//   api/recorder --event-page-------->  publisher    an event started or ended: store its (live) page beside the media, draw its artwork
 //   api         --clip-requested---->   transcoder   a clip was asked for: cut its clip.m4a from the rendition
 //   transcoder  --clip-cut---------->   publisher    a clip's audio is stored: draw its card, mark it ready
 //   publisher   --audiogram-requested-> publisher    a ready clip: render its audiogram video in one size
@@ -80,7 +80,7 @@ export interface PcmReadyJob {
 
 /**
  * An ended event's length and waveform are final (peaks and loudness stored) while audio.m4a is still
- * being joined: what is drawn from them alone (the card and artwork) need not wait for the whole rendition.
+ * being joined: what is drawn from them alone (the social card) need not wait for the whole rendition.
  */
 export interface RenditionMeasuredJob {
   eventId: string;

@@ -1,7 +1,9 @@
-// The card and artwork drawn at rendition-ready (publisher/prepared-images.ts):
-// a publication reuses them while they show the event as it is, waits for a
-// drawing in progress rather than drawing again, and draws again once what they
-// show has changed (a title edited, a different waveform).
+// The card and artwork drawn before the publication needs them
+// (publisher/prepared-images.ts): the artwork (title, host, date) when the
+// event starts, the card when its length and waveform are final. A
+// publication reuses each while it shows the event as it is, waits for a
+// drawing in progress rather than drawing again, and draws again the one
+// whose inputs changed, leaving the other alone.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { EventRow } from '../shared/catalog/events.ts';
 import { keys } from '../shared/layout.ts';
 import { FsStorage } from '../shared/storage/fs.ts';
-import { eventImages, prepareImages } from '../publisher/prepared-images.ts';
+import { eventImages, prepareArtwork, prepareCard } from '../publisher/prepared-images.ts';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'replay-prepared-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -36,44 +38,70 @@ const event = (over: Partial<EventRow> = {}): EventRow => ({
   ...over,
 });
 
+/** Counts the stored writes of the card and the artwork. */
+function countingStorage(dir: string) {
+  const storage = new FsStorage(dir, 'http://x/files');
+  const puts = { card: 0, artwork: 0 };
+  const put = storage.put.bind(storage);
+  storage.put = (key, body, opts) => {
+    if (key === keys.card('ev_images')) puts.card++;
+    if (key === keys.artwork('ev_images')) puts.artwork++;
+    return put(key, body, opts);
+  };
+  return { storage, puts };
+}
+
+// A waveform loud in its first or its second half (the card scales it to its loudest point).
+const peaks = (loudFirst: boolean) =>
+  JSON.stringify({ version: 2, bits: 8, data: Array.from({ length: 400 }, (_, i) => (i < 200 === loudFirst ? 100 : 10) * (i % 2 ? 1 : -1)) });
+
 describe('prepared card and artwork', () => {
-  it('are reused while they show the event as it is, and drawn again when it changed', async () => {
-    const storage = new FsStorage(root, 'http://x/files');
-    // A waveform loud in its first or its second half (the card scales it to its loudest point).
-    const peaks = (loudFirst: boolean) =>
-      JSON.stringify({ version: 2, bits: 8, data: Array.from({ length: 400 }, (_, i) => (i < 200 === loudFirst ? 100 : 10) * (i % 2 ? 1 : -1)) });
+  it('are reused while they show the event as it is; each is drawn again only when its own inputs changed', async () => {
+    const { storage, puts } = countingStorage(path.join(root, 'a'));
+    // The event's start: the artwork, from title, host and date alone.
+    const live = await prepareArtwork(event({ status: 'live', endedAt: null }), storage);
+    expect(await sharp(live).metadata()).toMatchObject({ format: 'jpeg', width: 3000, height: 3000 });
+    expect(await prepareArtwork(event(), storage)).toEqual(live); // the end: the same event, nothing drawn
+    expect(puts).toEqual({ card: 0, artwork: 1 });
+
+    // The length and waveform are final: the card.
     await storage.put(keys.peaks('ev_images'), peaks(true));
-    const prepared = await prepareImages(event(), storage, 3600);
-    expect((await sharp(prepared.card).metadata()).format).toBe('png');
-    expect((await storage.get(keys.artwork('ev_images'))).equals(prepared.artwork)).toBe(true);
-    const cardFile = path.join(root, ...keys.card('ev_images').split('/'));
-    const drawnAt = fs.statSync(cardFile).mtimeMs;
+    const card = await prepareCard(event(), storage, 3600);
+    expect(await sharp(card).metadata()).toMatchObject({ format: 'png', width: 1200, height: 630 });
+    expect(puts).toEqual({ card: 1, artwork: 1 });
 
-    // The publication: the same event, the same rendition: the stored pair, not drawn again.
-    const reused = await eventImages(event(), storage, 3600);
-    expect(reused.card.equals(prepared.card) && reused.artwork.equals(prepared.artwork)).toBe(true);
-    expect(fs.statSync(cardFile).mtimeMs).toBe(drawnAt);
+    // The publication: both found current, neither drawn again.
+    const published = await eventImages(event(), storage, 3600);
+    expect(published.card.equals(card) && published.artwork.equals(live)).toBe(true);
+    expect(puts).toEqual({ card: 1, artwork: 1 });
 
-    // A title edited since: drawn again, and the new pair stored.
-    const retitled = await eventImages(event({ title: 'Renamed call' }), storage, 3600);
-    expect(retitled.card.equals(prepared.card)).toBe(false);
-    expect((await storage.get(keys.card('ev_images'))).equals(retitled.card)).toBe(true);
-    // A rendition closed again with another waveform: drawn again too.
+    // A rendition closed again with another waveform and length: the card is drawn again, the artwork is not.
     await storage.put(keys.peaks('ev_images'), peaks(false));
-    const redrawn = await eventImages(event({ title: 'Renamed call' }), storage, 3600);
-    expect(redrawn.card.equals(retitled.card)).toBe(false);
+    const redrawn = await eventImages(event(), storage, 3500);
+    expect(redrawn.card.equals(card)).toBe(false);
+    expect(redrawn.artwork.equals(live)).toBe(true);
+    expect((await storage.get(keys.card('ev_images'))).equals(redrawn.card)).toBe(true);
+    expect(puts).toEqual({ card: 2, artwork: 1 });
+
+    // What the artwork shows changed (another host): both are drawn again.
+    const rehosted = await eventImages(event({ host: 'Grace' }), storage, 3500);
+    expect(rehosted.artwork.equals(live)).toBe(false);
+    expect(rehosted.card.equals(redrawn.card)).toBe(false);
+    expect(puts).toEqual({ card: 3, artwork: 2 });
+  });
+
+  it('draws what is missing at the publication (an artwork the start did not draw, a card never prepared)', async () => {
+    const { storage, puts } = countingStorage(path.join(root, 'b'));
+    const { card, artwork } = await eventImages(event(), storage, 60);
+    expect((await storage.get(keys.card('ev_images'))).equals(card)).toBe(true);
+    expect((await storage.get(keys.artwork('ev_images'))).equals(artwork)).toBe(true);
+    expect(puts).toEqual({ card: 1, artwork: 1 });
   });
 
   it('a publication that comes while they are being drawn waits for them instead of drawing again', async () => {
-    const storage = new FsStorage(path.join(root, 'b'), 'http://x/files');
-    let cardPuts = 0;
-    const put = storage.put.bind(storage);
-    storage.put = (key, body, opts) => {
-      if (key === keys.card('ev_images')) cardPuts++;
-      return put(key, body, opts);
-    };
-    const [prepared, published] = await Promise.all([prepareImages(event(), storage, 60), eventImages(event(), storage, 60)]);
-    expect(published.card.equals(prepared.card)).toBe(true);
-    expect(cardPuts).toBe(1);
+    const { storage, puts } = countingStorage(path.join(root, 'c'));
+    const [card, artwork, published] = await Promise.all([prepareCard(event(), storage, 60), prepareArtwork(event(), storage), eventImages(event(), storage, 60)]);
+    expect(published.card.equals(card) && published.artwork.equals(artwork)).toBe(true);
+    expect(puts).toEqual({ card: 1, artwork: 1 });
   });
 });

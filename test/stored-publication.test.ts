@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseFeed } from 'podcast-partytime';
 import type { Browser, Page } from 'playwright-core';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTinyModel } from './fixtures/tiny-model.ts';
 import { launchChromium, pageProblems } from './helpers/browser.ts';
@@ -36,7 +37,7 @@ let ev: any;
 let base: string;
 let streamKey: string;
 /** What the live page showed in Chromium, and what it became. */
-let live: { lines: number; problems: string[]; becameReplay: boolean; url: string };
+let live: { lines: number; problems: string[]; becameReplay: boolean; url: string; artwork: Buffer; statusAtArtwork: string };
 /** The page and the feed as the app served them and as they are stored, read at the same moment. */
 let served: { appPage: string; storedPage: string; appFeed: string; storedFeed: string };
 
@@ -80,6 +81,11 @@ beforeAll(async () => {
   const problems = pageProblems(page);
   await page.goto(pageUrl);
   expect(await page.locator('.live-badge').count()).toBe(1);
+  // The artwork (title, host, date) is drawn at the start, not left for the end.
+  const artworkUrl = objectUrl(`events/${ev.id}/artwork.jpg`);
+  await until('the artwork drawn while live', async () => ((await fetchHead(artworkUrl, { method: 'HEAD' })).ok ? true : undefined));
+  const statusAtArtwork = (await svc.api('GET', `/api/events/${ev.id}`)).body.status;
+  const artwork = Buffer.from(await (await fetch(artworkUrl)).arrayBuffer());
   // Lines appear as the transcriber writes the transcript to storage (the page polls it).
   await page.waitForSelector('#transcript li.line', { timeout: 120_000 });
   const lines = await page.locator('#transcript li.line').count();
@@ -99,7 +105,7 @@ beforeAll(async () => {
       () => true,
       () => false,
     );
-  live = { lines, problems, becameReplay, url: page.url() };
+  live = { lines, problems, becameReplay, url: page.url(), artwork, statusAtArtwork };
   await page.close();
   // Late transcript revisions rewrite the page: let them settle, then the app goes away for good.
   await sleep(2000);
@@ -126,6 +132,14 @@ describe('while live, from the bucket', () => {
     expect(live.lines).toBeGreaterThan(0);
     expect(live.becameReplay).toBe(true);
     expect(live.problems).toEqual([]);
+  });
+
+  it('has its artwork drawn while live, and publishes that same artwork', async () => {
+    expect(live.statusAtArtwork).toBe('live');
+    expect(await sharp(live.artwork).metadata()).toMatchObject({ format: 'jpeg', width: 3000, height: 3000 });
+    const published = ev.urls.artwork as string;
+    expect(published).toBe(objectUrl(`events/${ev.id}/artwork.jpg`));
+    expect(Buffer.from(await (await fetch(published)).arrayBuffer()).equals(live.artwork)).toBe(true);
   });
 });
 
