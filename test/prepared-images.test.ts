@@ -100,7 +100,11 @@ describe('prepared card and artwork', () => {
 
   it('a publication that comes while they are being drawn waits for them instead of drawing again', async () => {
     const { storage, puts } = countingStorage(path.join(root, 'c'));
-    const [card, artwork, published] = await Promise.all([prepareCard(event(), storage, 60), prepareArtwork(event(), storage), eventImages(event(), storage, 60)]);
+    const [card, artwork, published] = await Promise.all([
+      prepareCard(event(), storage, 60),
+      prepareArtwork(event(), storage),
+      eventImages(event(), storage, 60),
+    ]);
     expect(published.card.equals(card) && published.artwork.equals(artwork)).toBe(true);
     expect(puts).toEqual({ card: 1, artwork: 1 });
   });
