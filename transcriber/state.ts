@@ -68,6 +68,12 @@ export interface WindowRow {
   error: string | null;
 }
 
+export interface DoneWindowsMark {
+  count: number;
+  lastEndSec: number;
+  chars: number;
+}
+
 export interface StatusRow {
   status: TranscriptStatus;
   reason: string | null;
@@ -135,6 +141,29 @@ export class TranscriberState {
 
   async windows(eventId: string): Promise<WindowRow[]> {
     return (await this.db.selectFrom('asr_windows').selectAll().where('event_id', '=', eventId).orderBy('start_sec').execute()).map(toWindow);
+  }
+
+  /** The finished windows from `fromSec` on (all of them without it), in timeline order. */
+  async doneWindows(eventId: string, fromSec?: number): Promise<WindowRow[]> {
+    let q = this.db.selectFrom('asr_windows').selectAll().where('event_id', '=', eventId).where('status', '=', 'done');
+    if (fromSec !== undefined) q = q.where('start_sec', '>=', fromSec);
+    return (await q.orderBy('start_sec').execute()).map(toWindow);
+  }
+
+  /** What the finished windows add up to (how many, where the last ends, the characters of their stored text): one aggregate, nothing parsed. */
+  async doneWindowsMark(eventId: string): Promise<DoneWindowsMark> {
+    const r = await this.db
+      .selectFrom('asr_windows')
+      .select((eb) => [eb.fn.countAll().as('n'), eb.fn.max('end_sec').as('e'), eb.fn.sum(eb.fn('length', ['segments_json'])).as('chars')])
+      .where('event_id', '=', eventId)
+      .where('status', '=', 'done')
+      .executeTakeFirst();
+    return { count: Number(r?.n ?? 0), lastEndSec: Number(r?.e ?? 0), chars: Number(r?.chars ?? 0) };
+  }
+
+  /** Whether any window failed for good. */
+  async anyFailedWindow(eventId: string): Promise<boolean> {
+    return !!(await this.db.selectFrom('asr_windows').select('start_sec').where('event_id', '=', eventId).where('status', '=', 'failed').executeTakeFirst());
   }
 
   /** End of the last window: the transcript covers the timeline up to here. */

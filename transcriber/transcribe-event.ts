@@ -11,11 +11,13 @@ import { metrics } from '../shared/metrics.ts';
 import type { TranscriptSegmentMessage, TranscriptSegmentsJob } from '../shared/queues.ts';
 import type { Storage } from '../shared/storage/storage.ts';
 import { toPlainText, toPodcastJson, toSrt, toWebVtt, TRANSCRIPT_TYPES } from './formats.ts';
-import { appendWindow, changedSpan, promptFrom, type StitchState, type TimelineSegment, type TranscribedWindow } from './stitch.ts';
+import { appendWindow, changedSpan, promptFrom, type TimelineSegment } from './stitch.ts';
+import { asWindow, eventStitch, forgetStitch } from './event-stitch.ts';
 import type { PcmPiece, TranscriberState } from './state.ts';
 import { inBatches } from '../shared/batches.ts';
+import { allOrFirstError } from '../shared/settled.ts';
 import { cliTranscriber, type WindowTranscriber } from './whisper-engine.ts';
-import { whisperModelPath, WhisperModelMissingError, type WhisperSegment } from './whisper.ts';
+import { whisperModelPath, WhisperModelMissingError } from './whisper.ts';
 import { fittedAudioCtx, isSilent, planWindows, SAMPLE_RATE, slicePcm } from './windows.ts';
 
 export interface TranscriberDeps {
@@ -42,24 +44,6 @@ export interface AdvanceResult {
   complete: boolean;
   /** Set when the transcript files changed: their new revision. */
   revision?: number;
-}
-
-const asWindow = (w: { startSec: number; endSec: number; segments: WhisperSegment[] }): TranscribedWindow => ({
-  startSec: w.startSec,
-  durationSec: w.endSec - w.startSec,
-  segments: w.segments,
-});
-
-/** Every finished window, stitched in timeline order (the catalog returns them sorted by start), and how many there are. */
-async function eventStitch(state: TranscriberState, eventId: string): Promise<{ stitched: StitchState | undefined; windows: number }> {
-  let stitched: StitchState | undefined;
-  let windows = 0;
-  for (const w of await state.windows(eventId)) {
-    if (w.status !== 'done') continue;
-    stitched = appendWindow(stitched, asWindow(w));
-    windows++;
-  }
-  return { stitched, windows };
 }
 
 /** The timeline segments of every finished window, stitched. */
@@ -106,13 +90,15 @@ export function renderTranscript(fmt: TranscriptFormat, segments: TimelineSegmen
 export const transcriptContentType = (fmt: TranscriptFormat) => `${TRANSCRIPT_TYPES[fmt]}; charset=utf-8`;
 
 async function writeTranscriptFiles(eventId: string, segments: TimelineSegment[], deps: TranscriberDeps): Promise<number> {
-  for (const fmt of TRANSCRIPT_FORMATS) {
-    // Short cache: a window finishing late rewrites these files.
-    await deps.storage.put(keys.transcript(eventId, fmt), renderTranscript(fmt, segments), {
+  // Four independent objects, written side by side; each settles before a failure is passed on.
+  // Short cache: a window finishing late rewrites these files.
+  const puts = TRANSCRIPT_FORMATS.map((fmt) =>
+    deps.storage.put(keys.transcript(eventId, fmt), renderTranscript(fmt, segments), {
       contentType: transcriptContentType(fmt),
       cacheControl: 'public, max-age=30',
-    });
-  }
+    }),
+  );
+  allOrFirstError(await Promise.allSettled(puts));
   return await deps.state.bumpRevision(eventId);
 }
 
@@ -259,12 +245,13 @@ export async function advanceTranscript(eventId: string, deps: TranscriberDeps, 
   // The final status is set before the files are written, so the revision that
   // announces the last files also says the transcript is complete.
   if (complete) {
-    const failed = (await state.windows(eventId)).some((w) => w.status === 'failed');
+    const failed = await state.anyFailedWindow(eventId);
     await state.setStatus(eventId, { status: failed ? 'failed' : 'complete', reason: failed ? 'some windows could not be transcribed (see failures)' : null });
   }
   let revision: number | undefined;
   if (added || complete) revision = await writeTranscriptFiles(eventId, segments(), deps);
   if (complete) {
+    forgetStitch(eventId);
     // The files are written: the index checks it holds every segment, and rebuilds from them if not.
     await announce(deps, eventId, { version: windows, fromSec: 0, toSec: 0, segments: [], final: { total: segmentMessages(segments()).length } });
   }
