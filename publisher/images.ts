@@ -188,12 +188,15 @@ function textLines(lines: string[], x: number, y: number, size: number, lineHeig
   return lines.map((l, i) => `<text x="${x}" y="${(y + i * size * lineHeight).toFixed(1)}" font-size="${size}" ${attrs}>${escapeXml(l)}</text>`).join('\n');
 }
 
+// Made once: building an Intl.DateTimeFormat loads locale data.
+const DATE_FORMAT = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
+
 function metaLine(o: ImageOptions): string {
   const parts: string[] = [];
   if (o.host?.trim()) parts.push(o.host.trim());
   if (o.date !== undefined) {
     try {
-      parts.push(new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' }).format(toDate(o.date)));
+      parts.push(DATE_FORMAT.format(toDate(o.date)));
     } catch {
       // an invalid date is left out rather than failing the image
     }

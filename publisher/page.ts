@@ -137,8 +137,11 @@ function secondsParam(sec: number): number {
   return Math.max(0, Math.floor(Number.isFinite(sec) ? sec : 0));
 }
 
+// Made once: building an Intl.DateTimeFormat loads locale data (milliseconds each time; pages are rendered per request).
+const DATE_FORMAT = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+
 function formatDate(d: Date): string {
-  return new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }).format(d);
+  return DATE_FORMAT.format(d);
 }
 
 function meta(attr: 'name' | 'property', key: string, value: string | number | undefined): string {

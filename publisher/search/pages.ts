@@ -102,13 +102,16 @@ function parseDate(iso: string): Date | undefined {
   }
 }
 
+// Made once: building an Intl.DateTimeFormat loads locale data (milliseconds each; a results page has many dates).
+const DAY = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+const TIME = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'UTC' });
+
 function formatDay(d: Date): string {
-  return new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }).format(d);
+  return DAY.format(d);
 }
 
 function formatDayTime(d: Date): string {
-  const time = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'UTC' }).format(d);
-  return `${formatDay(d)}, ${time} UTC`;
+  return `${formatDay(d)}, ${TIME.format(d)} UTC`;
 }
 
 /** A <time> element, or nothing for a date that does not parse. */

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { openSqlite } from './sqlite.ts';
+import { withStatementCache } from './statement-cache.ts';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -79,5 +80,5 @@ export function openDatabase(opts: DatabaseOptions): Db {
   // FULL: a commit is on disk when it returns, so a spool file may be deleted once the commit recording its chunk returned (power loss included).
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 5000');
-  return new KyselyDb('sqlite', new Kysely<unknown>({ dialect: new SqliteDialect({ database: sqlite }), log: queryLog(opts) }));
+  return new KyselyDb('sqlite', new Kysely<unknown>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }), log: queryLog(opts) }));
 }
