@@ -109,4 +109,21 @@ describe('FsStorage joins parts without copying them', () => {
     await st.completeParts('e/d.bin', id, etags);
     expect((await st.get('e/d.bin')).equals(Buffer.concat(parts))).toBe(true);
   });
+  it('a completed upload is gone at once and its parts deleted after, with any a crash left behind', async () => {
+    const root = tmpRoot();
+    const st = new FsStorage(root, 'http://x/files');
+    const uploads = path.join(root, '.uploads');
+    // What a process killed while deleting a completed upload leaves: its directory, renamed.
+    const left = path.join(uploads, `${'a'.repeat(24)}.done`);
+    fs.mkdirSync(left, { recursive: true });
+    fs.writeFileSync(path.join(left, '2.part'), randomBytes(4096));
+    const parts = [randomBytes(st.joinAlignment), randomBytes(3000)];
+    const { id, etags } = await upload(st, 'e/e.bin', parts, [1, 2]);
+    await st.completeParts('e/e.bin', id, etags);
+    expect(fs.existsSync(uploadDir(root, id))).toBe(false);
+    expect((await st.get('e/e.bin')).equals(Buffer.concat(parts))).toBe(true);
+    const deadline = Date.now() + 10_000;
+    while (fs.readdirSync(uploads).some((n) => n.endsWith('.done')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(fs.readdirSync(uploads).filter((n) => n.endsWith('.done'))).toEqual([]);
+  });
 });
