@@ -91,7 +91,7 @@ describe.each(DIALECTS)('the kept stitch on %s', (dialect) => {
     expect(reshaped.stitched?.segments).toEqual(await fromScratch(id));
 
     // Forgotten: stitched again from the catalog, the same.
-    forgetStitch(id);
+    forgetStitch(state, id);
     read = 0;
     expect((await eventStitch(state, id)).stitched?.segments).toEqual(await fromScratch(id));
     expect(read).toBe(11);

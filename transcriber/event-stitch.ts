@@ -18,9 +18,16 @@ interface Kept {
   stitched: StitchState | undefined;
 }
 
-/** Events kept at once (each holds its transcript's segments); the least recently used goes first. */
+/** Events kept at once per catalog (each holds its transcript's segments); the least recently used goes first. */
 const MAX_KEPT = 256;
-const kept = new Map<string, Kept>();
+/** Per catalog handle: two catalogs (tests, tools) may hold the same event id. */
+const keptBy = new WeakMap<TranscriberState, Map<string, Kept>>();
+
+function keptOf(state: TranscriberState): Map<string, Kept> {
+  let kept = keptBy.get(state);
+  if (!kept) keptBy.set(state, (kept = new Map<string, Kept>()));
+  return kept;
+}
 
 const EDGE_EPS = 1e-6;
 
@@ -46,7 +53,7 @@ function textLength(windows: WindowRow[]): number {
   return n;
 }
 
-function keep(eventId: string, k: Kept): void {
+function keep(kept: Map<string, Kept>, eventId: string, k: Kept): void {
   kept.delete(eventId);
   kept.set(eventId, k);
   if (kept.size > MAX_KEPT) kept.delete(kept.keys().next().value!);
@@ -58,10 +65,11 @@ function keep(eventId: string, k: Kept): void {
  * since this process last stitched the event.
  */
 export async function eventStitch(state: TranscriberState, eventId: string): Promise<{ stitched: StitchState | undefined; windows: number }> {
+  const kept = keptOf(state);
   const mark = await state.doneWindowsMark(eventId);
   const k = kept.get(eventId);
   if (k && k.mark.count === mark.count && k.mark.lastEndSec === mark.lastEndSec && k.mark.chars === mark.chars) {
-    keep(eventId, k);
+    keep(kept, eventId, k);
     return { stitched: k.stitched, windows: mark.count };
   }
   if (k && k.mark.count < mark.count) {
@@ -69,17 +77,17 @@ export async function eventStitch(state: TranscriberState, eventId: string): Pro
     const newer = await state.doneWindows(eventId, k.mark.lastEndSec - EDGE_EPS);
     if (k.mark.count + newer.length === mark.count && k.mark.chars + textLength(newer) === mark.chars) {
       const stitched = stitchAll(k.stitched, newer);
-      keep(eventId, { mark, stitched });
+      keep(kept, eventId, { mark, stitched });
       return { stitched, windows: mark.count };
     }
   }
   const all = await state.doneWindows(eventId);
   const stitched = stitchAll(undefined, all);
-  keep(eventId, { mark: { count: all.length, lastEndSec: all.length ? all[all.length - 1].endSec : 0, chars: textLength(all) }, stitched });
+  keep(kept, eventId, { mark: { count: all.length, lastEndSec: all.length ? all[all.length - 1].endSec : 0, chars: textLength(all) }, stitched });
   return { stitched, windows: all.length };
 }
 
 /** Drops what is kept of an event (its transcript is complete, or it was deleted). */
-export function forgetStitch(eventId: string): void {
-  kept.delete(eventId);
+export function forgetStitch(state: TranscriberState, eventId: string): void {
+  keptBy.get(state)?.delete(eventId);
 }

@@ -251,7 +251,7 @@ export async function advanceTranscript(eventId: string, deps: TranscriberDeps, 
   let revision: number | undefined;
   if (added || complete) revision = await writeTranscriptFiles(eventId, segments(), deps);
   if (complete) {
-    forgetStitch(eventId);
+    forgetStitch(state, eventId);
     // The files are written: the index checks it holds every segment, and rebuilds from them if not.
     await announce(deps, eventId, { version: windows, fromSec: 0, toSec: 0, segments: [], final: { total: segmentMessages(segments()).length } });
   }
