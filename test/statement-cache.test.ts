@@ -11,10 +11,10 @@ function counted() {
   const db = openSqlite(':memory:');
   let prepared = 0;
   const prepare = db.prepare.bind(db);
-  db.prepare = ((sql: string) => {
+  db.prepare = (sql: string) => {
     prepared++;
     return prepare(sql);
-  }) as typeof db.prepare;
+  };
   return { db, count: () => prepared };
 }
 
@@ -65,8 +65,16 @@ describe('the statement cache', () => {
   it('serves the catalog: the same answers through Kysely, query after query', async () => {
     const db = openDatabase({ sqliteFile: ':memory:' });
     const k = db.as<{ t: { id: number; name: string } }>();
-    await k.schema.createTable('t').addColumn('id', 'integer', (c) => c.primaryKey()).addColumn('name', 'text').execute();
-    for (let i = 0; i < 50; i++) await k.insertInto('t').values({ id: i, name: `n${i}` }).execute();
+    await k.schema
+      .createTable('t')
+      .addColumn('id', 'integer', (c) => c.primaryKey())
+      .addColumn('name', 'text')
+      .execute();
+    for (let i = 0; i < 50; i++)
+      await k
+        .insertInto('t')
+        .values({ id: i, name: `n${i}` })
+        .execute();
     for (const i of [3, 17, 49]) expect(await k.selectFrom('t').select('name').where('id', '=', i).executeTakeFirst()).toEqual({ name: `n${i}` });
     expect((await k.selectFrom('t').select('id').where('id', 'in', [1, 2, 3]).execute()).length).toBe(3);
     await db.close();
