@@ -82,6 +82,23 @@ describe('windows', () => {
     expect(chooseWindowEnd(Buffer.alloc(0), 0, { final: true })).toBeNull();
   });
 
+  it('cuts a live window early, in a pause of the part of the search span that has arrived', () => {
+    // 28 s so far, a pause at 26.0-26.4 s: cut there now rather than wait for 30 s
+    const end = chooseWindowEnd(speechLike(28, [[26.0, 26.4]]))!;
+    expect(Math.abs(sec(end) - 26.2)).toBeLessThan(0.05);
+    // less than 1 s of the span (25 s on) past a 0.25 s guard: wait
+    expect(chooseWindowEnd(speechLike(26.2, [[25.2, 25.6]]))).toBeNull();
+    // the newest 0.25 s is not a pause yet (the word may go on): never cut there, even when it is quiet
+    const edge = chooseWindowEnd(speechLike(28, [[27.85, 28]]))!;
+    expect(sec(edge)).toBeGreaterThanOrEqual(25);
+    expect(sec(edge)).toBeLessThanOrEqual(27.75);
+    // an early window is as long as a late one could be: never under maxSec - searchSec
+    const plan = planWindows(speechLike(57, [[26.0, 26.4]]));
+    expect(plan.windows).toHaveLength(2);
+    expect(sec(plan.windows[1].end - plan.windows[1].start)).toBeGreaterThanOrEqual(25);
+    expect(sec(57 * SAMPLE_RATE - plan.pendingFrom)).toBeLessThan(6);
+  });
+
   it('ends the window in the middle of the pause in the last 5 s before 30 s', () => {
     const pcm = speechLike(40, [[27.0, 27.4]]);
     const end = chooseWindowEnd(pcm)!;

@@ -1,7 +1,10 @@
 // Choosing where transcription windows end. whisper.cpp sees at most 30 s at
 // a time; a window cut in the middle of a word loses or garbles that word, so
 // each window ends at the quietest point of the last few seconds before the
-// 30 s limit. Pure functions over 16 kHz mono s16le PCM.
+// 30 s limit. A live window is cut as soon as part of that span has arrived,
+// not only once all of it has: whatever is not yet windowed when the event
+// ends is transcribed after the end, and the published transcript waits for
+// it. Pure functions over 16 kHz mono s16le PCM.
 
 export const SAMPLE_RATE = 16000;
 
@@ -14,6 +17,10 @@ export interface WindowOptions {
   frameMs?: number;
   /** Frames averaged on each side when scoring quietness (a pause is several frames long). */
   smoothFrames?: number;
+  /** Shortest part of the search span, in seconds, that must have arrived before a window is cut early. */
+  earlySpanSec?: number;
+  /** An early cut stays this far, in seconds, from the newest audio, whose continuation is not known yet. */
+  edgeGuardSec?: number;
 }
 
 export const WINDOW_DEFAULTS: Required<WindowOptions> = {
@@ -21,6 +28,8 @@ export const WINDOW_DEFAULTS: Required<WindowOptions> = {
   searchSec: 5,
   frameMs: 30,
   smoothFrames: 2,
+  earlySpanSec: 1,
+  edgeGuardSec: 0.25,
 };
 
 /** A window of the PCM buffer, in samples from its start: [start, end). */
@@ -82,12 +91,13 @@ export function isSilent(pcm: Buffer | Int16Array, thresholdDb = -55): boolean {
 
 /**
  * Where the window starting at sample `start` should end, or null when more
- * audio is needed. With less than maxSec available the window waits, unless
- * `final` (no more audio will come): then it takes the rest. Otherwise it ends
- * inside the quietest stretch of the last searchSec before maxSec: frames are
- * scored by their (smoothed) RMS, and the window ends in the middle of the
- * longest run of frames about as quiet as the quietest (the latest such run
- * on ties), i.e. in the middle of a pause rather than at its edge.
+ * audio is needed. A window ends inside the quietest stretch of the last
+ * searchSec before maxSec. With more than maxSec available, that whole span
+ * is searched. With less, the window is cut early once `earlySpanSec` of the
+ * span (and `edgeGuardSec` past it) has arrived, searching what has arrived:
+ * the window is as long as it would have been (maxSec - searchSec or more),
+ * and the audio left for after the end stays short. With `final` (no more
+ * audio will come) and at most maxSec available, the window takes the rest.
  */
 export function chooseWindowEnd(pcm: Buffer | Int16Array, start = 0, opts: WindowOptions & { final?: boolean } = {}): number | null {
   const o = { ...WINDOW_DEFAULTS, ...opts };
@@ -95,11 +105,22 @@ export function chooseWindowEnd(pcm: Buffer | Int16Array, start = 0, opts: Windo
   const avail = s.length - start;
   const max = Math.round(o.maxSec * SAMPLE_RATE);
   if (avail <= 0) return null;
-  if (avail <= max) return opts.final ? s.length : null;
-
-  const frame = Math.max(1, Math.round((o.frameMs / 1000) * SAMPLE_RATE));
   const searchFrom = start + Math.max(0, max - Math.round(o.searchSec * SAMPLE_RATE));
-  const searchTo = start + max;
+  if (avail > max) return quietestPoint(s, searchFrom, start + max, o);
+  if (opts.final) return s.length;
+  const arrivedTo = s.length - Math.round(o.edgeGuardSec * SAMPLE_RATE);
+  if (arrivedTo - searchFrom < Math.round(o.earlySpanSec * SAMPLE_RATE)) return null;
+  return quietestPoint(s, searchFrom, arrivedTo, o);
+}
+
+/**
+ * The sample in [searchFrom, searchTo) to cut at: frames are scored by their
+ * (smoothed) RMS, and the cut falls in the middle of the longest run of frames
+ * about as quiet as the quietest (the latest such run on ties), i.e. in the
+ * middle of a pause rather than at its edge.
+ */
+function quietestPoint(s: Int16Array, searchFrom: number, searchTo: number, o: Required<WindowOptions>): number {
+  const frame = Math.max(1, Math.round((o.frameMs / 1000) * SAMPLE_RATE));
   const rms = frameRms(s, frame, searchFrom, searchTo);
   if (!rms.length) return searchTo;
   // only whole frames are candidates (the last partial one cannot hold a full pause)
