@@ -66,6 +66,9 @@ import { jobTable, type JobHandler } from './jobs.ts';
 import { createWindowTranscriber } from '../transcriber/whisper-engine.ts';
 import { MIGRATIONS } from './migrations.ts';
 
+/** How long the end's stored page waits: past a publication's few seconds, so it does not compete with it. */
+const ENDED_PAGE_DELAY_MS = 15_000;
+
 export interface Service {
   url: string;
   token: string;
@@ -162,7 +165,10 @@ async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Se
   // Lifecycle webhooks are sent from here, so the recorder needs no knowledge of the publisher.
   const lifecycle = (type: 'event.started' | 'event.ended', eventId: string) => {
     // The stored page beside the media: the live page from the start, and where the event stands at its end.
-    withTimeout(queues.add('event-page', { eventId }), 5000, 'queueing a page').catch((e: Error) =>
+    // The end's page is held back: the publication, seconds after the end, writes the replay page itself, and
+    // rendering the ended page meanwhile would take CPU from it; the held job matters only if publishing is late.
+    const delayMs = type === 'event.ended' ? ENDED_PAGE_DELAY_MS : undefined;
+    withTimeout(queues.add('event-page', { eventId }, { delayMs }), 5000, 'queueing a page').catch((e: Error) =>
       log.warn('event page not queued', { event: eventId, err: e.message }),
     );
     void (async () => {

@@ -248,8 +248,11 @@ export function redisConnection(urlOrSocket: string): ConnectionOptions {
 export interface Queues {
   /** The queue of one name, typed with its message. */
   get<Q extends QueueName>(name: Q): Queue<JobPayloads[Q]>;
-  /** Enqueues a message with its queue's job id (a repeat is a no-op) and options. */
-  add<Q extends QueueName>(name: Q, data: JobPayloads[Q]): Promise<void>;
+  /**
+   * Enqueues a message with its queue's job id (a repeat is a no-op) and options; `delayMs` holds it back
+   * (while held, a repeat is still a no-op: the job runs once, on what stands when it runs).
+   */
+  add<Q extends QueueName>(name: Q, data: JobPayloads[Q], opts?: { delayMs?: number }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -262,9 +265,9 @@ export function openQueues(connection: ConnectionOptions, prefix = 'replay'): Qu
   };
   return {
     get,
-    async add(name, data) {
+    async add(name, data, opts) {
       // BullMQ's Queue.add types its name and data through generics a mapped payload type cannot satisfy: go through the plain queue.
-      await (get(name) as Queue).add(name, data, { jobId: QUEUE_SPECS[name].jobId(data) });
+      await (get(name) as Queue).add(name, data, { jobId: QUEUE_SPECS[name].jobId(data), delay: opts?.delayMs });
     },
     async close() {
       await Promise.all([...queues.values()].map((q) => q.close()));
