@@ -2,33 +2,24 @@
 // the delayed set, a repeat while it waits is folded into it, and it runs once
 // its time comes (the end's stored page is queued this way, so that it does
 // not compete with the publication).
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Worker } from 'bullmq';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openQueues, redisConnection, type EventPageJob, type Queues } from '../shared/queues.ts';
+import { tcpRedis, type TcpRedis } from './helpers/redis.ts';
 
-let dir: string;
-let redis: ChildProcess;
+let redis: TcpRedis;
 let queues: Queues;
 let worker: Worker<EventPageJob> | undefined;
-let sock: string;
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replay-qdelay-'));
-  sock = path.join(dir, 'redis.sock');
-  redis = spawn('redis-server', ['--port', '0', '--unixsocket', sock, '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  for (let i = 0; i < 100 && !fs.existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
-  queues = openQueues(redisConnection(sock), 'test');
+  redis = await tcpRedis();
+  queues = openQueues(redisConnection(redis.url), 'test');
 });
 
 afterAll(async () => {
   await worker?.close();
   await queues?.close();
-  redis?.kill('SIGTERM');
-  fs.rmSync(dir, { recursive: true, force: true });
+  await redis?.close();
 });
 
 it('holds a delayed message, folds a repeat into it, then runs it once', async () => {
@@ -52,7 +43,7 @@ it('holds a delayed message, folds a repeat into it, then runs it once', async (
       done();
       return Promise.resolve();
     },
-    { connection: redisConnection(sock), prefix: 'test' },
+    { connection: redisConnection(redis.url), prefix: 'test' },
   );
   // Still held while the worker is ready (well inside the delay).
   await worker.waitUntilReady();
